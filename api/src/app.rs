@@ -1,0 +1,187 @@
+//! The HTTP application: routes, the middleware around them, and a server that starts
+//! without its database and shuts down gracefully.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{HeaderName, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::auth::keys::Keys;
+use crate::config::Settings;
+use crate::db::connect_and_migrate;
+use crate::error::{ApiError, PROBLEM_JSON};
+use crate::openapi::{ApiDoc, add_problem_responses};
+use crate::state::{AppState, Clock, SystemClock};
+
+pub const BODY_LIMIT: usize = 1024 * 1024;
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The routes and the OpenAPI document they generate.
+pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    let v1 = OpenApiRouter::new()
+        .merge(crate::auth::routes::router())
+        .merge(crate::me::router())
+        .merge(crate::users::router());
+    let (router, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .nest("/api/v1", v1)
+        .merge(crate::ops::router())
+        .split_for_parts();
+    add_problem_responses(&mut doc);
+    (router, doc)
+}
+
+/// The whole application with its middleware, ready to serve.
+pub fn app(state: AppState) -> Router {
+    let (router, doc) = routes();
+    let timeout = Duration::from_secs(state.settings.request_timeout_secs);
+    router
+        .merge(SwaggerUi::new("/docs").url("/openapi.json", doc))
+        .fallback(|| async { ApiError::NotFound })
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(middleware::from_fn(move |req, next| time_limit(timeout, req, next)))
+        .layer(CatchPanicLayer::custom(|_| {
+            tracing::error!("handler panicked");
+            ApiError::Internal("panic".into()).into_response()
+        }))
+        .layer(middleware::from_fn(problems_everywhere))
+        .layer(middleware::from_fn_with_state(state.clone(), record_metrics))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
+            let request_id = req.extensions().get::<RequestId>().and_then(|id| id.header_value().to_str().ok()).unwrap_or("");
+            // The path only: a query string may carry personal data.
+            tracing::info_span!("request", request_id = %request_id, method = %req.method(), path = %req.uri().path(), user_id = tracing::field::Empty)
+        }))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .with_state(state)
+}
+
+/// A request that takes longer than the configured limit answers 503.
+async fn time_limit(limit: Duration, req: Request, next: Next) -> Response {
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::Unavailable.into_response(),
+    }
+}
+
+/// Turns the router's own bare error answers (405, a rejected body) into problem+json.
+async fn problems_everywhere(req: Request, next: Next) -> Response {
+    let response = next.run(req).await;
+    let status = response.status();
+    let is_problem =
+        response.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
+    if !status.is_client_error() && !status.is_server_error() || is_problem {
+        return response;
+    }
+    let error = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::UnsupportedMediaType,
+        StatusCode::NOT_FOUND => ApiError::NotFound,
+        StatusCode::METHOD_NOT_ALLOWED => {
+            let mut problem = ApiError::BadRequest("method not allowed".into()).problem();
+            problem.status = 405;
+            problem.code = "method_not_allowed".into();
+            problem.kind = "urn:shenbian:problem:method_not_allowed".into();
+            problem.title = "Method Not Allowed".into();
+            let mut out = crate::error::problem_response(&problem);
+            if let Some(allow) = response.headers().get(header::ALLOW) {
+                out.headers_mut().insert(header::ALLOW, allow.clone());
+            }
+            return out;
+        }
+        s if s.is_server_error() => ApiError::Internal(format!("bare {s} answer")),
+        _ => ApiError::BadRequest("the request could not be processed".into()),
+    };
+    error.into_response()
+}
+
+async fn record_metrics(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = req.method().to_string();
+    let route = req.extensions().get::<MatchedPath>().map_or("unmatched", |p| p.as_str()).to_owned();
+    let response = next.run(req).await;
+    state.metrics.observe(&method, &route, response.status().as_u16(), started.elapsed());
+    response
+}
+
+/// A running server: its address, and the handle to stop it.
+pub struct RunningServer {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    shutdown: watch::Sender<bool>,
+    serving: JoinHandle<std::io::Result<()>>,
+    database: JoinHandle<()>,
+}
+
+impl RunningServer {
+    /// Binds, then serves at once; the database is connected in the background.
+    pub async fn start(settings: Settings) -> std::io::Result<Self> {
+        Self::start_with_clock(settings, Arc::new(SystemClock)).await
+    }
+
+    pub async fn start_with_clock(settings: Settings, clock: Arc<dyn Clock>) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(settings.bind).await?;
+        let addr = listener.local_addr()?;
+        let state = AppState::new(settings, clock);
+        let database = tokio::spawn(connect_until_ready(state.clone()));
+        let (shutdown, mut stop) = watch::channel(false);
+        let service = app(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+        let serving = tokio::spawn(async move {
+            axum::serve(listener, service)
+                .with_graceful_shutdown(async move {
+                    let _ = stop.wait_for(|stop| *stop).await;
+                })
+                .await
+        });
+        Ok(Self { addr, state, shutdown, serving, database })
+    }
+
+    /// Stops accepting, lets in-flight requests finish within the grace period, returns.
+    pub async fn shutdown(self) {
+        let _ = self.shutdown.send(true);
+        self.database.abort();
+        let grace = Duration::from_secs(self.state.settings.shutdown_grace_secs);
+        let mut serving = self.serving;
+        if tokio::time::timeout(grace, &mut serving).await.is_err() {
+            tracing::warn!("in-flight requests did not finish within the grace period");
+            serving.abort();
+        }
+    }
+}
+
+/// Keeps trying to reach and migrate the database until it works; until then the service
+/// answers 503 (except `/healthz`).
+async fn connect_until_ready(state: AppState) {
+    let retry = Duration::from_millis(state.settings.db_retry_interval_ms.max(50));
+    loop {
+        let attempt = async {
+            let db = connect_and_migrate(&state.settings).await?;
+            let keys = Keys::load(&db, &state.settings).await?;
+            Ok::<_, sea_orm::DbErr>((db, keys))
+        };
+        match attempt.await {
+            Ok((db, keys)) => {
+                state.set_ready(db, keys);
+                tracing::info!("database ready");
+                return;
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "database not ready; retrying");
+                tokio::time::sleep(retry).await;
+            }
+        }
+    }
+}

@@ -1,0 +1,100 @@
+//! The database: connecting (SQLite tuned for concurrent writers, or PostgreSQL), migrating,
+//! and the write transactions every state change runs in.
+//!
+//! The server does not need the database to start: [`Database`] is empty until a background
+//! task has connected and migrated, and handlers asking for it meanwhile answer 503.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous as SqlxSync};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, SqliteTransactionMode,
+    TransactionOptions, TransactionTrait,
+};
+use shenbian_migrations::{Migrator, MigratorTrait};
+use tokio::sync::OnceCell;
+
+use crate::config::{Settings, SqliteSynchronous};
+use crate::error::ApiError;
+
+/// Opens a pool for the configured database. For SQLite: WAL, the configured `synchronous`,
+/// foreign keys, a busy timeout, and the data directory created on first start.
+pub async fn connect(settings: &Settings) -> Result<DatabaseConnection, DbErr> {
+    let url = settings.effective_database_url();
+    if settings.database_url.is_none() {
+        std::fs::create_dir_all(&settings.data_dir)
+            .map_err(|e| DbErr::Custom(format!("cannot create data directory: {e}")))?;
+    }
+    let mut options = ConnectOptions::new(url);
+    options
+        .max_connections(settings.db_max_connections)
+        .min_connections(0)
+        .acquire_timeout(settings.db_acquire_timeout())
+        .connect_timeout(settings.db_acquire_timeout())
+        .sqlx_logging(false);
+    let synchronous = match settings.sqlite_synchronous {
+        SqliteSynchronous::Normal => SqlxSync::Normal,
+        SqliteSynchronous::Full => SqlxSync::Full,
+    };
+    let busy = Duration::from_millis(settings.db_busy_timeout_ms);
+    options.map_sqlx_sqlite_opts(move |opts| {
+        opts.journal_mode(SqliteJournalMode::Wal)
+            .synchronous(synchronous)
+            .foreign_keys(true)
+            .busy_timeout(busy)
+            .create_if_missing(true)
+    });
+    let lock_timeout = settings.db_acquire_timeout_ms;
+    options.map_sqlx_postgres_opts(move |opts| {
+        // A row held locked elsewhere must not hang a request: fail fast, answer 503.
+        opts.options([("lock_timeout", format!("{lock_timeout}ms")), ("timezone", "UTC".to_owned())])
+    });
+    sea_orm::Database::connect(options).await
+}
+
+/// Connects and applies every pending migration. Safe to run while a server uses the
+/// same database: migrations are idempotent and recorded in `seaql_migrations`.
+pub async fn connect_and_migrate(settings: &Settings) -> Result<DatabaseConnection, DbErr> {
+    let db = connect(settings).await?;
+    Migrator::up(&db, None).await?;
+    Ok(db)
+}
+
+/// Begins a write transaction. On SQLite it begins IMMEDIATE, taking the write lock at
+/// once: a deferred transaction that reads and then writes fails with BUSY_SNAPSHOT when
+/// another writer got in between, while an immediate one simply queues.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..TransactionOptions::default()
+    })
+    .await
+}
+
+/// Checks that the database answers.
+pub async fn ping(db: &impl ConnectionTrait) -> Result<(), DbErr> {
+    db.execute_unprepared("SELECT 1").await.map(|_| ())
+}
+
+/// The database once it is reachable and migrated; empty before.
+#[derive(Clone, Default)]
+pub struct Database(Arc<OnceCell<DatabaseConnection>>);
+
+impl Database {
+    pub fn ready(db: DatabaseConnection) -> Self {
+        Self(Arc::new(OnceCell::new_with(Some(db))))
+    }
+
+    pub fn get(&self) -> Result<&DatabaseConnection, ApiError> {
+        self.0.get().ok_or(ApiError::Unavailable)
+    }
+
+    pub fn is_set(&self) -> bool {
+        self.0.initialized()
+    }
+
+    pub fn set(&self, db: DatabaseConnection) {
+        let _ = self.0.set(db);
+    }
+}

@@ -1,0 +1,26 @@
+//! Shenbian (身边): the neighbourhood service marketplace server.
+//!
+//! `app` builds the HTTP application; `RunningServer` serves it. The rules live in the
+//! `shenbian-domain` crate; this crate applies them in transactions and speaks HTTP.
+
+pub mod app;
+pub mod audit;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod entity;
+pub mod error;
+pub mod extract;
+pub mod me;
+pub mod metrics;
+pub mod openapi;
+pub mod ops;
+pub mod pagination;
+pub mod state;
+pub mod telemetry;
+pub mod users;
+pub mod views;
+
+pub use app::RunningServer;
+pub use config::Settings;

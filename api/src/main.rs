@@ -1,0 +1,106 @@
+//! The `shenbian` binary.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use shenbian::cli::{AdminCommand, Cli, Command};
+use shenbian::users::{NewStaff, create_staff};
+use shenbian::{RunningServer, Settings, db, telemetry};
+use shenbian_domain::{DisplayName, Password, Phone, Role, RoleSet};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let settings = match Settings::load(cli.config.as_deref(), &cli.flags) {
+        Ok(settings) => settings,
+        Err(err) => {
+            eprintln!("shenbian: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    telemetry::init(&settings);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(err) => {
+            eprintln!("shenbian: cannot start the runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        match cli.command.unwrap_or(Command::Serve) {
+            Command::Serve => serve(settings).await,
+            Command::Migrate => migrate(settings).await,
+            Command::Admin { command: AdminCommand::Create { phone, name } } => {
+                create_admin(settings, &phone, &name).await
+            }
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("shenbian: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(settings: Settings) -> Result<(), String> {
+    let server = RunningServer::start(settings).await.map_err(|e| format!("cannot listen: {e}"))?;
+    // A line for people and scripts: where to find the service.
+    println!("shenbian listening on http://{}", server.addr);
+    tracing::info!(addr = %server.addr, "listening");
+    shutdown_signal().await;
+    tracing::info!("shutting down: finishing in-flight requests");
+    server.shutdown().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = interrupt => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = interrupt.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+}
+
+async fn migrate(settings: Settings) -> Result<(), String> {
+    db::connect_and_migrate(&settings).await.map_err(|e| format!("migration failed: {e}"))?;
+    println!("migrations applied");
+    Ok(())
+}
+
+async fn create_admin(settings: Settings, phone: &str, name: &str) -> Result<(), String> {
+    let phone = Phone::parse(phone).map_err(|e| format!("--phone: {e}"))?;
+    let name = DisplayName::parse(name).map_err(|e| format!("--name: {e}"))?;
+    let password = match std::env::var("SHENBIAN_ADMIN_PASSWORD") {
+        Ok(password) => password,
+        Err(_) => rpassword::prompt_password("Password for the new admin: ")
+            .map_err(|e| format!("cannot read the password: {e}"))?,
+    };
+    let password = Password::parse(&password).map_err(|e| format!("password {e}"))?;
+    let conn = db::connect_and_migrate(&settings).await.map_err(|e| format!("database: {e}"))?;
+    let keys = shenbian::auth::keys::Keys::load(&conn, &settings).await.map_err(|e| format!("database: {e}"))?;
+    let state = shenbian::state::AppState::new(settings, std::sync::Arc::new(shenbian::state::SystemClock));
+    state.set_ready(conn, keys);
+    let staff = NewStaff { phone, password, name, roles: RoleSet::of([Role::Admin]), community_id: None };
+    let db = state.db().map_err(|e| e.to_string())?;
+    let created = create_staff(&state, db, None, staff).await.map_err(|e| match e {
+        shenbian::error::ApiError::Conflict { .. } => "an account with this phone exists already".to_owned(),
+        other => other.to_string(),
+    })?;
+    println!("admin created: {}", created.id);
+    Ok(())
+}

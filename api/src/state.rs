@@ -1,0 +1,82 @@
+//! What every handler shares: settings, the database (once reachable), the keys, the
+//! password hasher, metrics and the clock. Nothing here must be shared between instances:
+//! keys come from the database, throttling counts live there.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use sea_orm::DatabaseConnection;
+use tokio::sync::OnceCell;
+
+use crate::auth::keys::Keys;
+use crate::auth::password::Hasher;
+use crate::config::Settings;
+use crate::db::Database;
+use crate::error::ApiError;
+use crate::metrics::Metrics;
+
+/// Where "now" comes from, so tests can move time instead of sleeping.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> DateTime<Utc>;
+}
+
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+pub struct Inner {
+    pub settings: Settings,
+    pub db: Database,
+    pub keys: OnceCell<Keys>,
+    pub hasher: Hasher,
+    pub metrics: Metrics,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl AppState {
+    pub fn new(settings: Settings, clock: Arc<dyn Clock>) -> Self {
+        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        let hasher = Hasher::new(settings.hash_concurrency.unwrap_or(cores));
+        Self(Arc::new(Inner {
+            settings,
+            db: Database::default(),
+            keys: OnceCell::new(),
+            hasher,
+            metrics: Metrics::default(),
+            clock,
+        }))
+    }
+
+    /// The database, or 503 while it is not reachable and migrated yet.
+    pub fn db(&self) -> Result<&DatabaseConnection, ApiError> {
+        self.db.get()
+    }
+
+    pub fn keys(&self) -> Result<&Keys, ApiError> {
+        self.keys.get().ok_or(ApiError::Unavailable)
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// Marks the service ready: keys first, so a reachable database implies usable keys.
+    pub fn set_ready(&self, db: DatabaseConnection, keys: Keys) {
+        let _ = self.keys.set(keys);
+        self.db.set(db);
+    }
+}

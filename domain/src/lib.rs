@@ -1,0 +1,16 @@
+//! Shenbian's rules, with no I/O.
+//!
+//! Everything here is pure: values that can only be built valid (parse, don't validate),
+//! the rules that decide who may do what, and the arithmetic the services need. The crate
+//! depends on no web, database or async crate, so every rule is unit- and property-tested
+//! without a server.
+
+pub mod name;
+pub mod password;
+pub mod phone;
+pub mod role;
+
+pub use name::DisplayName;
+pub use password::Password;
+pub use phone::Phone;
+pub use role::{Role, RoleSet};

@@ -1,0 +1,83 @@
+//! People's names: shown in full to those who may, masked (`张*`) to everyone else.
+
+use std::fmt;
+
+/// A display name as a person gives it.
+///
+/// Invariant: 1 to 50 characters after trimming, no control characters.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DisplayName(String);
+
+/// Why a name is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NameError {
+    #[error("must not be empty")]
+    Empty,
+    #[error("must be at most 50 characters")]
+    TooLong,
+    #[error("must not contain control characters")]
+    ControlCharacter,
+}
+
+impl DisplayName {
+    pub fn parse(input: &str) -> Result<Self, NameError> {
+        let trimmed = input.trim();
+        if trimmed.is_empty() {
+            return Err(NameError::Empty);
+        }
+        if trimmed.chars().count() > 50 {
+            return Err(NameError::TooLong);
+        }
+        if trimmed.chars().any(char::is_control) {
+            return Err(NameError::ControlCharacter);
+        }
+        Ok(Self(trimmed.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for DisplayName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DisplayName({})", mask_name(&self.0))
+    }
+}
+
+/// The masked form of a name: its first character and one `*` (`张三丰` → `张*`).
+/// An empty name stays empty.
+pub fn mask_name(name: &str) -> String {
+    match name.trim().chars().next() {
+        Some(first) => format!("{first}*"),
+        None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn trims_and_refuses_empty_long_or_control() {
+        assert_eq!(DisplayName::parse("  张三 ").unwrap().as_str(), "张三");
+        assert_eq!(DisplayName::parse("   "), Err(NameError::Empty));
+        assert_eq!(DisplayName::parse(&"名".repeat(51)), Err(NameError::TooLong));
+        assert_eq!(DisplayName::parse("a\u{7}b"), Err(NameError::ControlCharacter));
+    }
+
+    #[test]
+    fn masks_to_the_first_character() {
+        assert_eq!(mask_name("张三丰"), "张*");
+        assert_eq!(mask_name("Li Wei"), "L*");
+        assert_eq!(mask_name(""), "");
+    }
+
+    proptest! {
+        #[test]
+        fn a_masked_name_reveals_one_character_at_most(name in "\\PC{1,30}") {
+            prop_assert!(mask_name(&name).chars().count() <= 2);
+        }
+    }
+}

@@ -1,0 +1,16 @@
+//! Schema migrations. The same migrations run on SQLite and PostgreSQL, so they use only
+//! what both understand: UUID ids, text enums checked by the application, timestamps with
+//! time zone, and named unique constraints that the API maps to `409`.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261127_000001_foundation;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261127_000001_foundation::Migration)]
+    }
+}
