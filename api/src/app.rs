@@ -44,9 +44,11 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     (router, doc)
 }
 
-/// The whole application with its middleware, ready to serve.
-pub fn app(state: AppState) -> Router {
+/// The whole application with its middleware, ready to serve. `extra` routes get the same
+/// middleware; tests and benchmarks use them for routes that production does not have.
+pub fn app(state: AppState, extra: Router<AppState>) -> Router {
     let (router, doc) = routes();
+    let router = router.merge(extra);
     let timeout = Duration::from_secs(state.settings.request_timeout_secs);
     router
         .merge(SwaggerUi::new("/docs").url("/openapi.json", doc))
@@ -133,12 +135,21 @@ impl RunningServer {
     }
 
     pub async fn start_with_clock(settings: Settings, clock: Arc<dyn Clock>) -> std::io::Result<Self> {
+        Self::start_with(settings, clock, Router::new()).await
+    }
+
+    /// Starts with a clock of the caller's and extra routes (for tests and benchmarks).
+    pub async fn start_with(
+        settings: Settings,
+        clock: Arc<dyn Clock>,
+        extra: Router<AppState>,
+    ) -> std::io::Result<Self> {
         let listener = TcpListener::bind(settings.bind).await?;
         let addr = listener.local_addr()?;
         let state = AppState::new(settings, clock);
         let database = tokio::spawn(connect_until_ready(state.clone()));
         let (shutdown, mut stop) = watch::channel(false);
-        let service = app(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+        let service = app(state.clone(), extra).into_make_service_with_connect_info::<SocketAddr>();
         let serving = tokio::spawn(async move {
             axum::serve(listener, service)
                 .with_graceful_shutdown(async move {

@@ -261,7 +261,7 @@ mod tests {
         figment::Jail::expect_with(|jail| {
             jail.set_env("SHENBIAN_DB_MAX_CONNECTIONS", "many");
             let err = Settings::load(None, crate::cli::Flags::default()).unwrap_err().to_string();
-            assert!(err.contains("db_max_connections"), "{err}");
+            assert!(err.to_lowercase().contains("db_max_connections"), "{err}");
             Ok(())
         });
     }

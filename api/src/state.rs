@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use sea_orm::DatabaseConnection;
-use tokio::sync::OnceCell;
+use tokio::sync::{OnceCell, watch};
 
 use crate::auth::keys::Keys;
 use crate::auth::password::Hasher;
@@ -38,6 +38,7 @@ pub struct Inner {
     pub hasher: Hasher,
     pub metrics: Metrics,
     pub clock: Arc<dyn Clock>,
+    ready: watch::Sender<bool>,
 }
 
 impl std::ops::Deref for AppState {
@@ -58,6 +59,7 @@ impl AppState {
             hasher,
             metrics: Metrics::default(),
             clock,
+            ready: watch::Sender::new(false),
         }))
     }
 
@@ -78,5 +80,11 @@ impl AppState {
     pub fn set_ready(&self, db: DatabaseConnection, keys: Keys) {
         let _ = self.keys.set(keys);
         self.db.set(db);
+        self.ready.send_replace(true);
+    }
+
+    /// Waits until the database is reachable and migrated.
+    pub async fn wait_ready(&self) {
+        let _ = self.ready.subscribe().wait_for(|ready| *ready).await;
     }
 }
