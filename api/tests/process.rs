@@ -1,0 +1,174 @@
+//! The real `shenbian` binary: the CLI, configuration errors, and SIGTERM with requests in
+//! flight. These run the executable cargo built for this package (`CARGO_BIN_EXE_shenbian`).
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::process::{Child, Command, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_shenbian");
+const PASSWORD: &str = "district-admin-2026";
+
+fn shenbian(data_dir: &std::path::Path) -> Command {
+    let mut command = Command::new(BIN);
+    command
+        .env_remove("SHENBIAN_DATABASE_URL")
+        .env("SHENBIAN_DATA_DIR", data_dir)
+        .env("SHENBIAN_BIND", "127.0.0.1:0")
+        .env("SHENBIAN_LOG", "info")
+        .env("SHENBIAN_ADMIN_PASSWORD", PASSWORD);
+    command
+}
+
+/// A server process, its address read from its first line, and its log once ready.
+struct Server {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Server {
+    fn start(data_dir: &std::path::Path) -> Self {
+        let mut child =
+            shenbian(data_dir).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn shenbian");
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        let addr = line.trim().rsplit("http://").next().unwrap().parse().expect("listening line");
+        // Ready when the log says so: read the log, never sleep.
+        let mut stderr = BufReader::new(child.stderr.take().unwrap());
+        let mut log = String::new();
+        loop {
+            log.clear();
+            assert!(stderr.read_line(&mut log).unwrap() > 0, "server exited before it was ready");
+            if log.contains("database ready") {
+                break;
+            }
+        }
+        std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
+        Self { child, addr }
+    }
+
+    fn terminate(&self) {
+        let status = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
+        assert!(status.success());
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn register_body(phone: &str) -> String {
+    format!(r#"{{"phone":"{phone}","password":"{PASSWORD}","display_name":"张三"}}"#)
+}
+
+#[test]
+fn sigterm_lets_in_flight_requests_finish_then_exits() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Server::start(dir.path());
+
+    // Three requests whose handlers are running: each has asked for its body
+    // (`100 Continue`), so the server is inside it when the signal arrives.
+    let mut in_flight = Vec::new();
+    for i in 0..3 {
+        let body = register_body(&format!("1370000000{i}"));
+        let mut stream = TcpStream::connect(server.addr).unwrap();
+        write!(
+            stream,
+            "POST /api/v1/auth/register HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n",
+            body.len()
+        )
+        .unwrap();
+        let mut interim = [0u8; 25];
+        stream.read_exact(&mut interim).unwrap();
+        assert!(String::from_utf8_lossy(&interim).starts_with("HTTP/1.1 100 Continue"));
+        in_flight.push((stream, body));
+    }
+
+    server.terminate();
+
+    for (mut stream, body) in in_flight {
+        stream.write_all(body.as_bytes()).unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        assert!(response.starts_with("HTTP/1.1 201"), "{response}");
+    }
+    let status = server.child.wait().unwrap();
+    assert!(status.success(), "clean exit: {status}");
+    assert!(TcpStream::connect(server.addr).is_err(), "no longer listening");
+}
+
+#[test]
+fn the_first_admin_is_made_from_the_command_line_even_while_a_server_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+
+    let out = shenbian(dir.path())
+        .args(["admin", "create", "--phone", "13900000001", "--name", "区管理员"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("admin created"));
+
+    let again = shenbian(dir.path())
+        .args(["admin", "create", "--phone", "13900000001", "--name", "区管理员"])
+        .output()
+        .unwrap();
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("exists"));
+
+    // The running server signs the new admin in.
+    let body = format!(r#"{{"phone":"13900000001","password":"{PASSWORD}"}}"#);
+    let mut stream = TcpStream::connect(server.addr).unwrap();
+    write!(stream, "POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()).unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(response.contains(r#""roles":["admin"]"#));
+}
+
+#[test]
+fn admin_create_refuses_a_weak_password_or_a_bad_phone() {
+    let dir = tempfile::tempdir().unwrap();
+    let weak = shenbian(dir.path())
+        .env("SHENBIAN_ADMIN_PASSWORD", "12345678")
+        .args(["admin", "create", "--phone", "13900000001", "--name", "管理员"])
+        .output()
+        .unwrap();
+    assert!(!weak.status.success());
+    assert!(String::from_utf8_lossy(&weak.stderr).contains("password"));
+    let bad_phone =
+        shenbian(dir.path()).args(["admin", "create", "--phone", "12345", "--name", "管理员"]).output().unwrap();
+    assert!(!bad_phone.status.success());
+    assert!(String::from_utf8_lossy(&bad_phone.stderr).contains("--phone"));
+}
+
+#[test]
+fn migrate_creates_the_embedded_database_on_first_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("nested").join("data");
+    let out = shenbian(&data).arg("migrate").output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(data.join("shenbian.db").exists());
+    let twice = shenbian(&data).arg("migrate").output().unwrap();
+    assert!(twice.status.success(), "migrating again is a no-op");
+}
+
+#[test]
+fn a_bad_setting_stops_the_start_with_a_message_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = shenbian(dir.path()).env("SHENBIAN_JWT_SECRET", "too-short").arg("serve").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("jwt_secret"), "{stderr}");
+    assert!(!stderr.contains("too-short"), "the secret itself is not echoed");
+
+    let out = shenbian(dir.path()).env("SHENBIAN_BIND", "not-an-address").arg("serve").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).to_lowercase().contains("bind"));
+
+    let out = shenbian(dir.path()).arg("--bind").arg("nowhere").arg("serve").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -1,0 +1,144 @@
+//! Operations: health, readiness, metrics, the OpenAPI document; a server started without
+//! its database; SQLite tuned for concurrent writers; several instances on one database.
+
+use futures_util::future::join_all;
+use sea_orm::{ConnectionTrait, DatabaseBackend, Statement};
+use serde_json::{Value, json};
+use shenbian_tests::shenbian::RunningServer;
+use shenbian_tests::shenbian::config::Secret;
+use shenbian_tests::{PASSWORD, TestApp, next_phone, problem};
+
+#[tokio::test]
+async fn health_and_readiness_answer_once_the_database_is_migrated() {
+    let app = TestApp::spawn().await;
+    let health = app.client.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+    let ready = app.client.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), 200);
+    assert_eq!(ready.json::<Value>().await.unwrap()["status"], "ok");
+}
+
+#[tokio::test]
+async fn without_its_database_the_server_starts_answers_health_and_503_elsewhere() {
+    // Nothing listens on port 1: the database is unreachable for the whole test.
+    let app = TestApp::spawn_with(|s| {
+        s.database_url = Some(Secret::new("postgres://postgres@127.0.0.1:1/none"));
+        s.db_acquire_timeout_ms = 200;
+    })
+    .await;
+    assert_eq!(app.client.get(app.url("/healthz")).send().await.unwrap().status(), 200);
+    let ready = app.client.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), 503);
+    for response in [
+        app.get("/me", Some("some-token")).send().await.unwrap(),
+        app.post("/auth/login", None, &json!({"phone": next_phone(), "password": PASSWORD})).send().await.unwrap(),
+    ] {
+        assert_eq!(response.status(), 503);
+        assert!(response.headers().contains_key("retry-after"));
+        assert_eq!(problem(response).await["code"], "unavailable");
+    }
+}
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_and_status() {
+    let app = TestApp::spawn().await;
+    let resident = app.resident().await;
+    app.get("/me", Some(&resident.access_token)).send().await.unwrap();
+    app.get(&format!("/users/{}/x", resident.user_id), None).send().await.unwrap();
+    let text = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(text.contains(r#"shenbian_http_requests_total{method="GET",route="/api/v1/me",status="200"} 1"#), "{text}");
+    assert!(
+        text.contains(r#"shenbian_http_requests_total{method="POST",route="/api/v1/auth/register",status="201"} 1"#)
+    );
+    assert!(text.contains("shenbian_http_request_duration_seconds_bucket"));
+    assert!(text.contains("shenbian_db_pool_connections"));
+    assert!(!text.contains(&resident.user_id.to_string()), "no raw paths as labels");
+}
+
+#[tokio::test]
+async fn the_openapi_document_lists_every_route_with_its_problem_answers() {
+    let app = TestApp::spawn().await;
+    let doc: Value = app.client.get(app.url("/openapi.json")).send().await.unwrap().json().await.unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+    let paths = doc["paths"].as_object().unwrap();
+    for (path, method) in [
+        ("/api/v1/auth/register", "post"),
+        ("/api/v1/auth/login", "post"),
+        ("/api/v1/auth/refresh", "post"),
+        ("/api/v1/auth/logout", "post"),
+        ("/api/v1/auth/claim", "post"),
+        ("/api/v1/me", "get"),
+        ("/api/v1/me/password", "post"),
+        ("/api/v1/users", "post"),
+        ("/api/v1/users", "get"),
+        ("/api/v1/users/{id}/deactivate", "post"),
+        ("/api/v1/users/{id}/reset-code", "post"),
+        ("/healthz", "get"),
+        ("/readyz", "get"),
+        ("/metrics", "get"),
+    ] {
+        let responses = paths[path][method]["responses"].as_object().unwrap_or_else(|| panic!("{method} {path}"));
+        if path.starts_with("/api/") {
+            for status in ["400", "401", "403", "404", "413", "415", "422", "429", "503"] {
+                assert!(responses.contains_key(status), "{method} {path} documents {status}");
+            }
+        }
+    }
+    let docs = app.client.get(app.url("/docs/")).send().await.unwrap();
+    assert_eq!(docs.status(), 200);
+    assert!(docs.text().await.unwrap().contains("swagger"), "the page is served from the binary");
+}
+
+#[tokio::test]
+async fn sqlite_runs_in_wal_with_foreign_keys() {
+    let app = TestApp::spawn().await;
+    let db = app.db();
+    if db.get_database_backend() != DatabaseBackend::Sqlite {
+        return;
+    }
+    let pragma = |sql: &'static str| async move {
+        let row = db.query_one_raw(Statement::from_string(DatabaseBackend::Sqlite, sql)).await.unwrap().unwrap();
+        row.try_get_by_index::<String>(0).or_else(|_| row.try_get_by_index::<i64>(0).map(|n| n.to_string())).unwrap()
+    };
+    assert_eq!(pragma("PRAGMA journal_mode").await, "wal");
+    assert_eq!(pragma("PRAGMA foreign_keys").await, "1");
+    assert_eq!(pragma("PRAGMA synchronous").await, "1", "NORMAL by default");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_writers_queue_instead_of_failing() {
+    let app = TestApp::spawn().await;
+    let phones: Vec<String> = (0..40).map(|_| next_phone()).collect();
+    let answers = join_all(phones.iter().map(|phone| {
+        app.post("/auth/register", None, &json!({"phone": phone, "password": PASSWORD, "display_name": "张三"})).send()
+    }))
+    .await;
+    for answer in answers {
+        assert_eq!(answer.unwrap().status(), 201, "no 'database is locked'");
+    }
+}
+
+#[tokio::test]
+async fn a_second_instance_on_the_same_database_shares_keys_and_throttling() {
+    let app = TestApp::spawn_with(|s| s.login_max_failures_per_account = 2).await;
+    let resident = app.resident().await;
+    let second = RunningServer::start(app.state.settings.clone()).await.unwrap();
+    second.state.wait_ready().await;
+    let other = |path: &str| format!("http://{}/api/v1{path}", second.addr);
+
+    // A token signed by one instance works on the other: the generated key is in the database.
+    let me = app.client.get(other("/me")).bearer_auth(&resident.access_token).send().await.unwrap();
+    assert_eq!(me.status(), 200);
+
+    // Failures counted on one instance throttle on the other.
+    assert_eq!(app.login_response(&resident.phone, "wrong-password-here").await.status(), 401);
+    let body = json!({"phone": resident.phone, "password": "wrong-password-here"});
+    assert_eq!(app.client.post(other("/auth/login")).json(&body).send().await.unwrap().status(), 401);
+    assert_eq!(app.login_response(&resident.phone, PASSWORD).await.status(), 429);
+
+    // A logout on one instance ends the session on the other at once.
+    app.post_empty("/auth/logout", Some(&resident.access_token)).send().await.unwrap();
+    let me = app.client.get(other("/me")).bearer_auth(&resident.access_token).send().await.unwrap();
+    assert_eq!(me.status(), 401);
+    second.shutdown().await;
+}
