@@ -5,6 +5,7 @@
 //! depends on no web, database or async crate, so every rule is unit- and property-tested
 //! without a server.
 
+pub mod credit_code;
 pub mod name;
 pub mod password;
 pub mod phone;
