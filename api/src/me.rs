@@ -39,6 +39,7 @@ async fn me(State(state): State<AppState>, principal: Principal) -> Result<Json<
 #[serde(deny_unknown_fields)]
 pub struct ChangePasswordRequest {
     current_password: String,
+    #[schema(min_length = 8, max_length = 128)]
     new_password: String,
 }
 

@@ -39,9 +39,12 @@ pub struct CreateUserRequest {
     #[schema(example = "13900001111")]
     phone: String,
     /// The initial password, 8–128 characters.
+    #[schema(min_length = 8, max_length = 128)]
     password: String,
+    #[schema(min_length = 1, max_length = 50)]
     display_name: String,
     /// A set of roles: `resident`, `dispatcher`, `admin`.
+    #[schema(min_items = 1)]
     roles: Vec<RoleName>,
     /// Required for a dispatcher: the community they work for.
     community_id: Option<Uuid>,
@@ -132,6 +135,7 @@ pub struct UserFilter {
     /// Only accounts in this status.
     status: Option<user::UserStatus>,
     /// Items per page, 1–100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<u64>,
     /// `next_cursor` of the previous page.
     cursor: Option<String>,

@@ -5,11 +5,16 @@
 //! depends on no web, database or async crate, so every rule is unit- and property-tested
 //! without a server.
 
+pub mod category;
+pub mod contract;
 pub mod credit_code;
+pub mod eligibility;
 pub mod name;
+pub mod partner;
 pub mod password;
 pub mod phone;
 pub mod role;
+pub mod transition;
 
 pub use name::DisplayName;
 pub use password::Password;

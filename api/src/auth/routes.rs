@@ -39,7 +39,9 @@ pub struct RegisterRequest {
     #[schema(example = "13812345678")]
     phone: String,
     /// 8–128 characters, not a commonly used password.
+    #[schema(min_length = 8, max_length = 128)]
     password: String,
+    #[schema(min_length = 1, max_length = 50)]
     display_name: String,
     /// The community the resident lives in, if known.
     home_community_id: Option<Uuid>,
@@ -218,6 +220,7 @@ pub struct ClaimRequest {
     phone: String,
     /// The one-time code from a dispatcher (claim) or an admin (reset).
     code: String,
+    #[schema(min_length = 8, max_length = 128)]
     new_password: String,
 }
 
