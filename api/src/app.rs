@@ -35,7 +35,10 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let v1 = OpenApiRouter::new()
         .merge(crate::auth::routes::router())
         .merge(crate::me::router())
-        .merge(crate::users::router());
+        .merge(crate::users::router())
+        .merge(crate::places::router())
+        .merge(crate::categories::router())
+        .merge(crate::audit::routes::router());
     let (router, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest("/api/v1", v1)
         .merge(crate::ops::router())

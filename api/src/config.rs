@@ -191,6 +191,9 @@ impl Settings {
         if self.hash_concurrency == Some(0) {
             return invalid("hash_concurrency", "must be at least 1");
         }
+        if self.timezone.parse::<chrono_tz::Tz>().is_err() {
+            return invalid("timezone", "is not an IANA time zone such as Asia/Shanghai");
+        }
         if tracing_subscriber::EnvFilter::try_new(&self.log).is_err() {
             return invalid("log", "is not a valid tracing filter");
         }

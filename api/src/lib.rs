@@ -3,9 +3,11 @@
 //! `app` builds the HTTP application; `RunningServer` serves it. The rules live in the
 //! `shenbian-domain` crate; this crate applies them in transactions and speaks HTTP.
 
+pub mod access;
 pub mod app;
 pub mod audit;
 pub mod auth;
+pub mod categories;
 pub mod cli;
 pub mod config;
 pub mod db;
@@ -17,6 +19,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod ops;
 pub mod pagination;
+pub mod places;
 pub mod state;
 pub mod telemetry;
 pub mod users;

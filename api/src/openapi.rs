@@ -18,6 +18,9 @@ use crate::error::{PROBLEM_JSON, Problem};
         (name = "auth", description = "Sign-in and sessions"),
         (name = "me", description = "The caller's own account"),
         (name = "users", description = "Staff accounts (admins)"),
+        (name = "places", description = "Communities, compounds, buildings"),
+        (name = "catalogue", description = "Service categories and their service levels"),
+        (name = "audit", description = "The audit log (admins)"),
         (name = "operations", description = "Health, readiness, metrics"),
     )
 )]

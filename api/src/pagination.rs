@@ -45,6 +45,31 @@ impl PageParams {
     }
 }
 
+impl PageParams {
+    /// For lists keyed by a text code rather than an id.
+    pub fn text_page(&self) -> Result<(u64, Option<String>), ApiError> {
+        let limit = self.limit.unwrap_or(DEFAULT_LIMIT);
+        if !(1..=MAX_LIMIT).contains(&limit) {
+            return Err(ApiError::validation("limit", format!("must be between 1 and {MAX_LIMIT}")));
+        }
+        let after = match self.cursor.as_deref() {
+            None | Some("") => None,
+            Some(cursor) => Some(
+                URL_SAFE_NO_PAD
+                    .decode(cursor)
+                    .ok()
+                    .and_then(|b| String::from_utf8(b).ok())
+                    .ok_or_else(|| ApiError::validation("cursor", "is not a cursor from this list"))?,
+            ),
+        };
+        Ok((limit, after))
+    }
+}
+
+pub fn encode_text_cursor(key: &str) -> String {
+    URL_SAFE_NO_PAD.encode(key.as_bytes())
+}
+
 fn decode_cursor(cursor: &str) -> Option<Uuid> {
     let bytes = URL_SAFE_NO_PAD.decode(cursor).ok()?;
     Uuid::from_slice(&bytes).ok()
@@ -64,7 +89,7 @@ pub struct Paginated<T> {
 
 impl<T> Paginated<T> {
     /// Builds a page from `limit + 1` fetched rows, ordered by their id.
-    pub fn from_rows<R>(mut rows: Vec<R>, page: Page, id: impl Fn(&R) -> Uuid, view: impl Fn(R) -> T) -> Self {
+    pub fn from_rows<R>(mut rows: Vec<R>, page: Page, id: impl Fn(&R) -> Uuid, view: impl FnMut(R) -> T) -> Self {
         let more = rows.len() as u64 > page.limit;
         rows.truncate(page.limit as usize);
         let next_cursor = if more { rows.last().map(|r| encode_cursor(id(r))) } else { None };

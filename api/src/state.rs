@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::DatabaseConnection;
 use tokio::sync::{OnceCell, watch};
 
@@ -74,6 +74,16 @@ impl AppState {
 
     pub fn now(&self) -> DateTime<Utc> {
         self.clock.now()
+    }
+
+    /// The district's time zone (validated at start).
+    pub fn timezone(&self) -> chrono_tz::Tz {
+        self.settings.timezone.parse().unwrap_or(chrono_tz::Asia::Shanghai)
+    }
+
+    /// Today's date in the district: contracts run and quotas reset by local dates.
+    pub fn today(&self) -> NaiveDate {
+        self.now().with_timezone(&self.timezone()).date_naive()
     }
 
     /// Marks the service ready: keys first, so a reachable database implies usable keys.

@@ -3,9 +3,22 @@
 
 pub mod audit_log;
 pub mod auth_failure;
+pub mod building;
+pub mod category;
 pub mod community;
+pub mod compound;
+pub mod contract;
+pub mod contract_category;
+pub mod contract_community;
+pub mod contract_usage;
+pub mod enums;
 pub mod one_time_code;
+pub mod partner;
+pub mod partner_member;
 pub mod refresh_token;
 pub mod server_secret;
 pub mod session;
 pub mod user;
+pub mod volunteer;
+pub mod volunteer_building;
+pub mod volunteer_skill;

@@ -1,0 +1,17 @@
+//! The categories a contract covers.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "contract_categories")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub contract_id: Uuid,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub category_code: String,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,90 @@
+//! Stored enums: each mirrors a domain enum, stored as its snake_case word, so queries
+//! compare typed values, never string literals.
+
+use shenbian_domain::category::Urgency;
+use shenbian_domain::contract::{ContractStatus, Pricing};
+use shenbian_domain::partner::{PartnerKind, ProviderStatus};
+
+/// Defines a stored enum with the same variants as a domain enum, and the conversions.
+macro_rules! mirror_enum {
+    ($(#[$meta:meta])* $name:ident mirrors $domain:ident { $($variant:ident = $value:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(
+            Debug, Clone, Copy, PartialEq, Eq, Hash, sea_orm::EnumIter, sea_orm::DeriveActiveEnum,
+            serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+        )]
+        #[sea_orm(rs_type = "String", db_type = "Text")]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name {
+            $(#[sea_orm(string_value = $value)] $variant,)+
+        }
+
+        impl From<$name> for $domain {
+            fn from(v: $name) -> Self {
+                match v { $($name::$variant => $domain::$variant,)+ }
+            }
+        }
+
+        impl From<$domain> for $name {
+            fn from(v: $domain) -> Self {
+                match v { $($domain::$variant => $name::$variant,)+ }
+            }
+        }
+    };
+}
+
+mirror_enum!(
+    /// What a partner organisation does.
+    PartnerKindDb mirrors PartnerKind {
+        Medical = "medical", Legal = "legal", Education = "education", Finance = "finance",
+        ElderlyCare = "elderly_care", Household = "household", Other = "other",
+    }
+);
+
+mirror_enum!(
+    /// Where a partner or volunteer stands: pending, approved, rejected, suspended.
+    ProviderStatusDb mirrors ProviderStatus {
+        Pending = "pending", Approved = "approved", Rejected = "rejected", Suspended = "suspended",
+    }
+);
+
+mirror_enum!(
+    /// A contract's state; `expired` is derived from its dates and never stored.
+    ContractStatusDb mirrors ContractStatus {
+        Draft = "draft", Signed = "signed", Active = "active", Suspended = "suspended",
+        Terminated = "terminated", Expired = "expired",
+    }
+);
+
+mirror_enum!(
+    /// What the partner charges residents under a contract.
+    PricingDb mirrors Pricing { Free = "free", Discount = "discount", Market = "market" }
+);
+
+mirror_enum!(
+    /// How fast a request must be answered.
+    UrgencyDb mirrors Urgency { Normal = "normal", Urgent = "urgent", Emergency = "emergency" }
+);
+
+/// A member's place in a partner organisation.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    sea_orm::EnumIter,
+    sea_orm::DeriveActiveEnum,
+    serde::Serialize,
+    serde::Deserialize,
+    utoipa::ToSchema,
+)]
+#[sea_orm(rs_type = "String", db_type = "Text")]
+#[serde(rename_all = "snake_case")]
+pub enum MemberRole {
+    /// Signs contracts, manages members.
+    #[sea_orm(string_value = "admin")]
+    Admin,
+    #[sea_orm(string_value = "member")]
+    Member,
+}

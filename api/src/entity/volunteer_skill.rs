@@ -1,0 +1,17 @@
+//! A volunteer's skills (category codes).
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "volunteer_skills")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub volunteer_id: Uuid,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub category_code: String,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
