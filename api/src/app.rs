@@ -38,6 +38,11 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::users::router())
         .merge(crate::places::router())
         .merge(crate::categories::router())
+        .merge(crate::partners::router())
+        .merge(crate::partner_members::router())
+        .merge(crate::volunteers::router())
+        .merge(crate::contracts::router())
+        .merge(crate::eligibility::router())
         .merge(crate::audit::routes::router());
     let (router, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest("/api/v1", v1)

@@ -139,3 +139,22 @@ impl Fields {
         ApiError::Validation(self.0)
     }
 }
+
+/// The language for texts people read: `en` when `Accept-Language` prefers English,
+/// otherwise zh-CN.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    Zh,
+    En,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Lang {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let header = parts.headers.get(axum::http::header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).unwrap_or("");
+        // The first language named wins; q-values beyond that are not worth the parsing.
+        let first = header.split(',').next().unwrap_or("").trim().to_ascii_lowercase();
+        Ok(if first.starts_with("en") { Lang::En } else { Lang::Zh })
+    }
+}

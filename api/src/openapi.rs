@@ -20,6 +20,9 @@ use crate::error::{PROBLEM_JSON, Problem};
         (name = "users", description = "Staff accounts (admins)"),
         (name = "places", description = "Communities, compounds, buildings"),
         (name = "catalogue", description = "Service categories and their service levels"),
+        (name = "partners", description = "Partner organisations (红色合伙人) and their members"),
+        (name = "volunteers", description = "Volunteers and their approval"),
+        (name = "contracts", description = "Contracts (契约) and eligibility"),
         (name = "audit", description = "The audit log (admins)"),
         (name = "operations", description = "Health, readiness, metrics"),
     )

@@ -1,0 +1,182 @@
+//! A partner's members: its admin adds and removes them; members and staff list them.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
+use serde::{Deserialize, Serialize};
+use shenbian_domain::phone::{Phone, mask_phone};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use crate::access::{is_staff, membership};
+use crate::audit::{self, Entry};
+use crate::auth::Principal;
+use crate::db::begin_write;
+use crate::entity::enums::MemberRole;
+use crate::entity::{partner_member, user};
+use crate::error::{ApiError, violates_unique};
+use crate::extract::{JsonBody, Path};
+use crate::pagination::Paginated;
+use crate::partners::visible_partner;
+use crate::state::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(add_member, list_members)).routes(routes!(remove_member))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MemberView {
+    pub user_id: Uuid,
+    pub display_name: String,
+    /// Full for the partner admin and staff; masked for other members.
+    pub phone: Option<String>,
+    pub role: MemberRole,
+    pub joined_at: DateTime<Utc>,
+}
+
+/// Checks that the caller is the partner's admin: 404 if they cannot see the partner,
+/// 403 if they can but are not its admin.
+async fn require_partner_admin(state: &AppState, principal: &Principal, partner_id: Uuid) -> Result<(), ApiError> {
+    let db = state.db()?;
+    visible_partner(db, principal, partner_id).await?;
+    match membership(db, principal.user_id, partner_id).await? {
+        Some(MemberRole::Admin) => Ok(()),
+        _ => Err(ApiError::Forbidden),
+    }
+}
+
+/// The partner's members (its members and staff).
+#[utoipa::path(get, path = "/partners/{id}/members", tag = "partners", security(("bearer" = [])),
+    params(("id" = Uuid, Path)), responses((status = 200, body = Paginated<MemberView>)))]
+#[tracing::instrument(skip_all, fields(user_id))]
+async fn list_members(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(partner_id): Path<Uuid>,
+) -> Result<Json<Paginated<MemberView>>, ApiError> {
+    let db = state.db()?;
+    visible_partner(db, &principal, partner_id).await?;
+    let role = membership(db, principal.user_id, partner_id).await?;
+    if role.is_none() && !is_staff(&principal) {
+        return Err(ApiError::Forbidden);
+    }
+    let unmasked = is_staff(&principal) || role == Some(MemberRole::Admin);
+    let rows = partner_member::Entity::find()
+        .filter(partner_member::Column::PartnerId.eq(partner_id))
+        .order_by_asc(partner_member::Column::CreatedAt)
+        .find_also_related(user::Entity)
+        .all(db)
+        .await?;
+    let items = rows
+        .into_iter()
+        .filter_map(|(m, u)| u.map(|u| (m, u)))
+        .map(|(m, u)| MemberView {
+            user_id: m.user_id,
+            display_name: u.display_name,
+            phone: u.phone.map(|p| if unmasked { p } else { mask_phone(&p) }),
+            role: m.role,
+            joined_at: m.created_at,
+        })
+        .collect();
+    Ok(Json(Paginated { items, next_cursor: None }))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddMember {
+    /// The phone of an existing, active account.
+    #[schema(example = "13800002222")]
+    phone: String,
+    #[serde(default = "member")]
+    role: MemberRole,
+}
+
+fn member() -> MemberRole {
+    MemberRole::Member
+}
+
+/// Add an existing account as a member (the partner admin).
+#[utoipa::path(post, path = "/partners/{id}/members", tag = "partners", security(("bearer" = [])),
+    params(("id" = Uuid, Path)), request_body = AddMember, responses((status = 201, body = MemberView)))]
+#[tracing::instrument(skip_all, fields(user_id))]
+async fn add_member(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(partner_id): Path<Uuid>,
+    JsonBody(body): JsonBody<AddMember>,
+) -> Result<(StatusCode, Json<MemberView>), ApiError> {
+    require_partner_admin(&state, &principal, partner_id).await?;
+    let phone = Phone::parse(&body.phone).map_err(|e| ApiError::validation("phone", e))?;
+    let db = state.db()?;
+    let account = user::Entity::find()
+        .filter(user::Column::Phone.eq(phone.as_str()))
+        .filter(user::Column::Status.eq(user::UserStatus::Active))
+        .one(db)
+        .await?
+        .ok_or_else(|| ApiError::validation("phone", "no active account has this phone"))?;
+    let now = state.now();
+    let tx = begin_write(db).await?;
+    partner_member::Entity::insert(partner_member::ActiveModel {
+        partner_id: Set(partner_id),
+        user_id: Set(account.id),
+        role: Set(body.role),
+        created_at: Set(now),
+    })
+    .exec(&tx)
+    .await
+    .map_err(|e| {
+        if violates_unique(&e, "partner_members_pkey", "partner_members.partner_id") {
+            ApiError::conflict("already_member", "this account is a member already")
+        } else {
+            e.into()
+        }
+    })?;
+    let entry =
+        Entry::new(principal.user_id, "partner.member_add", "partner", partner_id).with_reason(account.id.to_string());
+    audit::record(&tx, entry, now).await?;
+    tx.commit().await?;
+    let view = MemberView {
+        user_id: account.id,
+        display_name: account.display_name,
+        phone: account.phone,
+        role: body.role,
+        joined_at: now,
+    };
+    Ok((StatusCode::CREATED, Json(view)))
+}
+
+/// Remove a member (the partner admin). The last admin cannot be removed.
+#[utoipa::path(delete, path = "/partners/{id}/members/{user_id}", tag = "partners", security(("bearer" = [])),
+    params(("id" = Uuid, Path), ("user_id" = Uuid, Path)), responses((status = 204, description = "removed")))]
+#[tracing::instrument(skip_all, fields(user_id))]
+async fn remove_member(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((partner_id, member_id)): Path<(Uuid, Uuid)>,
+) -> Result<StatusCode, ApiError> {
+    require_partner_admin(&state, &principal, partner_id).await?;
+    let now = state.now();
+    let tx = begin_write(state.db()?).await?;
+    let target =
+        partner_member::Entity::find_by_id((partner_id, member_id)).one(&tx).await?.ok_or(ApiError::NotFound)?;
+    if target.role == MemberRole::Admin {
+        let admins = partner_member::Entity::find()
+            .filter(partner_member::Column::PartnerId.eq(partner_id))
+            .filter(partner_member::Column::Role.eq(MemberRole::Admin))
+            .count(&tx)
+            .await?;
+        if admins <= 1 {
+            return Err(ApiError::conflict("last_admin", "a partner keeps at least one admin"));
+        }
+    }
+    partner_member::Entity::delete_by_id((partner_id, member_id)).exec(&tx).await?;
+    let entry = Entry::new(principal.user_id, "partner.member_remove", "partner", partner_id)
+        .with_reason(member_id.to_string());
+    audit::record(&tx, entry, now).await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
