@@ -251,3 +251,82 @@ impl Drop for PgDatabase {
         .join();
     }
 }
+
+/// A fresh valid unified social credit code per call.
+pub fn next_credit_code() -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed) + u64::from(std::process::id()) * 10_000;
+    let first16 = format!("91110000{:08}", n % 100_000_000);
+    shenbian_domain::credit_code::CreditCode::complete(&first16).expect("a credit code").as_str().to_owned()
+}
+
+/// The body of a category with sensible service levels.
+pub fn category_body(code: &str) -> Value {
+    json!({
+        "code": code, "name_zh": "法律咨询", "name_en": "Legal advice", "group": "专业服务",
+        "sla": {
+            "normal": {"dispatch": 240, "accept": 120, "complete": 2880},
+            "urgent": {"dispatch": 60, "accept": 30, "complete": 480},
+            "emergency": {"dispatch": 15, "accept": 10, "complete": 120}
+        }
+    })
+}
+
+impl TestApp {
+    /// Sends a request and returns its status and JSON body (null when empty).
+    pub async fn call(&self, request: RequestBuilder) -> (u16, Value) {
+        let response = request.send().await.expect("request");
+        let status = response.status().as_u16();
+        let text = response.text().await.expect("body");
+        (status, if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) })
+    }
+
+    /// A category created by an admin; returns its code.
+    pub async fn category(&self, admin: &Actor, code: &str) -> String {
+        let (status, body) = self.call(self.post("/categories", Some(&admin.access_token), &category_body(code))).await;
+        assert_eq!(status, 201, "category: {body}");
+        code.to_owned()
+    }
+
+    /// A partner applied for by a new resident (its admin) and approved by `admin`.
+    pub async fn approved_partner(&self, admin: &Actor) -> (Actor, Uuid) {
+        let owner = self.resident().await;
+        let body = json!({
+            "name": "仁和社区诊所", "kind": "medical", "credit_code": next_credit_code(),
+            "contact_name": "陈医生", "contact_phone": next_phone(), "description": "全科门诊，上门巡诊"
+        });
+        let (status, partner) = self.call(self.post("/partners", Some(&owner.access_token), &body)).await;
+        assert_eq!(status, 201, "apply: {partner}");
+        let id: Uuid = partner["id"].as_str().unwrap().parse().unwrap();
+        let (status, _) =
+            self.call(self.post_empty(&format!("/partners/{id}/approve"), Some(&admin.access_token))).await;
+        assert_eq!(status, 200);
+        (owner, id)
+    }
+
+    /// A contract recorded by `admin`, signed by the partner's admin and activated.
+    pub async fn active_contract(
+        &self,
+        admin: &Actor,
+        owner: &Actor,
+        partner: Uuid,
+        community: Uuid,
+        category: &str,
+        terms: Value,
+    ) -> Uuid {
+        let body = json!({
+            "partner_id": partner, "title": "社区服务契约", "community_ids": [community], "category_codes": [category],
+            "valid_from": "2026-01-01", "valid_to": "2030-12-31", "terms": terms
+        });
+        let (status, contract) = self.call(self.post("/contracts", Some(&admin.access_token), &body)).await;
+        assert_eq!(status, 201, "contract: {contract}");
+        let id: Uuid = contract["id"].as_str().unwrap().parse().unwrap();
+        let (status, body) =
+            self.call(self.post_empty(&format!("/contracts/{id}/sign"), Some(&owner.access_token))).await;
+        assert_eq!(status, 200, "sign: {body}");
+        let (status, body) =
+            self.call(self.post_empty(&format!("/contracts/{id}/activate"), Some(&admin.access_token))).await;
+        assert_eq!(status, 200, "activate: {body}");
+        id
+    }
+}
