@@ -213,7 +213,7 @@ mod tests {
         let c = contract(community, ContractStatus::Active);
         let today = day("2026-11-27");
         assert_eq!(
-            partner_eligibility(ProviderStatus::Approved, &[c.clone()], community, "legal_advice", today),
+            partner_eligibility(ProviderStatus::Approved, std::slice::from_ref(&c), community, "legal_advice", today),
             Ok(c.id)
         );
     }
