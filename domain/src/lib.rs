@@ -10,6 +10,7 @@ pub mod contract;
 pub mod credit_code;
 pub mod eligibility;
 pub mod name;
+pub mod order;
 pub mod partner;
 pub mod password;
 pub mod phone;
