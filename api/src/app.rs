@@ -43,6 +43,7 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::volunteers::router())
         .merge(crate::contracts::router())
         .merge(crate::eligibility::router())
+        .merge(crate::orders::router())
         .merge(crate::audit::routes::router());
     let (router, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest("/api/v1", v1)
@@ -102,6 +103,7 @@ async fn problems_everywhere(req: Request, next: Next) -> Response {
         StatusCode::NOT_FOUND => ApiError::NotFound,
         StatusCode::METHOD_NOT_ALLOWED => {
             let mut problem = ApiError::BadRequest("method not allowed".into()).problem();
+            problem.detail = "this route does not answer that method; see Allow".into();
             problem.status = 405;
             problem.code = "method_not_allowed".into();
             problem.kind = "urn:shenbian:problem:method_not_allowed".into();

@@ -84,7 +84,7 @@ pub async fn volunteer_facts(
 }
 
 /// A reason a provider may not be offered a job.
-#[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
 pub struct ReasonView {
     /// Stable, e.g. `quota_exhausted`.
     pub code: String,

@@ -24,6 +24,16 @@ pub struct Problem {
     /// Per-field messages, for `validation_failed`.
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub errors: Vec<FieldError>,
+    /// Per provider, why it may not be offered the job, for `not_eligible`.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub ineligible: Vec<IneligibleProvider>,
+}
+
+/// A provider a dispatch named that may not be offered the job, and why.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, ToSchema, PartialEq, Eq)]
+pub struct IneligibleProvider {
+    pub provider_id: uuid::Uuid,
+    pub reasons: Vec<crate::eligibility::ReasonView>,
 }
 
 /// What is wrong with one field of the input; `field` is its path (`address.room`).
@@ -58,6 +68,8 @@ pub enum ApiError {
     Conflict { code: &'static str, detail: String },
     #[error("invalid transition")]
     InvalidTransition(String),
+    #[error("not eligible")]
+    NotEligible(Vec<IneligibleProvider>),
     #[error("payload too large")]
     PayloadTooLarge,
     #[error("unsupported media type")]
@@ -86,7 +98,7 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
-            Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Validation(_) | Self::NotEligible(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Unauthorized | Self::InvalidCredentials => StatusCode::UNAUTHORIZED,
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
@@ -109,6 +121,9 @@ impl ApiError {
             Self::NotFound => ("not_found", "no such resource".into()),
             Self::Conflict { code, detail } => (code, detail.clone()),
             Self::InvalidTransition(detail) => ("invalid_transition", detail.clone()),
+            Self::NotEligible(_) => {
+                ("not_eligible", "some providers may not be offered this job; see ineligible".into())
+            }
             Self::PayloadTooLarge => ("payload_too_large", "the request body is larger than 1 MiB".into()),
             Self::UnsupportedMediaType => ("unsupported_media_type", "send the body as application/json".into()),
             Self::RateLimited { .. } => ("rate_limited", "too many failed attempts; try again later".into()),
@@ -129,6 +144,10 @@ impl ApiError {
             code: code.to_owned(),
             errors: match self {
                 Self::Validation(errors) => errors.clone(),
+                _ => Vec::new(),
+            },
+            ineligible: match self {
+                Self::NotEligible(providers) => providers.clone(),
                 _ => Vec::new(),
             },
         }

@@ -21,6 +21,7 @@ pub mod metrics;
 pub mod offers;
 pub mod openapi;
 pub mod ops;
+pub mod orders;
 pub mod pagination;
 pub mod partner_members;
 pub mod partners;

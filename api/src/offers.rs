@@ -1,39 +1,41 @@
-//! Offers of orders to providers. The order life cycle brings the offers themselves; what is
-//! here already is what other steps must call in their own transaction: a suspended partner
-//! or contract has its open offers closed, with a reason.
+//! What other steps must do to offers in their own transaction: a suspended partner,
+//! volunteer or contract has its open offers closed, with a reason, and orders left with no
+//! open offer go back to pending.
 
 use chrono::{DateTime, Utc};
-use sea_orm::ConnectionTrait;
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait};
 use uuid::Uuid;
 
+use crate::entity::offer;
 use crate::error::ApiError;
+use crate::orders::steps::close_offers_where;
 
-/// Closes every open offer to a partner. No offers exist yet, so nothing to close.
+/// Closes every open offer to a partner.
 pub async fn close_for_partner(
-    _db: &impl ConnectionTrait,
-    _partner_id: Uuid,
-    _reason: &str,
-    _at: DateTime<Utc>,
+    db: &impl ConnectionTrait,
+    partner_id: Uuid,
+    reason: &str,
+    at: DateTime<Utc>,
 ) -> Result<u64, ApiError> {
-    Ok(0)
+    close_offers_where(db, Condition::all().add(offer::Column::ProviderId.eq(partner_id)), reason, None, at).await
 }
 
-/// Closes every open offer made under a contract. No offers exist yet, so nothing to close.
+/// Closes every open offer made under a contract.
 pub async fn close_for_contract(
-    _db: &impl ConnectionTrait,
-    _contract_id: Uuid,
-    _reason: &str,
-    _at: DateTime<Utc>,
+    db: &impl ConnectionTrait,
+    contract_id: Uuid,
+    reason: &str,
+    at: DateTime<Utc>,
 ) -> Result<u64, ApiError> {
-    Ok(0)
+    close_offers_where(db, Condition::all().add(offer::Column::ContractId.eq(contract_id)), reason, None, at).await
 }
 
-/// Closes every open offer to a volunteer. No offers exist yet, so nothing to close.
+/// Closes every open offer to a volunteer.
 pub async fn close_for_volunteer(
-    _db: &impl ConnectionTrait,
-    _volunteer_id: Uuid,
-    _reason: &str,
-    _at: DateTime<Utc>,
+    db: &impl ConnectionTrait,
+    volunteer_id: Uuid,
+    reason: &str,
+    at: DateTime<Utc>,
 ) -> Result<u64, ApiError> {
-    Ok(0)
+    close_offers_where(db, Condition::all().add(offer::Column::ProviderId.eq(volunteer_id)), reason, None, at).await
 }

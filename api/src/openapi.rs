@@ -23,6 +23,7 @@ use crate::error::{PROBLEM_JSON, Problem};
         (name = "partners", description = "Partner organisations (红色合伙人) and their members"),
         (name = "volunteers", description = "Volunteers and their approval"),
         (name = "contracts", description = "Contracts (契约) and eligibility"),
+        (name = "orders", description = "Orders, offers, jobs, timelines and the event feed"),
         (name = "audit", description = "The audit log (admins)"),
         (name = "operations", description = "Health, readiness, metrics"),
     )

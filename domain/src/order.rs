@@ -184,7 +184,7 @@ pub fn allowed_from(action: Action, role: ActorRole) -> &'static [OrderStatus] {
     match (action, role) {
         (Action::Updated, Resident | Dispatcher) => &[Pending],
         (Action::Dispatched, Dispatcher | System) => &[Pending],
-        (Action::Withdrawn, Dispatcher) => &[Offered],
+        (Action::Withdrawn, Dispatcher | System) => &[Offered],
         (Action::Accepted, Provider) => &[Offered],
         (Action::Declined, Provider) => &[Offered],
         (Action::Expired, System) => &[Offered],
@@ -233,7 +233,8 @@ fn target(action: Action, from: OrderStatus, outcome: Outcome) -> OrderStatus {
     }
 }
 
-/// Decides a step: the state it leads to, or why it is refused.
+/// Decides a step: the state it leads to, or why it is refused. (`System` withdraws the
+/// offers of a partner, volunteer or contract that is suspended.)
 pub fn decide(from: OrderStatus, action: Action, role: ActorRole, outcome: Outcome) -> Result<OrderStatus, Refusal> {
     let allowed = allowed_from(action, role);
     if allowed.is_empty() {
@@ -336,6 +337,7 @@ mod tests {
             (Pending, Action::Dispatched, Dispatcher, Offered),
             (Pending, Action::Dispatched, System, Offered),
             (Offered, Action::Withdrawn, Dispatcher, Pending),
+            (Offered, Action::Withdrawn, System, Pending),
             (Offered, Action::Accepted, Provider, Accepted),
             (Accepted, Action::Started, Provider, InProgress),
             (InProgress, Action::Completed, Provider, Completed),

@@ -3,6 +3,7 @@
 
 use shenbian_domain::category::Urgency;
 use shenbian_domain::contract::{ContractStatus, Pricing};
+use shenbian_domain::order::{Action, ActorRole, OrderStatus};
 use shenbian_domain::partner::{PartnerKind, ProviderStatus};
 
 /// Defines a stored enum with the same variants as a domain enum, and the conversions.
@@ -87,4 +88,111 @@ pub enum MemberRole {
     Admin,
     #[sea_orm(string_value = "member")]
     Member,
+}
+
+mirror_enum!(
+    /// Where an order is in its life cycle.
+    OrderStatusDb mirrors OrderStatus {
+        Pending = "pending", Offered = "offered", Accepted = "accepted", InProgress = "in_progress",
+        Completed = "completed", Closed = "closed", Disputed = "disputed", Cancelled = "cancelled",
+    }
+);
+
+mirror_enum!(
+    /// A step of the life cycle, as the event log records it.
+    ActionDb mirrors Action {
+        Created = "created", Updated = "updated", Dispatched = "dispatched", Withdrawn = "withdrawn",
+        Accepted = "accepted", Declined = "declined", Expired = "expired", Started = "started",
+        Completed = "completed", Released = "released", Reassigned = "reassigned", Confirmed = "confirmed",
+        Disputed = "disputed", Resolved = "resolved", Cancelled = "cancelled", Escalated = "escalated",
+        Rated = "rated",
+    }
+);
+
+mirror_enum!(
+    /// Who took a step.
+    ActorRoleDb mirrors ActorRole {
+        Resident = "resident", Dispatcher = "dispatcher", Provider = "provider", System = "system",
+    }
+);
+
+/// What kind of provider an offer or a job goes to.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    sea_orm::EnumIter,
+    sea_orm::DeriveActiveEnum,
+    serde::Serialize,
+    serde::Deserialize,
+    utoipa::ToSchema,
+)]
+#[sea_orm(rs_type = "String", db_type = "Text")]
+#[serde(rename_all = "snake_case")]
+pub enum ProviderKind {
+    #[sea_orm(string_value = "partner")]
+    Partner,
+    #[sea_orm(string_value = "volunteer")]
+    Volunteer,
+}
+
+/// Where an offer stands. Only `open` offers can be accepted or declined.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    sea_orm::EnumIter,
+    sea_orm::DeriveActiveEnum,
+    serde::Serialize,
+    serde::Deserialize,
+    utoipa::ToSchema,
+)]
+#[sea_orm(rs_type = "String", db_type = "Text")]
+#[serde(rename_all = "snake_case")]
+pub enum OfferStatus {
+    #[sea_orm(string_value = "open")]
+    Open,
+    #[sea_orm(string_value = "accepted")]
+    Accepted,
+    #[sea_orm(string_value = "declined")]
+    Declined,
+    #[sea_orm(string_value = "expired")]
+    Expired,
+    /// Closed by a withdrawal, a cancellation, another provider's accept, or a suspension.
+    #[sea_orm(string_value = "closed")]
+    Closed,
+}
+
+/// How an order reached the community.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    sea_orm::EnumIter,
+    sea_orm::DeriveActiveEnum,
+    serde::Serialize,
+    serde::Deserialize,
+    utoipa::ToSchema,
+)]
+#[sea_orm(rs_type = "String", db_type = "Text")]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    #[sea_orm(string_value = "app")]
+    App,
+    #[sea_orm(string_value = "hotline_12345")]
+    #[serde(rename = "hotline_12345")]
+    Hotline12345,
+    #[sea_orm(string_value = "wechat_group")]
+    WechatGroup,
+    #[sea_orm(string_value = "walk_in")]
+    WalkIn,
 }

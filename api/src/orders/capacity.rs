@@ -1,0 +1,97 @@
+//! Provider capacity and contract quotas, changed only by guarded updates: a provider's open
+//! jobs are taken at accept (`... WHERE open_jobs < max_open_jobs`) and given back at
+//! complete, cancel, release and reassign; a contract's accepts are counted per calendar
+//! month (`... WHERE accepted < quota`).
+
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use uuid::Uuid;
+
+use crate::entity::enums::ProviderKind;
+use crate::entity::{contract, contract_usage, order, volunteer};
+use crate::error::ApiError;
+
+/// Takes one unit of the provider's capacity and, for a partner, one accept of the
+/// contract's monthly quota. Refuses with 409 when either is used up.
+pub async fn take(
+    db: &impl ConnectionTrait,
+    kind: ProviderKind,
+    provider_id: Uuid,
+    contract_id: Option<Uuid>,
+    month: &str,
+) -> Result<(), ApiError> {
+    let full = || ApiError::conflict("capacity_full", "the provider's open jobs are at their limit");
+    match kind {
+        ProviderKind::Volunteer => {
+            let taken = volunteer::Entity::update_many()
+                .col_expr(volunteer::Column::OpenJobs, Expr::col(volunteer::Column::OpenJobs).add(1))
+                .filter(volunteer::Column::Id.eq(provider_id))
+                .filter(Expr::col(volunteer::Column::OpenJobs).lt(Expr::col(volunteer::Column::MaxOpenJobs)))
+                .exec(db)
+                .await?
+                .rows_affected;
+            if taken == 0 {
+                return Err(full());
+            }
+        }
+        ProviderKind::Partner => {
+            let contract_id = contract_id.ok_or_else(|| ApiError::internal("a partner's job without a contract"))?;
+            let taken = contract::Entity::update_many()
+                .col_expr(contract::Column::OpenJobs, Expr::col(contract::Column::OpenJobs).add(1))
+                .filter(contract::Column::Id.eq(contract_id))
+                .filter(Expr::col(contract::Column::OpenJobs).lt(Expr::col(contract::Column::MaxOpenJobs)))
+                .exec(db)
+                .await?
+                .rows_affected;
+            if taken == 0 {
+                return Err(full());
+            }
+            let quota = contract::Entity::find_by_id(contract_id).one(db).await?.and_then(|c| c.monthly_quota);
+            contract_usage::Entity::insert(contract_usage::ActiveModel {
+                contract_id: Set(contract_id),
+                month: Set(month.to_owned()),
+                accepted: Set(0),
+            })
+            .on_conflict_do_nothing()
+            .exec(db)
+            .await?;
+            let mut count = contract_usage::Entity::update_many()
+                .col_expr(contract_usage::Column::Accepted, Expr::col(contract_usage::Column::Accepted).add(1))
+                .filter(contract_usage::Column::ContractId.eq(contract_id))
+                .filter(contract_usage::Column::Month.eq(month));
+            if let Some(quota) = quota {
+                count = count.filter(contract_usage::Column::Accepted.lt(quota));
+            }
+            if count.exec(db).await?.rows_affected == 0 {
+                return Err(ApiError::conflict("quota_exhausted", "the contract's monthly quota is used up"));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Gives back the unit of capacity an accepted or in-progress order holds.
+pub async fn give_back(db: &impl ConnectionTrait, o: &order::Model) -> Result<(), ApiError> {
+    match (o.provider_kind, o.provider_id) {
+        (Some(ProviderKind::Volunteer), Some(id)) => {
+            volunteer::Entity::update_many()
+                .col_expr(volunteer::Column::OpenJobs, Expr::col(volunteer::Column::OpenJobs).sub(1))
+                .filter(volunteer::Column::Id.eq(id))
+                .filter(volunteer::Column::OpenJobs.gt(0))
+                .exec(db)
+                .await?;
+        }
+        (Some(ProviderKind::Partner), _) => {
+            if let Some(contract_id) = o.contract_id {
+                contract::Entity::update_many()
+                    .col_expr(contract::Column::OpenJobs, Expr::col(contract::Column::OpenJobs).sub(1))
+                    .filter(contract::Column::Id.eq(contract_id))
+                    .filter(contract::Column::OpenJobs.gt(0))
+                    .exec(db)
+                    .await?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}

@@ -1,0 +1,462 @@
+//! Placing an order (居民点单), by a resident in the app or by a dispatcher for a resident who
+//! called or walked in; and correcting it before dispatch.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TryInsertResult};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use shenbian_domain::category::{Sla, Urgency};
+use shenbian_domain::order::{Action, ActorRole, OrderStatus, Outcome, decide_as_any};
+use shenbian_domain::{DisplayName, Phone, Role, RoleSet};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::access::visible_order;
+use super::events::{NewEvent, append};
+use super::view::OrderView;
+use crate::access::{is_staff_of, text_field};
+use crate::auth::Principal;
+use crate::categories::stored_sla;
+use crate::db::begin_write;
+use crate::entity::enums::{Channel, OrderStatusDb, UrgencyDb};
+use crate::entity::one_time_code::CodePurpose;
+use crate::entity::{building, category, community, compound, idempotency_key, order, user};
+use crate::error::ApiError;
+use crate::extract::{Fields, JsonBody, JsonRaw, Path};
+use crate::state::AppState;
+use crate::users::issue_code;
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddressBody {
+    compound_id: Uuid,
+    building_id: Option<Uuid>,
+    #[serde(default)]
+    #[schema(max_length = 20)]
+    unit: String,
+    #[serde(default)]
+    #[schema(max_length = 20)]
+    room: String,
+    #[serde(default)]
+    #[schema(max_length = 200)]
+    detail: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewOrder {
+    community_id: Uuid,
+    #[schema(example = "home_repair")]
+    category_code: String,
+    #[schema(example = "厨房水管漏水", min_length = 1, max_length = 100)]
+    title: String,
+    #[schema(min_length = 1, max_length = 2000)]
+    description: String,
+    address: AddressBody,
+    /// Phone to call about this order; defaults to the resident's own.
+    contact_phone: Option<String>,
+    #[serde(default = "normal")]
+    urgency: UrgencyDb,
+    preferred_start: Option<DateTime<Utc>>,
+    preferred_end: Option<DateTime<Utc>>,
+    /// How the request arrived; dispatchers entering one give `hotline_12345`,
+    /// `wechat_group` or `walk_in`. Residents' own orders are `app`.
+    channel: Option<Channel>,
+    /// Dispatchers only: the phone of the resident the order is for.
+    on_behalf_of_phone: Option<String>,
+    /// Dispatchers only: the resident's name, for an account made now.
+    resident_name: Option<String>,
+}
+
+fn normal() -> UrgencyDb {
+    UrgencyDb::Normal
+}
+
+/// A checked address.
+struct Address {
+    compound_id: Uuid,
+    building_id: Option<Uuid>,
+    unit: String,
+    room: String,
+    detail: String,
+}
+
+/// Checks an address against the community: the compound belongs to it, the building to
+/// the compound.
+async fn check_address(
+    db: &impl ConnectionTrait,
+    community_id: Uuid,
+    a: &AddressBody,
+    fields: &mut Fields,
+) -> Result<Option<Address>, ApiError> {
+    let compound = compound::Entity::find_by_id(a.compound_id).one(db).await?;
+    if compound.is_none_or(|c| c.community_id != community_id) {
+        fields.push("address.compound_id", "no such compound in this community");
+    }
+    if let Some(building_id) = a.building_id {
+        let found = building::Entity::find_by_id(building_id).one(db).await?;
+        if found.is_none_or(|b| b.compound_id != a.compound_id) {
+            fields.push("address.building_id", "no such building in this compound");
+        }
+    }
+    let unit = fields.check("address.unit", text_field(&a.unit, 0, 20));
+    let room = fields.check("address.room", text_field(&a.room, 0, 20));
+    let detail = fields.check("address.detail", text_field(&a.detail, 0, 200));
+    Ok(match (unit, room, detail) {
+        (Some(unit), Some(room), Some(detail)) => {
+            Some(Address { compound_id: a.compound_id, building_id: a.building_id, unit, room, detail })
+        }
+        _ => None,
+    })
+}
+
+/// The category, if it exists and takes orders, with its service levels.
+async fn active_category(db: &impl ConnectionTrait, code: &str) -> Result<Option<Sla>, ApiError> {
+    match category::Entity::find_by_id(code.to_owned()).one(db).await? {
+        Some(c) if c.active => Ok(Some(stored_sla(&c)?)),
+        _ => Ok(None),
+    }
+}
+
+/// The deadline to dispatch an order created at `at`.
+pub fn dispatch_deadline(sla: &Sla, urgency: Urgency, at: DateTime<Utc>) -> DateTime<Utc> {
+    at + Duration::minutes(i64::from(sla.for_urgency(urgency).dispatch))
+}
+
+/// Who an order is for, once checked.
+enum For {
+    /// The caller, ordering for themselves in the app.
+    Themselves,
+    /// A resident a dispatcher enters the order for.
+    Resident { phone: Phone, name: String, channel: Channel },
+}
+
+/// Place an order: a resident for themselves, or a dispatcher for a resident who called or
+/// walked in (an unknown phone gets an account to claim with the `claim_code` answered once).
+/// With `Idempotency-Key`, a retry returns the first answer; the same key with another body
+/// is 422.
+#[utoipa::path(post, path = "/orders", tag = "orders", security(("bearer" = [])), request_body = NewOrder,
+    params(("idempotency-key" = Option<String>, Header, description = "makes retries safe; kept at least 24 hours")),
+    responses((status = 201, body = OrderView)))]
+#[tracing::instrument(skip_all, fields(user_id))]
+pub async fn create_order(
+    State(state): State<AppState>,
+    principal: Principal,
+    headers: HeaderMap,
+    JsonRaw(body, raw): JsonRaw<NewOrder>,
+) -> Result<Response, ApiError> {
+    let key = match headers.get("idempotency-key") {
+        None => None,
+        Some(v) => match v.to_str() {
+            Ok(k) if !k.trim().is_empty() && k.len() <= 255 => Some(k.trim().to_owned()),
+            _ => return Err(ApiError::validation("Idempotency-Key", "must be 1–255 visible characters")),
+        },
+    };
+    let db = state.db()?;
+    let mut fields = Fields::default();
+    // Who the order is for decides which fields are allowed.
+    let for_whom = match &body.on_behalf_of_phone {
+        Some(phone) => {
+            if !(principal.has(Role::Dispatcher) && is_staff_of(&principal, body.community_id)) {
+                return Err(ApiError::Forbidden);
+            }
+            let phone = fields.check("on_behalf_of_phone", Phone::parse(phone));
+            let name =
+                fields.check("resident_name", DisplayName::parse(body.resident_name.as_deref().unwrap_or("居民")));
+            let channel = match body.channel {
+                Some(c @ (Channel::Hotline12345 | Channel::WechatGroup | Channel::WalkIn)) => Some(c),
+                _ => {
+                    fields.push("channel", "a dispatcher's entry gives hotline_12345, wechat_group or walk_in");
+                    None
+                }
+            };
+            match (phone, name, channel) {
+                (Some(phone), Some(name), Some(channel)) => {
+                    Some(For::Resident { phone, name: name.as_str().to_owned(), channel })
+                }
+                _ => None,
+            }
+        }
+        None => {
+            if !principal.has(Role::Resident) {
+                return Err(ApiError::Forbidden);
+            }
+            if body.channel.is_some_and(|c| c != Channel::App) {
+                fields.push("channel", "only dispatchers enter orders from other channels");
+            }
+            if body.resident_name.is_some() {
+                fields.push("resident_name", "only with on_behalf_of_phone");
+            }
+            Some(For::Themselves)
+        }
+    };
+    let title = fields.check("title", text_field(&body.title, 1, 100));
+    let description = fields.check("description", text_field(&body.description, 1, 2000));
+    let contact = body.contact_phone.as_deref().map(|p| fields.check("contact_phone", Phone::parse(p)));
+    if let (Some(start), Some(end)) = (body.preferred_start, body.preferred_end)
+        && end <= start
+    {
+        fields.push("preferred_end", "must be after preferred_start");
+    }
+    if community::Entity::find_by_id(body.community_id).one(db).await?.is_none() {
+        fields.push("community_id", "no such community");
+    }
+    let sla = active_category(db, &body.category_code).await?;
+    if sla.is_none() {
+        fields.push("category_code", "no such category, or it takes no orders");
+    }
+    let address = check_address(db, body.community_id, &body.address, &mut fields).await?;
+    let (Some(for_whom), Some(title), Some(description), Some(sla), Some(address)) =
+        (for_whom, title, description, sla, address)
+    else {
+        return Err(fields.into_error());
+    };
+    fields.finish()?;
+
+    let now = state.now();
+    let tx = begin_write(db).await?;
+    if let Some(key) = &key {
+        let hash = request_hash(&raw);
+        idempotency_key::Entity::delete_many()
+            .filter(idempotency_key::Column::UserId.eq(principal.user_id))
+            .filter(idempotency_key::Column::CreatedAt.lt(now - Duration::hours(24)))
+            .exec(&tx)
+            .await?;
+        let claimed = idempotency_key::Entity::insert(idempotency_key::ActiveModel {
+            user_id: Set(principal.user_id),
+            key: Set(key.clone()),
+            request_hash: Set(hash.clone()),
+            status: Set(0),
+            body: Set(String::new()),
+            created_at: Set(now),
+        })
+        .on_conflict_do_nothing()
+        .exec(&tx)
+        .await?;
+        if matches!(claimed, TryInsertResult::Conflicted) {
+            // The first request with this key committed (a racing one waited for it).
+            let first = idempotency_key::Entity::find_by_id((principal.user_id, key.clone()))
+                .one(&tx)
+                .await?
+                .ok_or_else(|| ApiError::conflict("conflict", "retry the request"))?;
+            tx.commit().await?;
+            if first.request_hash != hash {
+                return Err(ApiError::validation("Idempotency-Key", "was used with a different body"));
+            }
+            let status = StatusCode::from_u16(first.status as u16).unwrap_or(StatusCode::CREATED);
+            return Ok((status, [(axum::http::header::CONTENT_TYPE, "application/json")], first.body).into_response());
+        }
+    }
+
+    let (resident_id, resident_name, contact_phone, channel, claim_code) = match for_whom {
+        For::Themselves => {
+            let me = user::Entity::find_by_id(principal.user_id).one(&tx).await?.ok_or(ApiError::Unauthorized)?;
+            let phone = match contact {
+                Some(Some(p)) => p.as_str().to_owned(),
+                _ => me.phone.clone().unwrap_or_default(),
+            };
+            (me.id, me.display_name, phone, Channel::App, None)
+        }
+        For::Resident { phone, name, channel } => {
+            let (resident, code) = resident_for(&tx, &state, &principal, &phone, &name, now).await?;
+            let contact_phone = match contact {
+                Some(Some(p)) => p.as_str().to_owned(),
+                _ => phone.as_str().to_owned(),
+            };
+            (resident.id, resident.display_name, contact_phone, channel, code)
+        }
+    };
+    let created = order::Entity::insert(order::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        community_id: Set(body.community_id),
+        category_code: Set(body.category_code.clone()),
+        resident_id: Set(resident_id),
+        title: Set(title),
+        description: Set(description),
+        compound_id: Set(address.compound_id),
+        building_id: Set(address.building_id),
+        unit: Set(address.unit),
+        room: Set(address.room),
+        address_detail: Set(address.detail),
+        contact_phone: Set(contact_phone),
+        urgency: Set(body.urgency),
+        channel: Set(channel),
+        preferred_start: Set(body.preferred_start),
+        preferred_end: Set(body.preferred_end),
+        status: Set(OrderStatusDb::Pending),
+        version: Set(1),
+        provider_kind: Set(None),
+        provider_id: Set(None),
+        contract_id: Set(None),
+        dispatch_by: Set(dispatch_deadline(&sla, body.urgency.into(), now)),
+        accept_by: Set(None),
+        complete_by: Set(None),
+        accepted_at: Set(None),
+        completed_at: Set(None),
+        summary: Set(None),
+        minutes: Set(None),
+        escalation_level: Set(0),
+        created_by: Set(principal.user_id),
+        created_at: Set(now),
+        updated_at: Set(now),
+    })
+    .exec_with_returning(&tx)
+    .await?;
+    let role = if created.resident_id == principal.user_id { ActorRole::Resident } else { ActorRole::Dispatcher };
+    let event = NewEvent {
+        action: Action::Created,
+        actor_id: Some(principal.user_id),
+        role,
+        from: None,
+        to: OrderStatus::Pending,
+        reason: None,
+        provider_id: None,
+    };
+    let order_id = created.id;
+    let mut view = OrderView::new(created, &resident_name, true);
+    view.claim_code = claim_code;
+    let json = serde_json::to_string(&view).map_err(ApiError::internal)?;
+    if let Some(key) = key {
+        idempotency_key::Entity::update_many()
+            .col_expr(idempotency_key::Column::Status, Expr::value(201))
+            .col_expr(idempotency_key::Column::Body, Expr::value(json.clone()))
+            .filter(idempotency_key::Column::UserId.eq(principal.user_id))
+            .filter(idempotency_key::Column::Key.eq(key))
+            .exec(&tx)
+            .await?;
+    }
+    append(&tx, order_id, vec![event], now).await?;
+    tx.commit().await?;
+    tracing::info!(order_id = %order_id, "order created");
+    Ok((StatusCode::CREATED, [(axum::http::header::CONTENT_TYPE, "application/json")], json).into_response())
+}
+
+/// A hash of the request body as JSON, so that whitespace or key order do not matter.
+fn request_hash(raw: &[u8]) -> String {
+    let canonical = serde_json::from_slice::<serde_json::Value>(raw).map(|v| v.to_string()).unwrap_or_default();
+    hex::encode(Sha256::digest(canonical.as_bytes()))
+}
+
+/// The resident a dispatcher enters an order for: the account with this phone, or a new
+/// unclaimed one. An unclaimed account gets a fresh claim code (answered once).
+async fn resident_for(
+    db: &impl ConnectionTrait,
+    state: &AppState,
+    dispatcher: &Principal,
+    phone: &Phone,
+    name: &str,
+    now: DateTime<Utc>,
+) -> Result<(user::Model, Option<String>), ApiError> {
+    let existing = user::Entity::find().filter(user::Column::Phone.eq(phone.as_str())).one(db).await?;
+    let resident = match existing {
+        Some(u) if matches!(u.status, user::UserStatus::Active | user::UserStatus::Unclaimed) => u,
+        Some(_) => return Err(ApiError::validation("on_behalf_of_phone", "this account is deactivated")),
+        None => {
+            user::Entity::insert(user::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                phone: Set(Some(phone.as_str().to_owned())),
+                display_name: Set(name.to_owned()),
+                password_hash: Set(None),
+                roles: Set(RoleSet::of([Role::Resident]).to_stored()),
+                status: Set(user::UserStatus::Unclaimed),
+                community_id: Set(None),
+                home_community_id: Set(dispatcher.community_id),
+                created_at: Set(now),
+                updated_at: Set(now),
+            })
+            .exec_with_returning(db)
+            .await?
+        }
+    };
+    let code = if resident.status == user::UserStatus::Unclaimed {
+        Some(issue_code(db, state, resident.id, CodePurpose::Claim, Some(dispatcher.user_id), now).await?.code)
+    } else {
+        None
+    };
+    Ok((resident, code))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OrderPatch {
+    category_code: Option<String>,
+    urgency: Option<UrgencyDb>,
+    #[schema(min_length = 1, max_length = 100)]
+    title: Option<String>,
+    #[schema(min_length = 1, max_length = 2000)]
+    description: Option<String>,
+    address: Option<AddressBody>,
+}
+
+/// Correct an order before it is dispatched (its resident, the community's dispatchers).
+/// Each correction is an `updated` event.
+#[utoipa::path(patch, path = "/orders/{id}", tag = "orders", security(("bearer" = [])), params(("id" = Uuid, Path)),
+    request_body = OrderPatch, responses((status = 200, body = OrderView)))]
+#[tracing::instrument(skip_all, fields(user_id))]
+pub async fn patch_order(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<Uuid>,
+    JsonBody(body): JsonBody<OrderPatch>,
+) -> Result<Json<OrderView>, ApiError> {
+    let db = state.db()?;
+    let now = state.now();
+    let tx = begin_write(db).await?;
+    let (current, standing) = visible_order(&tx, &principal, id, None).await?;
+    let from = OrderStatus::from(current.status);
+    let (role, to) =
+        decide_as_any(from, Action::Updated, &standing.roles(), Outcome::Default).map_err(super::steps::refusal)?;
+    let mut fields = Fields::default();
+    let category = body.category_code.clone().unwrap_or_else(|| current.category_code.clone());
+    let sla = active_category(&tx, &category).await?;
+    if sla.is_none() {
+        fields.push("category_code", "no such category, or it takes no orders");
+    }
+    let title = body.title.as_deref().map(|t| fields.check("title", text_field(t, 1, 100)));
+    let description = body.description.as_deref().map(|d| fields.check("description", text_field(d, 1, 2000)));
+    let address = match &body.address {
+        Some(a) => check_address(&tx, current.community_id, a, &mut fields).await?,
+        None => None,
+    };
+    let Some(sla) = sla else { return Err(fields.into_error()) };
+    fields.finish()?;
+    let urgency = body.urgency.unwrap_or(current.urgency);
+    let mut update = order::Entity::update_many()
+        .col_expr(order::Column::CategoryCode, Expr::value(category))
+        .col_expr(order::Column::Urgency, Expr::value(urgency))
+        .col_expr(order::Column::DispatchBy, Expr::value(dispatch_deadline(&sla, urgency.into(), current.created_at)))
+        .col_expr(order::Column::Version, Expr::value(current.version + 1))
+        .col_expr(order::Column::UpdatedAt, Expr::value(now));
+    if let Some(Some(title)) = title {
+        update = update.col_expr(order::Column::Title, Expr::value(title));
+    }
+    if let Some(Some(description)) = description {
+        update = update.col_expr(order::Column::Description, Expr::value(description));
+    }
+    if let Some(a) = address {
+        update = update
+            .col_expr(order::Column::CompoundId, Expr::value(a.compound_id))
+            .col_expr(order::Column::BuildingId, Expr::value(a.building_id))
+            .col_expr(order::Column::Unit, Expr::value(a.unit))
+            .col_expr(order::Column::Room, Expr::value(a.room))
+            .col_expr(order::Column::AddressDetail, Expr::value(a.detail));
+    }
+    let updated = update
+        .filter(order::Column::Id.eq(id))
+        .filter(order::Column::Status.eq(current.status))
+        .filter(order::Column::Version.eq(current.version))
+        .exec_with_returning(&tx)
+        .await?
+        .pop()
+        .ok_or_else(super::steps::lost_race)?;
+    append(&tx, id, vec![NewEvent::new(Action::Updated, Some(principal.user_id), role, from, to)], now).await?;
+    let name =
+        user::Entity::find_by_id(updated.resident_id).one(&tx).await?.map(|u| u.display_name).unwrap_or_default();
+    tx.commit().await?;
+    Ok(Json(OrderView::new(updated, &name, true)))
+}

@@ -1,0 +1,395 @@
+//! Seeing orders: the list (scoped to the caller), one order, its timeline, a provider's
+//! jobs, and the caller's feed from the event log.
+
+use std::collections::BTreeSet;
+
+use axum::Json;
+use axum::extract::State;
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{ExprTrait, Query as SqlQuery};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use serde::{Deserialize, Serialize};
+use shenbian_domain::Phone;
+use shenbian_domain::Role;
+use shenbian_domain::order::OrderStatus;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::access::{ProviderRef, providers_of, visible_order};
+use super::view::{OrderView, resident_names};
+use crate::audit::{self, Entry};
+use crate::auth::Principal;
+use crate::db::begin_write;
+use crate::entity::enums::{ActionDb, ActorRoleDb, OfferStatus, OrderStatusDb, ProviderKind, UrgencyDb};
+use crate::entity::{offer, order, order_event, user};
+use crate::error::ApiError;
+use crate::extract::{Path, Query};
+use crate::pagination::{MAX_LIMIT, PageParams, Paginated, encode_cursor, encode_text_cursor};
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct OrderFilter {
+    status: Option<OrderStatusDb>,
+    category: Option<String>,
+    urgency: Option<UrgencyDb>,
+    community_id: Option<Uuid>,
+    /// Created at or after.
+    created_from: Option<DateTime<Utc>>,
+    /// Created before.
+    created_to: Option<DateTime<Utc>>,
+    /// Dispatchers and admins: orders whose contact or resident has this phone (audited).
+    phone: Option<String>,
+    /// Only orders past a deadline: not dispatched, accepted or completed in time.
+    overdue: Option<bool>,
+    #[param(minimum = 1, maximum = 100)]
+    limit: Option<u64>,
+    cursor: Option<String>,
+}
+
+/// What the caller may see of orders: their own as resident, their community's as
+/// dispatcher, everything as admin, and as provider those offered (open) or assigned to them.
+async fn scope(
+    db: &impl sea_orm::ConnectionTrait,
+    principal: &Principal,
+) -> Result<(Option<Condition>, Vec<ProviderRef>), ApiError> {
+    let providers = providers_of(db, principal.user_id).await?;
+    if principal.has(Role::Admin) {
+        return Ok((None, providers));
+    }
+    let ids: Vec<Uuid> = providers.iter().map(|p| p.id).collect();
+    let mut cond = Condition::any().add(order::Column::ResidentId.eq(principal.user_id));
+    if let (true, Some(community)) = (principal.has(Role::Dispatcher), principal.community_id) {
+        cond = cond.add(order::Column::CommunityId.eq(community));
+    }
+    if !ids.is_empty() {
+        cond = cond.add(order::Column::ProviderId.is_in(ids.clone())).add(
+            order::Column::Id.in_subquery(
+                SqlQuery::select()
+                    .column(offer::Column::OrderId)
+                    .from(offer::Entity)
+                    .and_where(offer::Column::ProviderId.is_in(ids))
+                    .and_where(offer::Column::Status.eq(OfferStatus::Open))
+                    .to_owned(),
+            ),
+        );
+    }
+    Ok((Some(cond), providers))
+}
+
+/// Whether a caller sees an order's personal data, judged from the list's scope.
+fn unmasked_for(principal: &Principal, providers: &[ProviderRef], o: &order::Model) -> bool {
+    o.resident_id == principal.user_id
+        || principal.has(Role::Admin)
+        || (principal.has(Role::Dispatcher) && principal.community_id == Some(o.community_id))
+        || (o.provider_id.is_some_and(|p| providers.iter().any(|mine| mine.id == p))
+            && OrderStatus::from(o.status).holds_capacity())
+}
+
+/// Orders the caller may see, newest first, with filters.
+#[utoipa::path(get, path = "/orders", tag = "orders", security(("bearer" = [])), params(OrderFilter),
+    responses((status = 200, body = Paginated<OrderView>)))]
+#[tracing::instrument(skip_all, fields(user_id))]
+pub async fn list_orders(
+    State(state): State<AppState>,
+    principal: Principal,
+    Query(filter): Query<OrderFilter>,
+) -> Result<Json<Paginated<OrderView>>, ApiError> {
+    let page = PageParams { limit: filter.limit, cursor: filter.cursor.clone() }.page()?;
+    let db = state.db()?;
+    let (scope, providers) = scope(db, &principal).await?;
+    let mut query = order::Entity::find().order_by_desc(order::Column::Id).limit(page.limit + 1);
+    if let Some(scope) = scope {
+        query = query.filter(scope);
+    }
+    if let Some(before) = page.after {
+        query = query.filter(order::Column::Id.lt(before));
+    }
+    if let Some(status) = filter.status {
+        query = query.filter(order::Column::Status.eq(status));
+    }
+    if let Some(category) = &filter.category {
+        query = query.filter(order::Column::CategoryCode.eq(category.as_str()));
+    }
+    if let Some(urgency) = filter.urgency {
+        query = query.filter(order::Column::Urgency.eq(urgency));
+    }
+    if let Some(community) = filter.community_id {
+        query = query.filter(order::Column::CommunityId.eq(community));
+    }
+    if let Some(from) = filter.created_from {
+        query = query.filter(order::Column::CreatedAt.gte(from));
+    }
+    if let Some(to) = filter.created_to {
+        query = query.filter(order::Column::CreatedAt.lt(to));
+    }
+    if filter.overdue == Some(true) {
+        let now = state.now();
+        query = query.filter(
+            Condition::any()
+                .add(order::Column::Status.eq(OrderStatusDb::Pending).and(order::Column::DispatchBy.lt(now)))
+                .add(order::Column::Status.eq(OrderStatusDb::Offered).and(order::Column::AcceptBy.lt(now)))
+                .add(
+                    order::Column::Status
+                        .is_in([OrderStatusDb::Accepted, OrderStatusDb::InProgress])
+                        .and(order::Column::CompleteBy.lt(now)),
+                ),
+        );
+    }
+    let searched_phone = match &filter.phone {
+        None => false,
+        Some(phone) => {
+            if !(principal.has(Role::Admin) || principal.has(Role::Dispatcher)) {
+                return Err(ApiError::Forbidden);
+            }
+            let phone = Phone::parse(phone).map_err(|e| ApiError::validation("phone", e))?;
+            let residents = user::Entity::find().filter(user::Column::Phone.eq(phone.as_str())).all(db).await?;
+            query = query.filter(
+                Condition::any()
+                    .add(order::Column::ContactPhone.eq(phone.as_str()))
+                    .add(order::Column::ResidentId.is_in(residents.into_iter().map(|u| u.id))),
+            );
+            true
+        }
+    };
+    let mut rows = query.all(db).await?;
+    let more = rows.len() as u64 > page.limit;
+    rows.truncate(page.limit as usize);
+    let next_cursor = if more { rows.last().map(|o| encode_cursor(o.id)) } else { None };
+    let names = resident_names(db, &rows).await?;
+    if searched_phone {
+        let tx = begin_write(db).await?;
+        let entry = Entry::new(principal.user_id, "order.search_phone", "order", "*");
+        audit::record(&tx, entry, state.now()).await?;
+        tx.commit().await?;
+    }
+    let items = rows
+        .into_iter()
+        .map(|o| {
+            let unmasked = unmasked_for(&principal, &providers, &o);
+            let name = names.get(&o.resident_id).cloned().unwrap_or_default();
+            OrderView::new(o, &name, unmasked)
+        })
+        .collect();
+    Ok(Json(Paginated { items, next_cursor }))
+}
+
+/// One order, as the caller may see it. Staff reads of personal data are audited.
+#[utoipa::path(get, path = "/orders/{id}", tag = "orders", security(("bearer" = [])), params(("id" = Uuid, Path)),
+    responses((status = 200, body = OrderView)))]
+#[tracing::instrument(skip_all, fields(user_id, order_id = %id))]
+pub async fn get_order(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<Uuid>,
+) -> Result<Json<OrderView>, ApiError> {
+    let db = state.db()?;
+    let (found, standing) = visible_order(db, &principal, id, None).await?;
+    let unmasked = standing.sees_personal_data(found.status.into());
+    if unmasked && standing.is_staff_read() {
+        let tx = begin_write(db).await?;
+        audit::record(&tx, Entry::new(principal.user_id, "order.read", "order", id), state.now()).await?;
+        tx.commit().await?;
+    }
+    let name = user::Entity::find_by_id(found.resident_id).one(db).await?.map(|u| u.display_name).unwrap_or_default();
+    Ok(Json(OrderView::new(found, &name, unmasked)))
+}
+
+/// An entry of an order's timeline: ids, the step, states and the reason — no personal data.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventView {
+    pub id: Uuid,
+    /// Global position in the event log; the feed's cursor.
+    pub seq: i64,
+    pub order_id: Uuid,
+    pub action: ActionDb,
+    /// The user who acted; null for the system.
+    pub actor: Option<Uuid>,
+    pub actor_role: ActorRoleDb,
+    pub from_status: Option<OrderStatusDb>,
+    pub to_status: OrderStatusDb,
+    pub reason: Option<String>,
+    /// The provider an offer step concerns.
+    pub provider_id: Option<Uuid>,
+    pub at: DateTime<Utc>,
+}
+
+impl From<order_event::Model> for EventView {
+    fn from(e: order_event::Model) -> Self {
+        Self {
+            id: e.id,
+            seq: e.seq,
+            order_id: e.order_id,
+            action: e.action,
+            actor: e.actor_id,
+            actor_role: e.actor_role,
+            from_status: e.from_status,
+            to_status: e.to_status,
+            reason: e.reason,
+            provider_id: e.provider_id,
+            at: e.at,
+        }
+    }
+}
+
+/// Reads a cursor that carries an event sequence number.
+fn seq_cursor(params: &PageParams) -> Result<(u64, i64), ApiError> {
+    let (limit, after) = params.text_page()?;
+    let after = match after {
+        None => 0,
+        Some(s) => s.parse().map_err(|_| ApiError::validation("cursor", "is not a cursor from this list"))?,
+    };
+    Ok((limit, after))
+}
+
+/// An order's timeline, oldest first (whoever may see the order).
+#[utoipa::path(get, path = "/orders/{id}/events", tag = "orders", security(("bearer" = [])), params(("id" = Uuid, Path), PageParams),
+    responses((status = 200, body = Paginated<EventView>)))]
+#[tracing::instrument(skip_all, fields(user_id, order_id = %id))]
+pub async fn order_events(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<Uuid>,
+    Query(params): Query<PageParams>,
+) -> Result<Json<Paginated<EventView>>, ApiError> {
+    let (limit, after) = seq_cursor(&params)?;
+    let db = state.db()?;
+    visible_order(db, &principal, id, None).await?;
+    let mut rows = order_event::Entity::find()
+        .filter(order_event::Column::OrderId.eq(id))
+        .filter(order_event::Column::Seq.gt(after))
+        .order_by_asc(order_event::Column::Seq)
+        .limit(limit + 1)
+        .all(db)
+        .await?;
+    let more = rows.len() as u64 > limit;
+    rows.truncate(limit as usize);
+    let next_cursor = if more { rows.last().map(|e| encode_text_cursor(&e.seq.to_string())) } else { None };
+    Ok(Json(Paginated { items: rows.into_iter().map(EventView::from).collect(), next_cursor }))
+}
+
+/// The caller's feed: events of the orders they may see as resident or dispatcher, and the
+/// offers and jobs of their providers, in commit order. `next_cursor` is always given, so an
+/// app polls with it; a late-committing event is never skipped.
+#[utoipa::path(get, path = "/events", tag = "orders", security(("bearer" = [])), params(PageParams),
+    responses((status = 200, body = Paginated<EventView>)))]
+#[tracing::instrument(skip_all, fields(user_id))]
+pub async fn feed(
+    State(state): State<AppState>,
+    principal: Principal,
+    Query(params): Query<PageParams>,
+) -> Result<Json<Paginated<EventView>>, ApiError> {
+    let (limit, after) = seq_cursor(&params)?;
+    let db = state.db()?;
+    let providers: Vec<Uuid> = providers_of(db, principal.user_id).await?.into_iter().map(|p| p.id).collect();
+    let mut query = order_event::Entity::find()
+        .filter(order_event::Column::Seq.gt(after))
+        .order_by_asc(order_event::Column::Seq)
+        .limit(limit + 1);
+    if !principal.has(Role::Admin) {
+        let mut orders = Condition::any().add(order::Column::ResidentId.eq(principal.user_id));
+        if let (true, Some(community)) = (principal.has(Role::Dispatcher), principal.community_id) {
+            orders = orders.add(order::Column::CommunityId.eq(community));
+        }
+        if !providers.is_empty() {
+            orders = orders.add(order::Column::ProviderId.is_in(providers.clone()));
+        }
+        let mine = SqlQuery::select().column(order::Column::Id).from(order::Entity).cond_where(orders).to_owned();
+        let mut cond = Condition::any().add(order_event::Column::OrderId.in_subquery(mine));
+        if !providers.is_empty() {
+            cond = cond.add(order_event::Column::ProviderId.is_in(providers));
+        }
+        query = query.filter(cond);
+    }
+    let mut rows = query.all(db).await?;
+    rows.truncate(limit as usize);
+    let last = rows.last().map_or(after, |e| e.seq);
+    Ok(Json(Paginated {
+        items: rows.into_iter().map(EventView::from).collect(),
+        next_cursor: Some(encode_text_cursor(&last.to_string())),
+    }))
+}
+
+/// A job in a provider's list: an open offer to accept or decline, or an assigned job.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct JobView {
+    /// `offer` or `assigned`.
+    pub kind: String,
+    /// Which of the caller's providers it is for.
+    pub provider_id: Uuid,
+    pub provider_kind: ProviderKind,
+    /// The offer's accept deadline, or the job's completion deadline.
+    pub deadline: Option<DateTime<Utc>>,
+    pub order: OrderView,
+}
+
+/// My offered and assigned jobs, soonest deadline first (partner members, volunteers).
+#[utoipa::path(get, path = "/jobs", tag = "orders", security(("bearer" = [])), params(PageParams),
+    responses((status = 200, body = Paginated<JobView>)))]
+#[tracing::instrument(skip_all, fields(user_id))]
+pub async fn jobs(
+    State(state): State<AppState>,
+    principal: Principal,
+    Query(params): Query<PageParams>,
+) -> Result<Json<Paginated<JobView>>, ApiError> {
+    let (limit, after) = params.text_page()?;
+    let db = state.db()?;
+    let providers = providers_of(db, principal.user_id).await?;
+    let ids: Vec<Uuid> = providers.iter().map(|p| p.id).collect();
+    let offers = offer::Entity::find()
+        .filter(offer::Column::ProviderId.is_in(ids.clone()))
+        .filter(offer::Column::Status.eq(OfferStatus::Open))
+        .limit(MAX_LIMIT * 10)
+        .all(db)
+        .await?;
+    let offered_ids: BTreeSet<Uuid> = offers.iter().map(|o| o.order_id).collect();
+    let assigned = order::Entity::find()
+        .filter(order::Column::ProviderId.is_in(ids))
+        .filter(order::Column::Status.is_in([OrderStatusDb::Accepted, OrderStatusDb::InProgress]))
+        .limit(MAX_LIMIT * 10)
+        .all(db)
+        .await?;
+    let offered_orders = order::Entity::find().filter(order::Column::Id.is_in(offered_ids)).all(db).await?;
+    let names = resident_names(db, &assigned).await?;
+    let mut jobs: Vec<(String, JobView)> = Vec::new();
+    for o in offers {
+        let Some(found) = offered_orders.iter().find(|x| x.id == o.order_id) else { continue };
+        let view = OrderView::new(found.clone(), "", false);
+        let key = format!("{}|{}", o.accept_by.to_rfc3339(), o.order_id);
+        jobs.push((
+            key,
+            JobView {
+                kind: "offer".into(),
+                provider_id: o.provider_id,
+                provider_kind: o.provider_kind,
+                deadline: Some(o.accept_by),
+                order: view,
+            },
+        ));
+    }
+    for o in assigned {
+        let name = names.get(&o.resident_id).cloned().unwrap_or_default();
+        let deadline = o.complete_by;
+        let key = format!("{}|{}", deadline.map(|d| d.to_rfc3339()).unwrap_or_default(), o.id);
+        let (provider_id, provider_kind) =
+            (o.provider_id.unwrap_or_default(), o.provider_kind.unwrap_or(ProviderKind::Partner));
+        jobs.push((
+            key,
+            JobView {
+                kind: "assigned".into(),
+                provider_id,
+                provider_kind,
+                deadline,
+                order: OrderView::new(o, &name, true),
+            },
+        ));
+    }
+    // Soonest deadline first; the key (deadline, order id) is the cursor.
+    jobs.sort_by(|a, b| a.0.cmp(&b.0));
+    let start = after.map_or(0, |after| jobs.iter().position(|(k, _)| *k > after).unwrap_or(jobs.len()));
+    let page: Vec<(String, JobView)> = jobs.into_iter().skip(start).take(limit as usize + 1).collect();
+    let more = page.len() as u64 > limit;
+    let mut items: Vec<(String, JobView)> = page.into_iter().take(limit as usize).collect();
+    let next_cursor = if more { items.last().map(|(k, _)| encode_text_cursor(k)) } else { None };
+    Ok(Json(Paginated { items: items.drain(..).map(|(_, j)| j).collect(), next_cursor }))
+}

@@ -1,0 +1,636 @@
+//! The steps of an order's life: dispatch, withdraw, accept, decline, start, complete,
+//! release, reassign, cancel. Each is one transaction: the order's row is locked, the domain
+//! decides, a compare-and-set on status and version moves it, offers and capacity change with
+//! it, and the event log gets its entry. Two racing actors: one wins, the other gets 409.
+
+use axum::Json;
+use axum::extract::State;
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
+};
+use serde::Deserialize;
+use shenbian_domain::eligibility::{Ineligible, partner_eligibility, volunteer_eligibility};
+use shenbian_domain::order::{Action, ActorRole, OrderStatus, Outcome, Refusal, decide_as_any};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::access::{Standing, lock_order, standing};
+use super::capacity;
+use super::events::{NewEvent, append};
+use super::view::OrderView;
+use crate::access::text_field;
+use crate::auth::Principal;
+use crate::categories::stored_sla;
+use crate::db::begin_write;
+use crate::eligibility::{ReasonView, month_key, partner_facts, volunteer_facts};
+use crate::entity::enums::{OfferStatus, OrderStatusDb, ProviderKind};
+use crate::entity::{category, contract, offer, order, user};
+use crate::error::{ApiError, FieldError, IneligibleProvider};
+use crate::extract::{JsonBody, Lang, MaybeJson, Path};
+use crate::state::AppState;
+
+/// The HTTP answer to a domain refusal: 403 for a role that may never, 409 for a state.
+pub fn refusal(r: Refusal) -> ApiError {
+    match r {
+        Refusal::NotYourRole { .. } => ApiError::Forbidden,
+        Refusal::WrongState { .. } => ApiError::InvalidTransition(r.to_string()),
+    }
+}
+
+/// A compare-and-set that changed no row: someone else moved the order first.
+pub fn lost_race() -> ApiError {
+    ApiError::InvalidTransition("the order changed meanwhile; reload it".into())
+}
+
+/// An order inside a step: locked, visible to the caller, with the caller's standing.
+struct Ctx {
+    tx: DatabaseTransaction,
+    order: order::Model,
+    standing: Standing,
+    now: DateTime<Utc>,
+}
+
+async fn begin(state: &AppState, principal: &Principal, id: Uuid, chosen: Option<Uuid>) -> Result<Ctx, ApiError> {
+    let tx = begin_write(state.db()?).await?;
+    let order = lock_order(&tx, id).await?.ok_or(ApiError::NotFound)?;
+    let standing = standing(&tx, principal, &order, chosen).await?;
+    if !standing.visible() {
+        return Err(ApiError::NotFound);
+    }
+    Ok(Ctx { tx, order, standing, now: state.now() })
+}
+
+impl Ctx {
+    fn from(&self) -> OrderStatus {
+        self.order.status.into()
+    }
+
+    /// Decides the step for the caller's roles.
+    fn decide(&self, action: Action, outcome: Outcome) -> Result<(ActorRole, OrderStatus), ApiError> {
+        decide_as_any(self.from(), action, &self.standing.roles(), outcome).map_err(refusal)
+    }
+
+    /// A provider step needs one provider: refuse if the caller must say which.
+    fn acting_provider(&self) -> Result<super::access::ProviderRef, ApiError> {
+        if self.standing.ambiguous {
+            return Err(ApiError::validation("provider_id", "you act for several providers here; name one"));
+        }
+        self.standing.provider.ok_or(ApiError::Forbidden)
+    }
+
+    /// Moves the order with a compare-and-set on its status and version.
+    async fn move_to(
+        &self,
+        to: OrderStatus,
+        extra: impl FnOnce(sea_orm::UpdateMany<order::Entity>) -> sea_orm::UpdateMany<order::Entity>,
+    ) -> Result<order::Model, ApiError> {
+        let update = order::Entity::update_many()
+            .col_expr(order::Column::Status, Expr::value(OrderStatusDb::from(to)))
+            .col_expr(order::Column::Version, Expr::value(self.order.version + 1))
+            .col_expr(order::Column::UpdatedAt, Expr::value(self.now));
+        extra(update)
+            .filter(order::Column::Id.eq(self.order.id))
+            .filter(order::Column::Status.eq(self.order.status))
+            .filter(order::Column::Version.eq(self.order.version))
+            .exec_with_returning(&self.tx)
+            .await?
+            .pop()
+            .ok_or_else(lost_race)
+    }
+
+    /// Appends the events, commits, and answers the order as the caller now sees it.
+    async fn finish(
+        self,
+        updated: order::Model,
+        events: Vec<NewEvent>,
+        standing: Standing,
+    ) -> Result<Json<OrderView>, ApiError> {
+        append(&self.tx, updated.id, events, self.now).await?;
+        let name = user::Entity::find_by_id(updated.resident_id)
+            .one(&self.tx)
+            .await?
+            .map(|u| u.display_name)
+            .unwrap_or_default();
+        self.tx.commit().await?;
+        let unmasked = standing.sees_personal_data(updated.status.into());
+        Ok(Json(OrderView::new(updated, &name, unmasked)))
+    }
+}
+
+/// Closes every open offer of an order, with a status and a reason.
+async fn close_open_offers(
+    db: &impl ConnectionTrait,
+    order_id: Uuid,
+    status: OfferStatus,
+    reason: &str,
+    at: DateTime<Utc>,
+) -> Result<u64, ApiError> {
+    Ok(offer::Entity::update_many()
+        .col_expr(offer::Column::Status, Expr::value(status))
+        .col_expr(offer::Column::Reason, Expr::value(reason))
+        .col_expr(offer::Column::ClosedAt, Expr::value(at))
+        .filter(offer::Column::OrderId.eq(order_id))
+        .filter(offer::Column::Status.eq(OfferStatus::Open))
+        .exec(db)
+        .await?
+        .rows_affected)
+}
+
+/// The service levels of an order's category.
+async fn order_sla(db: &impl ConnectionTrait, o: &order::Model) -> Result<shenbian_domain::category::Sla, ApiError> {
+    let found = category::Entity::find_by_id(o.category_code.clone())
+        .one(db)
+        .await?
+        .ok_or_else(|| ApiError::internal("order without category"))?;
+    stored_sla(&found)
+}
+
+fn reason_of(body: ReasonBody) -> Result<String, ApiError> {
+    text_field(&body.reason, 1, 500).map_err(|e| ApiError::validation("reason", e))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DispatchBody {
+    /// Partner or volunteer ids (never user ids): one for a directed offer, several (up to
+    /// 20) for a broadcast where the first to accept wins.
+    #[schema(min_items = 1, max_items = 20)]
+    provider_ids: Vec<Uuid>,
+    /// The accept window; else the contract's, else the category's for the urgency.
+    #[schema(minimum = 1, maximum = 10080)]
+    accept_within_minutes: Option<u32>,
+}
+
+/// Offer the order to one provider or several (the community's dispatchers). Every target is
+/// checked; any that may not be offered it makes the whole dispatch `422 not_eligible`, with
+/// the reasons per provider.
+#[utoipa::path(post, path = "/orders/{id}/dispatch", tag = "orders", security(("bearer" = [])), params(("id" = Uuid, Path),
+    ("accept-language" = Option<String>, Header)), request_body = DispatchBody, responses((status = 200, body = OrderView)))]
+#[tracing::instrument(skip_all, fields(user_id, order_id = %id))]
+pub async fn dispatch(
+    State(state): State<AppState>,
+    principal: Principal,
+    lang: Lang,
+    Path(id): Path<Uuid>,
+    JsonBody(body): JsonBody<DispatchBody>,
+) -> Result<Json<OrderView>, ApiError> {
+    let mut targets = body.provider_ids.clone();
+    targets.sort();
+    targets.dedup();
+    if targets.is_empty() || targets.len() > 20 {
+        return Err(ApiError::validation("provider_ids", "between 1 and 20 providers"));
+    }
+    if body.accept_within_minutes.is_some_and(|m| !(1..=10_080).contains(&m)) {
+        return Err(ApiError::validation("accept_within_minutes", "between 1 and 10080"));
+    }
+    let ctx = begin(&state, &principal, id, None).await?;
+    let (role, to) = ctx.decide(Action::Dispatched, Outcome::Default)?;
+    let today = state.today();
+    let month = month_key(today);
+    let sla = order_sla(&ctx.tx, &ctx.order).await?;
+    let default_window = sla.for_urgency(ctx.order.urgency.into()).accept;
+    let mut offers = Vec::new();
+    let mut ineligible = Vec::new();
+    let mut unknown = Vec::new();
+    for (i, provider_id) in targets.iter().copied().enumerate() {
+        let declined_before = offer::Entity::find()
+            .filter(offer::Column::OrderId.eq(id))
+            .filter(offer::Column::ProviderId.eq(provider_id))
+            .filter(offer::Column::Status.eq(OfferStatus::Declined))
+            .count(&ctx.tx)
+            .await?
+            > 0;
+        let verdict = if let Some((status, contracts)) = partner_facts(&ctx.tx, provider_id, &month).await? {
+            partner_eligibility(status, &contracts, ctx.order.community_id, &ctx.order.category_code, today)
+                .map(|contract| (ProviderKind::Partner, Some(contract)))
+        } else if let Some(facts) = volunteer_facts(&ctx.tx, provider_id).await? {
+            volunteer_eligibility(&facts, ctx.order.community_id, &ctx.order.category_code)
+                .map(|()| (ProviderKind::Volunteer, None))
+        } else {
+            unknown.push(FieldError::new(format!("provider_ids[{i}]"), "no such partner or volunteer"));
+            continue;
+        };
+        match (verdict, declined_before) {
+            (Ok((kind, contract_id)), false) => offers.push((kind, provider_id, contract_id)),
+            (verdict, declined) => {
+                let mut reasons = verdict.err().unwrap_or_default();
+                if declined {
+                    reasons.push(Ineligible::DeclinedBefore);
+                }
+                let reasons = reasons.into_iter().map(|r| ReasonView::new(r, lang)).collect();
+                ineligible.push(IneligibleProvider { provider_id, reasons });
+            }
+        }
+    }
+    if !unknown.is_empty() {
+        return Err(ApiError::Validation(unknown));
+    }
+    if !ineligible.is_empty() {
+        return Err(ApiError::NotEligible(ineligible));
+    }
+    let now = ctx.now;
+    let mut earliest: Option<DateTime<Utc>> = None;
+    let mut rows = Vec::new();
+    for (kind, provider_id, contract_id) in &offers {
+        let contract_window = match contract_id {
+            Some(c) => contract::Entity::find_by_id(*c).one(&ctx.tx).await?.and_then(|c| c.accept_within_minutes),
+            None => None,
+        };
+        let minutes = body
+            .accept_within_minutes
+            .map(i64::from)
+            .or(contract_window.map(i64::from))
+            .unwrap_or(i64::from(default_window));
+        let accept_by = now + Duration::minutes(minutes);
+        earliest = Some(earliest.map_or(accept_by, |e| e.min(accept_by)));
+        rows.push(offer::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            order_id: Set(id),
+            provider_kind: Set(*kind),
+            provider_id: Set(*provider_id),
+            contract_id: Set(*contract_id),
+            status: Set(OfferStatus::Open),
+            accept_by: Set(accept_by),
+            reason: Set(None),
+            dispatched_by: Set(principal.user_id),
+            created_at: Set(now),
+            closed_at: Set(None),
+        });
+    }
+    offer::Entity::insert_many(rows).exec(&ctx.tx).await?;
+    let updated = ctx.move_to(to, |u| u.col_expr(order::Column::AcceptBy, Expr::value(earliest))).await?;
+    let from = ctx.from();
+    let events = offers
+        .iter()
+        .enumerate()
+        .map(|(i, (_, provider_id, _))| {
+            let from = if i == 0 { from } else { to };
+            NewEvent::new(Action::Dispatched, Some(principal.user_id), role, from, to).provider(*provider_id)
+        })
+        .collect();
+    let standing = ctx.standing.clone();
+    ctx.finish(updated, events, standing).await
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReasonBody {
+    #[schema(min_length = 1, max_length = 500)]
+    reason: String,
+}
+
+/// Take back every open offer (the community's dispatchers); the order is pending again.
+#[utoipa::path(post, path = "/orders/{id}/withdraw", tag = "orders", security(("bearer" = [])), params(("id" = Uuid, Path)),
+    request_body = ReasonBody, responses((status = 200, body = OrderView)))]
+#[tracing::instrument(skip_all, fields(user_id, order_id = %id))]
+pub async fn withdraw(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<Uuid>,
+    JsonBody(body): JsonBody<ReasonBody>,
+) -> Result<Json<OrderView>, ApiError> {
+    let reason = reason_of(body)?;
+    let ctx = begin(&state, &principal, id, None).await?;
+    let (role, to) = ctx.decide(Action::Withdrawn, Outcome::Default)?;
+    close_open_offers(&ctx.tx, id, OfferStatus::Closed, "withdrawn", ctx.now).await?;
+    let updated =
+        ctx.move_to(to, |u| u.col_expr(order::Column::AcceptBy, Expr::value(Option::<DateTime<Utc>>::None))).await?;
+    let event = NewEvent::new(Action::Withdrawn, Some(principal.user_id), role, ctx.from(), to).reason(Some(reason));
+    let standing = ctx.standing.clone();
+    ctx.finish(updated, vec![event], standing).await
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderChoice {
+    /// Which of the caller's providers acts, when they act for several.
+    provider_id: Option<Uuid>,
+}
+
+/// Accept an offer (the provider offered it). The first to accept wins; the other offers
+/// close. Capacity and the contract's monthly quota are taken here.
+#[utoipa::path(post, path = "/orders/{id}/accept", tag = "orders", security(("bearer" = [])), params(("id" = Uuid, Path)),
+    request_body(content = Option<ProviderChoice>), responses((status = 200, body = OrderView)))]
+#[tracing::instrument(skip_all, fields(user_id, order_id = %id))]
+pub async fn accept(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<Uuid>,
+    MaybeJson(body): MaybeJson<ProviderChoice>,
+) -> Result<Json<OrderView>, ApiError> {
+    let ctx = begin(&state, &principal, id, body.provider_id).await?;
+    let (role, to) = ctx.decide(Action::Accepted, Outcome::Default)?;
+    let provider = ctx.acting_provider()?;
+    let offer =
+        ctx.standing.open_offer.clone().ok_or_else(|| ApiError::InvalidTransition("your offer is closed".into()))?;
+    if offer.accept_by <= ctx.now {
+        return Err(ApiError::InvalidTransition("your offer has expired".into()));
+    }
+    let spent = offer::Entity::update_many()
+        .col_expr(offer::Column::Status, Expr::value(OfferStatus::Accepted))
+        .col_expr(offer::Column::ClosedAt, Expr::value(ctx.now))
+        .filter(offer::Column::Id.eq(offer.id))
+        .filter(offer::Column::Status.eq(OfferStatus::Open))
+        .exec(&ctx.tx)
+        .await?
+        .rows_affected;
+    if spent == 0 {
+        return Err(lost_race());
+    }
+    capacity::take(&ctx.tx, provider.kind, provider.id, offer.contract_id, &month_key(state.today())).await?;
+    let sla = order_sla(&ctx.tx, &ctx.order).await?;
+    let complete_by = ctx.now + Duration::minutes(i64::from(sla.for_urgency(ctx.order.urgency.into()).complete));
+    let now = ctx.now;
+    let updated = ctx
+        .move_to(to, |u| {
+            u.col_expr(order::Column::ProviderKind, Expr::value(provider.kind))
+                .col_expr(order::Column::ProviderId, Expr::value(provider.id))
+                .col_expr(order::Column::ContractId, Expr::value(offer.contract_id))
+                .col_expr(order::Column::AcceptedAt, Expr::value(now))
+                .col_expr(order::Column::CompleteBy, Expr::value(complete_by))
+        })
+        .await?;
+    close_open_offers(&ctx.tx, id, OfferStatus::Closed, "accepted_by_another", ctx.now).await?;
+    let event = NewEvent::new(Action::Accepted, Some(principal.user_id), role, ctx.from(), to).provider(provider.id);
+    let mut standing = ctx.standing.clone();
+    standing.assigned = true;
+    ctx.finish(updated, vec![event], standing).await
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeclineBody {
+    #[schema(min_length = 1, max_length = 500)]
+    reason: String,
+    provider_id: Option<Uuid>,
+}
+
+/// Decline an offer, with a reason (the provider offered it). Only the last open offer's
+/// decline sends the order back to pending; declines in a broadcast never collide.
+#[utoipa::path(post, path = "/orders/{id}/decline", tag = "orders", security(("bearer" = [])), params(("id" = Uuid, Path)),
+    request_body = DeclineBody, responses((status = 200, body = OrderView)))]
+#[tracing::instrument(skip_all, fields(user_id, order_id = %id))]
+pub async fn decline(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<Uuid>,
+    JsonBody(body): JsonBody<DeclineBody>,
+) -> Result<Json<OrderView>, ApiError> {
+    let reason = reason_of(ReasonBody { reason: body.reason })?;
+    let ctx = begin(&state, &principal, id, body.provider_id).await?;
+    // Decide the role first (403/409 before anything else), then the outcome.
+    ctx.decide(Action::Declined, Outcome::Default)?;
+    let provider = ctx.acting_provider()?;
+    let offer =
+        ctx.standing.open_offer.clone().ok_or_else(|| ApiError::InvalidTransition("your offer is closed".into()))?;
+    let closed = offer::Entity::update_many()
+        .col_expr(offer::Column::Status, Expr::value(OfferStatus::Declined))
+        .col_expr(offer::Column::Reason, Expr::value(reason.clone()))
+        .col_expr(offer::Column::ClosedAt, Expr::value(ctx.now))
+        .filter(offer::Column::Id.eq(offer.id))
+        .filter(offer::Column::Status.eq(OfferStatus::Open))
+        .exec(&ctx.tx)
+        .await?
+        .rows_affected;
+    if closed == 0 {
+        return Err(lost_race());
+    }
+    let still_open = offer::Entity::find()
+        .filter(offer::Column::OrderId.eq(id))
+        .filter(offer::Column::Status.eq(OfferStatus::Open))
+        .count(&ctx.tx)
+        .await?;
+    let outcome = if still_open > 0 { Outcome::OthersStillOpen } else { Outcome::Default };
+    let (role, to) = ctx.decide(Action::Declined, outcome)?;
+    let updated = if to == ctx.from() {
+        ctx.order.clone()
+    } else {
+        ctx.move_to(to, |u| u.col_expr(order::Column::AcceptBy, Expr::value(Option::<DateTime<Utc>>::None))).await?
+    };
+    let event = NewEvent::new(Action::Declined, Some(principal.user_id), role, ctx.from(), to)
+        .reason(Some(reason))
+        .provider(provider.id);
+    let standing = ctx.standing.clone();
+    ctx.finish(updated, vec![event], standing).await
+}
+
+/// Start the job (the assigned provider).
+#[utoipa::path(post, path = "/orders/{id}/start", tag = "orders", security(("bearer" = [])), params(("id" = Uuid, Path)),
+    request_body(content = Option<ProviderChoice>), responses((status = 200, body = OrderView)))]
+#[tracing::instrument(skip_all, fields(user_id, order_id = %id))]
+pub async fn start(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<Uuid>,
+    MaybeJson(body): MaybeJson<ProviderChoice>,
+) -> Result<Json<OrderView>, ApiError> {
+    let ctx = begin(&state, &principal, id, body.provider_id).await?;
+    let (role, to) = assigned_step(&ctx, Action::Started)?;
+    let updated = ctx.move_to(to, |u| u).await?;
+    let event = NewEvent::new(Action::Started, Some(principal.user_id), role, ctx.from(), to);
+    let standing = ctx.standing.clone();
+    ctx.finish(updated, vec![event], standing).await
+}
+
+/// A provider step on an assigned job: only the assigned provider may take it.
+fn assigned_step(ctx: &Ctx, action: Action) -> Result<(ActorRole, OrderStatus), ApiError> {
+    let decided = ctx.decide(action, Outcome::Default)?;
+    if !ctx.standing.assigned {
+        // Offered once but not assigned: the role may act, this provider may not.
+        return Err(ApiError::InvalidTransition("the job is not assigned to you".into()));
+    }
+    Ok(decided)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CompleteBody {
+    /// What was done.
+    #[schema(min_length = 1, max_length = 1000)]
+    summary: String,
+    /// Whole minutes worked; required for a volunteer's job (1–1440).
+    #[schema(minimum = 1, maximum = 1440)]
+    minutes: Option<u32>,
+    provider_id: Option<Uuid>,
+}
+
+/// Complete the job with a summary and, for volunteers, the minutes worked (the assigned
+/// provider). Capacity is given back.
+#[utoipa::path(post, path = "/orders/{id}/complete", tag = "orders", security(("bearer" = [])), params(("id" = Uuid, Path)),
+    request_body = CompleteBody, responses((status = 200, body = OrderView)))]
+#[tracing::instrument(skip_all, fields(user_id, order_id = %id))]
+pub async fn complete(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<Uuid>,
+    JsonBody(body): JsonBody<CompleteBody>,
+) -> Result<Json<OrderView>, ApiError> {
+    let summary = text_field(&body.summary, 1, 1000).map_err(|e| ApiError::validation("summary", e))?;
+    let ctx = begin(&state, &principal, id, body.provider_id).await?;
+    let (role, to) = assigned_step(&ctx, Action::Completed)?;
+    let minutes = match (ctx.order.provider_kind, body.minutes) {
+        (Some(ProviderKind::Volunteer), None) => {
+            return Err(ApiError::validation("minutes", "a volunteer's job records the minutes worked"));
+        }
+        (_, Some(m)) if !(1..=1440).contains(&m) => return Err(ApiError::validation("minutes", "between 1 and 1440")),
+        (_, m) => m.map(|m| m as i32),
+    };
+    capacity::give_back(&ctx.tx, &ctx.order).await?;
+    let now = ctx.now;
+    let updated = ctx
+        .move_to(to, |u| {
+            u.col_expr(order::Column::Summary, Expr::value(summary))
+                .col_expr(order::Column::Minutes, Expr::value(minutes))
+                .col_expr(order::Column::CompletedAt, Expr::value(now))
+        })
+        .await?;
+    let event = NewEvent::new(Action::Completed, Some(principal.user_id), role, ctx.from(), to);
+    let standing = ctx.standing.clone();
+    ctx.finish(updated, vec![event], standing).await
+}
+
+/// Clears an order's assignment and gives its capacity back: release and reassign.
+async fn unassign(
+    ctx: Ctx,
+    action: Action,
+    role: ActorRole,
+    to: OrderStatus,
+    actor: Uuid,
+    reason: String,
+) -> Result<Json<OrderView>, ApiError> {
+    capacity::give_back(&ctx.tx, &ctx.order).await?;
+    let updated = ctx
+        .move_to(to, |u| {
+            u.col_expr(order::Column::ProviderKind, Expr::value(Option::<ProviderKind>::None))
+                .col_expr(order::Column::ProviderId, Expr::value(Option::<Uuid>::None))
+                .col_expr(order::Column::ContractId, Expr::value(Option::<Uuid>::None))
+                .col_expr(order::Column::AcceptedAt, Expr::value(Option::<DateTime<Utc>>::None))
+                .col_expr(order::Column::CompleteBy, Expr::value(Option::<DateTime<Utc>>::None))
+                .col_expr(order::Column::AcceptBy, Expr::value(Option::<DateTime<Utc>>::None))
+        })
+        .await?;
+    let mut event = NewEvent::new(action, Some(actor), role, ctx.from(), to).reason(Some(reason));
+    event.provider_id = ctx.order.provider_id;
+    let mut standing = ctx.standing.clone();
+    standing.assigned = false;
+    ctx.finish(updated, vec![event], standing).await
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReleaseBody {
+    #[schema(min_length = 1, max_length = 500)]
+    reason: String,
+    provider_id: Option<Uuid>,
+}
+
+/// Give a job back, with a reason (the assigned provider): the order is pending again.
+#[utoipa::path(post, path = "/orders/{id}/release", tag = "orders", security(("bearer" = [])), params(("id" = Uuid, Path)),
+    request_body = ReleaseBody, responses((status = 200, body = OrderView)))]
+#[tracing::instrument(skip_all, fields(user_id, order_id = %id))]
+pub async fn release(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<Uuid>,
+    JsonBody(body): JsonBody<ReleaseBody>,
+) -> Result<Json<OrderView>, ApiError> {
+    let reason = reason_of(ReasonBody { reason: body.reason })?;
+    let ctx = begin(&state, &principal, id, body.provider_id).await?;
+    let (role, to) = assigned_step(&ctx, Action::Released)?;
+    unassign(ctx, Action::Released, role, to, principal.user_id, reason).await
+}
+
+/// Take a job from its provider (a no-show), with a reason (the community's dispatchers).
+#[utoipa::path(post, path = "/orders/{id}/reassign", tag = "orders", security(("bearer" = [])), params(("id" = Uuid, Path)),
+    request_body = ReasonBody, responses((status = 200, body = OrderView)))]
+#[tracing::instrument(skip_all, fields(user_id, order_id = %id))]
+pub async fn reassign(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<Uuid>,
+    JsonBody(body): JsonBody<ReasonBody>,
+) -> Result<Json<OrderView>, ApiError> {
+    let reason = reason_of(body)?;
+    let ctx = begin(&state, &principal, id, None).await?;
+    let (role, to) = ctx.decide(Action::Reassigned, Outcome::Default)?;
+    unassign(ctx, Action::Reassigned, role, to, principal.user_id, reason).await
+}
+
+/// Cancel, with a reason: the resident before the job starts, a dispatcher any time before
+/// completion. Open offers close; an accepted job gives its capacity back.
+#[utoipa::path(post, path = "/orders/{id}/cancel", tag = "orders", security(("bearer" = [])), params(("id" = Uuid, Path)),
+    request_body = ReasonBody, responses((status = 200, body = OrderView)))]
+#[tracing::instrument(skip_all, fields(user_id, order_id = %id))]
+pub async fn cancel(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<Uuid>,
+    JsonBody(body): JsonBody<ReasonBody>,
+) -> Result<Json<OrderView>, ApiError> {
+    let reason = reason_of(body)?;
+    let ctx = begin(&state, &principal, id, None).await?;
+    let (role, to) = ctx.decide(Action::Cancelled, Outcome::Default)?;
+    close_open_offers(&ctx.tx, id, OfferStatus::Closed, "cancelled", ctx.now).await?;
+    if ctx.from().holds_capacity() {
+        capacity::give_back(&ctx.tx, &ctx.order).await?;
+    }
+    let updated = ctx.move_to(to, |u| u).await?;
+    let event = NewEvent::new(Action::Cancelled, Some(principal.user_id), role, ctx.from(), to).reason(Some(reason));
+    let standing = ctx.standing.clone();
+    ctx.finish(updated, vec![event], standing).await
+}
+
+/// Closes the open offers to a provider (a partner, a volunteer) or under a contract, in
+/// the caller's transaction; orders left with no open offer go back to pending.
+pub async fn close_offers_where(
+    db: &impl ConnectionTrait,
+    filter: sea_orm::Condition,
+    reason: &str,
+    actor: Option<Uuid>,
+    at: DateTime<Utc>,
+) -> Result<u64, ApiError> {
+    let open = offer::Entity::find().filter(filter).filter(offer::Column::Status.eq(OfferStatus::Open)).all(db).await?;
+    for o in &open {
+        offer::Entity::update_many()
+            .col_expr(offer::Column::Status, Expr::value(OfferStatus::Closed))
+            .col_expr(offer::Column::Reason, Expr::value(reason))
+            .col_expr(offer::Column::ClosedAt, Expr::value(at))
+            .filter(offer::Column::Id.eq(o.id))
+            .filter(offer::Column::Status.eq(OfferStatus::Open))
+            .exec(db)
+            .await?;
+        let Some(current) = lock_order(db, o.order_id).await? else { continue };
+        let remaining = offer::Entity::find()
+            .filter(offer::Column::OrderId.eq(o.order_id))
+            .filter(offer::Column::Status.eq(OfferStatus::Open))
+            .count(db)
+            .await?;
+        if current.status == OrderStatusDb::Offered && remaining == 0 {
+            let moved = order::Entity::update_many()
+                .col_expr(order::Column::Status, Expr::value(OrderStatusDb::Pending))
+                .col_expr(order::Column::Version, Expr::value(current.version + 1))
+                .col_expr(order::Column::AcceptBy, Expr::value(Option::<DateTime<Utc>>::None))
+                .col_expr(order::Column::UpdatedAt, Expr::value(at))
+                .filter(order::Column::Id.eq(current.id))
+                .filter(order::Column::Version.eq(current.version))
+                .exec(db)
+                .await?
+                .rows_affected;
+            if moved == 1 {
+                let event = NewEvent::new(
+                    Action::Withdrawn,
+                    actor,
+                    ActorRole::System,
+                    OrderStatus::Offered,
+                    OrderStatus::Pending,
+                )
+                .reason(Some(reason.to_owned()))
+                .provider(o.provider_id);
+                append(db, current.id, vec![event], at).await?;
+            }
+        }
+    }
+    Ok(open.len() as u64)
+}

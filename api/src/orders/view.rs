@@ -1,0 +1,135 @@
+//! Orders as callers see them. The resident's phone, name and exact address are shown to
+//! those who need them (see `Standing::sees_personal_data`); everyone else sees a masked
+//! phone, a masked name and the compound only.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use serde::{Deserialize, Serialize};
+use shenbian_domain::name::mask_name;
+use shenbian_domain::phone::mask_phone;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::entity::enums::{Channel, OrderStatusDb, ProviderKind, UrgencyDb};
+use crate::entity::{order, user};
+use crate::error::ApiError;
+
+/// Where the service is needed. `building_id`, `unit`, `room` and `detail` are personal
+/// data: null for callers who see the compound only.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AddressView {
+    pub compound_id: Uuid,
+    pub building_id: Option<Uuid>,
+    pub unit: Option<String>,
+    pub room: Option<String>,
+    pub detail: Option<String>,
+}
+
+/// The provider an order is assigned to.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ProviderRefView {
+    pub kind: ProviderKind,
+    /// The partner's or the volunteer's id (never a user id).
+    pub id: Uuid,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct OrderView {
+    pub id: Uuid,
+    pub status: OrderStatusDb,
+    pub community_id: Uuid,
+    pub category_code: String,
+    pub title: String,
+    pub description: String,
+    pub urgency: UrgencyDb,
+    pub channel: Channel,
+    pub address: AddressView,
+    /// `138****5678` unless the caller may see it.
+    pub contact_phone: String,
+    /// The resident's name, `张*` unless the caller may see it.
+    pub resident_name: String,
+    /// Whether phone, name and address above are masked for this caller.
+    pub masked: bool,
+    pub preferred_start: Option<DateTime<Utc>>,
+    pub preferred_end: Option<DateTime<Utc>>,
+    pub provider: Option<ProviderRefView>,
+    pub contract_id: Option<Uuid>,
+    /// Deadline to dispatch, from creation.
+    pub dispatch_by: DateTime<Utc>,
+    /// Deadline to accept, from the latest dispatch.
+    pub accept_by: Option<DateTime<Utc>>,
+    /// Deadline to complete, from acceptance.
+    pub complete_by: Option<DateTime<Utc>>,
+    pub accepted_at: Option<DateTime<Utc>>,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub summary: Option<String>,
+    /// Minutes a volunteer worked.
+    pub minutes: Option<i32>,
+    pub escalation_level: i32,
+    /// Changes at every step; a compare-and-set guards it.
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// Only in the response to a dispatcher's entry for an account not yet claimed: the
+    /// one-time code the resident redeems at `POST /auth/claim`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub claim_code: Option<String>,
+}
+
+impl OrderView {
+    pub fn new(o: order::Model, resident_name: &str, unmasked: bool) -> Self {
+        let address = if unmasked {
+            AddressView {
+                compound_id: o.compound_id,
+                building_id: o.building_id,
+                unit: Some(o.unit),
+                room: Some(o.room),
+                detail: Some(o.address_detail),
+            }
+        } else {
+            AddressView { compound_id: o.compound_id, building_id: None, unit: None, room: None, detail: None }
+        };
+        Self {
+            id: o.id,
+            status: o.status,
+            community_id: o.community_id,
+            category_code: o.category_code,
+            title: o.title,
+            description: o.description,
+            urgency: o.urgency,
+            channel: o.channel,
+            address,
+            contact_phone: if unmasked { o.contact_phone } else { mask_phone(&o.contact_phone) },
+            resident_name: if unmasked { resident_name.to_owned() } else { mask_name(resident_name) },
+            masked: !unmasked,
+            preferred_start: o.preferred_start,
+            preferred_end: o.preferred_end,
+            provider: o.provider_id.zip(o.provider_kind).map(|(id, kind)| ProviderRefView { kind, id }),
+            contract_id: o.contract_id,
+            dispatch_by: o.dispatch_by,
+            accept_by: o.accept_by,
+            complete_by: o.complete_by,
+            accepted_at: o.accepted_at,
+            completed_at: o.completed_at,
+            summary: o.summary,
+            minutes: o.minutes,
+            escalation_level: o.escalation_level,
+            version: o.version,
+            created_at: o.created_at,
+            updated_at: o.updated_at,
+            claim_code: None,
+        }
+    }
+}
+
+/// The display names of the residents of some orders, in one query.
+pub async fn resident_names(
+    db: &impl ConnectionTrait,
+    orders: &[order::Model],
+) -> Result<BTreeMap<Uuid, String>, ApiError> {
+    let ids: Vec<Uuid> = orders.iter().map(|o| o.resident_id).collect();
+    let users = user::Entity::find().filter(user::Column::Id.is_in(ids)).all(db).await?;
+    Ok(users.into_iter().map(|u| (u.id, u.display_name)).collect())
+}
