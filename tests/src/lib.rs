@@ -19,6 +19,8 @@ use uuid::Uuid;
 
 pub use shenbian;
 
+pub mod scene;
+
 /// The password every test account gets unless a test says otherwise.
 pub const PASSWORD: &str = "community-service-2026";
 
@@ -328,5 +330,103 @@ impl TestApp {
             self.call(self.post_empty(&format!("/contracts/{id}/activate"), Some(&admin.access_token))).await;
         assert_eq!(status, 200, "activate: {body}");
         id
+    }
+}
+
+/// A clock the test moves. It starts at the real time and must never be set behind it:
+/// access tokens carry an expiry that is checked against the real time.
+pub struct TestClock(std::sync::Mutex<chrono::DateTime<chrono::Utc>>);
+
+impl TestClock {
+    /// A clock at the real time now.
+    pub fn new() -> Arc<Self> {
+        Arc::new(Self(std::sync::Mutex::new(chrono::Utc::now())))
+    }
+
+    pub fn set(&self, at: chrono::DateTime<chrono::Utc>) {
+        *self.0.lock().expect("clock") = at;
+    }
+
+    pub fn advance(&self, by: chrono::Duration) {
+        *self.0.lock().expect("clock") += by;
+    }
+}
+
+impl Clock for TestClock {
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        *self.0.lock().expect("clock")
+    }
+}
+
+/// The id in a JSON object's `id` field.
+pub fn id_of(body: &Value) -> Uuid {
+    body["id"].as_str().and_then(|s| s.parse().ok()).unwrap_or_else(|| panic!("an id in {body}"))
+}
+
+/// The body of a partner application with a fresh credit code and contact phone.
+pub fn partner_body(name: &str, kind: &str) -> Value {
+    json!({
+        "name": name, "kind": kind, "credit_code": next_credit_code(),
+        "contact_name": "陈医生", "contact_phone": next_phone(), "description": "上门服务"
+    })
+}
+
+impl TestApp {
+    /// `PATCH /api/v1{path}` with a JSON body and an optional token.
+    pub fn patch(&self, path: &str, token: Option<&str>, body: &Value) -> RequestBuilder {
+        with_token(self.client.patch(self.url(&format!("/api/v1{path}"))).json(body), token)
+    }
+
+    /// `DELETE /api/v1{path}` with an optional token.
+    pub fn delete(&self, path: &str, token: Option<&str>) -> RequestBuilder {
+        with_token(self.client.delete(self.url(&format!("/api/v1{path}"))), token)
+    }
+
+    /// A server whose "now" the test controls.
+    pub async fn spawn_with_clock(clock: Arc<TestClock>) -> Self {
+        Self::spawn_full(|_| {}, clock, axum::Router::new()).await
+    }
+
+    /// A partner applied for by `owner` (who becomes its admin) and left pending.
+    pub async fn pending_partner(&self, owner: &Actor, kind: &str) -> Uuid {
+        let (status, partner) =
+            self.call(self.post("/partners", Some(&owner.access_token), &partner_body("邻里帮服务社", kind))).await;
+        assert_eq!(status, 201, "apply: {partner}");
+        id_of(&partner)
+    }
+
+    /// A compound named `name` added to a community by `actor`.
+    pub async fn compound(&self, actor: &Actor, community: Uuid, name: &str) -> Uuid {
+        let path = format!("/communities/{community}/compounds");
+        let (status, body) = self.call(self.post(&path, Some(&actor.access_token), &json!({"name": name}))).await;
+        assert_eq!(status, 201, "compound: {body}");
+        id_of(&body)
+    }
+
+    /// A building named `name` added to a compound by `actor`.
+    pub async fn building(&self, actor: &Actor, compound: Uuid, name: &str) -> Uuid {
+        let path = format!("/compounds/{compound}/buildings");
+        let (status, body) = self.call(self.post(&path, Some(&actor.access_token), &json!({"name": name}))).await;
+        assert_eq!(status, 201, "building: {body}");
+        id_of(&body)
+    }
+
+    /// Every audit entry matching `query` (e.g. `action=partner.approve`), all pages.
+    pub async fn audit_entries(&self, admin: &Actor, query: &str) -> Vec<Value> {
+        let mut entries = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut path = format!("/audit?limit=100&{query}");
+            if let Some(cursor) = &cursor {
+                path.push_str(&format!("&cursor={cursor}"));
+            }
+            let (status, page) = self.call(self.get(&path, Some(&admin.access_token))).await;
+            assert_eq!(status, 200, "audit: {page}");
+            entries.extend(page["items"].as_array().expect("items").iter().cloned());
+            match page["next_cursor"].as_str() {
+                Some(next) => cursor = Some(next.to_owned()),
+                None => return entries,
+            }
+        }
     }
 }
