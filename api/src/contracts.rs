@@ -436,6 +436,9 @@ async fn transition(
             ));
         }
     }
+    if matches!(action, ContractAction::Suspend | ContractAction::Terminate) {
+        crate::offers::close_for_contract(&tx, id, "contract_suspended", now).await?;
+    }
     let c = &covered.contract;
     let mut update = contract::Entity::update_many()
         .col_expr(contract::Column::Status, Expr::value(ContractStatusDb::from(next)))
@@ -458,9 +461,6 @@ async fn transition(
     let Some(updated) = updated.into_iter().next() else {
         return Err(ApiError::conflict("conflict", "the contract changed meanwhile; reload and retry"));
     };
-    if matches!(action, ContractAction::Suspend | ContractAction::Terminate) {
-        crate::offers::close_for_contract(&tx, id, "contract_suspended", now).await?;
-    }
     let verb = format!("contract.{}", action.as_str());
     let mut entry = Entry::new(principal.user_id, &verb, "contract", id);
     entry.reason = reason;

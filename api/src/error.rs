@@ -214,6 +214,8 @@ pub fn is_unavailable(err: &DbErr) -> bool {
             ) || text.contains("database is locked")
                 || text.contains("lock timeout")
                 || text.contains("terminating connection")
+                || text.contains("deadlock detected")
+                || text.contains("could not serialize access")
         }
         _ => false,
     }

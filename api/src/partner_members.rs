@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::{Deserialize, Serialize};
 use shenbian_domain::phone::{Phone, mask_phone};
 use utoipa::ToSchema;
@@ -17,7 +17,7 @@ use crate::audit::{self, Entry};
 use crate::auth::Principal;
 use crate::db::begin_write;
 use crate::entity::enums::MemberRole;
-use crate::entity::{partner_member, user};
+use crate::entity::{partner, partner_member, user};
 use crate::error::{ApiError, violates_unique};
 use crate::extract::{JsonBody, Path};
 use crate::pagination::Paginated;
@@ -161,6 +161,13 @@ async fn remove_member(
     require_partner_admin(&state, &principal, partner_id).await?;
     let now = state.now();
     let tx = begin_write(state.db()?).await?;
+    // Two admins removing each other at once would each count two admins and leave none:
+    // lock the partner's row (PostgreSQL; SQLite's write lock is held already), then check
+    // again that the caller is still an admin before counting.
+    partner::Entity::find_by_id(partner_id).lock_exclusive().one(&tx).await?.ok_or(ApiError::NotFound)?;
+    if membership(&tx, principal.user_id, partner_id).await? != Some(MemberRole::Admin) {
+        return Err(ApiError::Forbidden);
+    }
     let target =
         partner_member::Entity::find_by_id((partner_id, member_id)).one(&tx).await?.ok_or(ApiError::NotFound)?;
     if target.role == MemberRole::Admin {

@@ -214,7 +214,7 @@ async fn list_partners(
         query = query.filter(partner::Column::Kind.eq(kind));
     }
     if filter.category.is_some() || filter.community_id.is_some() {
-        let covering = partners_covering(db, filter.community_id, filter.category.as_deref()).await?;
+        let covering = partners_covering(db, filter.community_id, filter.category.as_deref(), state.today()).await?;
         query = query.filter(partner::Column::Id.is_in(covering));
     }
     let rows = query.all(db).await?;
@@ -229,13 +229,17 @@ async fn list_partners(
     )))
 }
 
-/// Partners holding an active contract that covers the community and/or category.
+/// Partners holding an active contract that covers the community and/or category. A contract
+/// past its last day is expired, whatever its stored status, so it covers nothing.
 async fn partners_covering(
     db: &impl ConnectionTrait,
     community: Option<Uuid>,
     category: Option<&str>,
+    today: chrono::NaiveDate,
 ) -> Result<Vec<Uuid>, ApiError> {
-    let mut query = contract::Entity::find().filter(contract::Column::Status.eq(ContractStatusDb::Active));
+    let mut query = contract::Entity::find()
+        .filter(contract::Column::Status.eq(ContractStatusDb::Active))
+        .filter(contract::Column::ValidTo.gte(today));
     if let Some(community) = community {
         let ids = contract_community::Entity::find()
             .filter(contract_community::Column::CommunityId.eq(community))
@@ -283,6 +287,9 @@ async fn decide(
     let current = partner::Entity::find_by_id(id).one(&tx).await?.ok_or(ApiError::NotFound)?;
     let next =
         ProviderStatus::from(current.status).apply(action).map_err(|e| ApiError::InvalidTransition(e.to_string()))?;
+    if action == ProviderAction::Suspend {
+        crate::offers::close_for_partner(&tx, id, "partner_suspended", now).await?;
+    }
     let updated = partner::Entity::update_many()
         .col_expr(partner::Column::Status, Expr::value(ProviderStatusDb::from(next)))
         .col_expr(partner::Column::StatusReason, Expr::value(reason.clone()))
@@ -296,9 +303,6 @@ async fn decide(
     let Some(updated) = updated.into_iter().next() else {
         return Err(ApiError::conflict("conflict", "the partner changed meanwhile; reload and retry"));
     };
-    if action == ProviderAction::Suspend {
-        crate::offers::close_for_partner(&tx, id, "partner_suspended", now).await?;
-    }
     let verb = format!("partner.{}", action.as_str());
     let mut entry = Entry::new(admin.user_id, &verb, "partner", id);
     entry.reason = reason;

@@ -292,6 +292,9 @@ async fn decide(
     }
     let next =
         ProviderStatus::from(current.status).apply(action).map_err(|e| ApiError::InvalidTransition(e.to_string()))?;
+    if action == ProviderAction::Suspend {
+        crate::offers::close_for_volunteer(&tx, id, "volunteer_suspended", now).await?;
+    }
     let updated = volunteer::Entity::update_many()
         .col_expr(volunteer::Column::Status, Expr::value(ProviderStatusDb::from(next)))
         .col_expr(volunteer::Column::StatusReason, Expr::value(reason.clone()))
@@ -305,9 +308,6 @@ async fn decide(
     let Some(updated) = updated.into_iter().next() else {
         return Err(ApiError::conflict("conflict", "the volunteer record changed meanwhile; reload and retry"));
     };
-    if action == ProviderAction::Suspend {
-        crate::offers::close_for_volunteer(&tx, id, "volunteer_suspended", now).await?;
-    }
     let verb = format!("volunteer.{}", action.as_str());
     let mut entry = Entry::new(principal.user_id, &verb, "volunteer", id);
     entry.reason = reason;

@@ -583,7 +583,9 @@ pub async fn cancel(
 }
 
 /// Closes the open offers to a provider (a partner, a volunteer) or under a contract, in
-/// the caller's transaction; orders left with no open offer go back to pending.
+/// the caller's transaction; orders left with no open offer go back to pending. Callers
+/// run it before they write their own row (partner, volunteer, contract): every step locks
+/// the order first, so locking orders first here keeps the lock order the same everywhere.
 pub async fn close_offers_where(
     db: &impl ConnectionTrait,
     filter: sea_orm::Condition,
@@ -593,6 +595,8 @@ pub async fn close_offers_where(
 ) -> Result<u64, ApiError> {
     let open = offer::Entity::find().filter(filter).filter(offer::Column::Status.eq(OfferStatus::Open)).all(db).await?;
     for o in &open {
+        // Lock the order first, as every step does, so that this never deadlocks with one.
+        let Some(current) = lock_order(db, o.order_id).await? else { continue };
         offer::Entity::update_many()
             .col_expr(offer::Column::Status, Expr::value(OfferStatus::Closed))
             .col_expr(offer::Column::Reason, Expr::value(reason))
@@ -601,7 +605,6 @@ pub async fn close_offers_where(
             .filter(offer::Column::Status.eq(OfferStatus::Open))
             .exec(db)
             .await?;
-        let Some(current) = lock_order(db, o.order_id).await? else { continue };
         let remaining = offer::Entity::find()
             .filter(offer::Column::OrderId.eq(o.order_id))
             .filter(offer::Column::Status.eq(OfferStatus::Open))
