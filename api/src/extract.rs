@@ -86,8 +86,13 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
                 ApiError::BadRequest(format!("malformed JSON at line {} column {}", inner.line(), inner.column()))
             }
             Category::Data => {
-                let field = if path == "." { String::new() } else { path };
-                ApiError::Validation(vec![FieldError::new(field, strip_position(&inner.to_string()))])
+                let message = strip_position(&inner.to_string());
+                let mut field = if path == "." { String::new() } else { path };
+                // A missing field is reported at its parent; name the field itself.
+                if let Some(missing) = message.strip_prefix("missing field `").and_then(|m| m.strip_suffix('`')) {
+                    field = if field.is_empty() { missing.to_owned() } else { format!("{field}.{missing}") };
+                }
+                ApiError::Validation(vec![FieldError::new(field, message)])
             }
         }
     })?;

@@ -137,3 +137,11 @@ async fn a_request_past_the_time_limit_is_503() {
     assert!(response.headers().contains_key("retry-after"));
     assert_eq!(problem(response).await["code"], "unavailable");
 }
+
+#[tokio::test]
+async fn a_missing_field_is_named() {
+    let app = TestApp::spawn().await;
+    let response = app.post("/auth/login", None, &json!({"phone": next_phone()})).send().await.unwrap();
+    assert_eq!(response.status(), 422);
+    assert_eq!(problem(response).await["errors"][0]["field"], "password");
+}
