@@ -44,6 +44,8 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::contracts::router())
         .merge(crate::eligibility::router())
         .merge(crate::orders::router())
+        .merge(crate::ratings::router())
+        .merge(crate::hours::router())
         .merge(crate::audit::routes::router());
     let (router, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest("/api/v1", v1)

@@ -93,6 +93,8 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// The district's time zone, for calendar months and local dates.
     pub timezone: String,
+    /// Completed orders left alone are confirmed automatically after this many hours.
+    pub auto_confirm_after_hours: u32,
 }
 
 impl Default for Settings {
@@ -121,6 +123,7 @@ impl Default for Settings {
             log: "info".to_owned(),
             log_format: LogFormat::Pretty,
             timezone: "Asia/Shanghai".to_owned(),
+            auto_confirm_after_hours: 72,
         }
     }
 }
@@ -187,6 +190,9 @@ impl Settings {
         }
         if self.request_timeout_secs == 0 {
             return invalid("request_timeout_secs", "must be more than 0");
+        }
+        if self.auto_confirm_after_hours == 0 {
+            return invalid("auto_confirm_after_hours", "must be at least 1");
         }
         if self.hash_concurrency == Some(0) {
             return invalid("hash_concurrency", "must be at least 1");

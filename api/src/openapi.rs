@@ -24,6 +24,7 @@ use crate::error::{PROBLEM_JSON, Problem};
         (name = "volunteers", description = "Volunteers and their approval"),
         (name = "contracts", description = "Contracts (契约) and eligibility"),
         (name = "orders", description = "Orders, offers, jobs, timelines and the event feed"),
+        (name = "ratings", description = "Ratings and providers' scores (监督评价)"),
         (name = "audit", description = "The audit log (admins)"),
         (name = "operations", description = "Health, readiness, metrics"),
     )

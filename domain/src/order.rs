@@ -267,6 +267,15 @@ pub fn decide_as_any(
     Err(refusal)
 }
 
+/// Whether a completed order left alone is due to be confirmed automatically.
+pub fn auto_confirm_due(
+    completed_at: chrono::DateTime<chrono::Utc>,
+    now: chrono::DateTime<chrono::Utc>,
+    after_hours: u32,
+) -> bool {
+    now >= completed_at + chrono::Duration::hours(i64::from(after_hours))
+}
+
 /// Replays an event log (the `to` state of each event) and returns the state it ends in.
 pub fn replay(events: impl IntoIterator<Item = (Action, Option<OrderStatus>, OrderStatus)>) -> Option<OrderStatus> {
     let mut state: Option<OrderStatus> = None;
@@ -285,6 +294,13 @@ mod tests {
     use ActorRole::*;
     use OrderStatus::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn completed_orders_confirm_themselves_after_the_set_time() {
+        let done: chrono::DateTime<chrono::Utc> = "2026-11-01T08:00:00Z".parse().unwrap();
+        assert!(!auto_confirm_due(done, done + chrono::Duration::hours(71), 72));
+        assert!(auto_confirm_due(done, done + chrono::Duration::hours(72), 72));
+    }
 
     #[test]
     fn the_happy_path() {

@@ -25,6 +25,9 @@ fn steps(partner_id: Uuid) -> Vec<(Action, &'static str, Option<Value>)> {
         (Action::Released, "release", Some(json!({"reason": "r"}))),
         (Action::Reassigned, "reassign", Some(json!({"reason": "r"}))),
         (Action::Cancelled, "cancel", Some(json!({"reason": "r"}))),
+        (Action::Confirmed, "confirm", None),
+        (Action::Disputed, "dispute", Some(json!({"reason": "r"}))),
+        (Action::Resolved, "resolve", Some(json!({"outcome": "close", "reason": "r"}))),
     ]
 }
 

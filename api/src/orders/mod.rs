@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod capacity;
+pub mod closing;
 pub mod create;
 pub mod events;
 pub mod notes;
@@ -30,6 +31,10 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(steps::release))
         .routes(routes!(steps::reassign))
         .routes(routes!(steps::cancel))
+        .routes(routes!(closing::confirm))
+        .routes(routes!(closing::dispute))
+        .routes(routes!(closing::resolve))
+        .routes(routes!(closing::rate))
         .routes(routes!(read::jobs))
         .routes(routes!(read::feed))
 }

@@ -45,14 +45,19 @@ pub fn lost_race() -> ApiError {
 }
 
 /// An order inside a step: locked, visible to the caller, with the caller's standing.
-struct Ctx {
-    tx: DatabaseTransaction,
-    order: order::Model,
-    standing: Standing,
-    now: DateTime<Utc>,
+pub(super) struct Ctx {
+    pub(super) tx: DatabaseTransaction,
+    pub(super) order: order::Model,
+    pub(super) standing: Standing,
+    pub(super) now: DateTime<Utc>,
 }
 
-async fn begin(state: &AppState, principal: &Principal, id: Uuid, chosen: Option<Uuid>) -> Result<Ctx, ApiError> {
+pub(super) async fn begin(
+    state: &AppState,
+    principal: &Principal,
+    id: Uuid,
+    chosen: Option<Uuid>,
+) -> Result<Ctx, ApiError> {
     let tx = begin_write(state.db()?).await?;
     let order = lock_order(&tx, id).await?.ok_or(ApiError::NotFound)?;
     let standing = standing(&tx, principal, &order, chosen).await?;
@@ -63,12 +68,12 @@ async fn begin(state: &AppState, principal: &Principal, id: Uuid, chosen: Option
 }
 
 impl Ctx {
-    fn from(&self) -> OrderStatus {
+    pub(super) fn from(&self) -> OrderStatus {
         self.order.status.into()
     }
 
     /// Decides the step for the caller's roles.
-    fn decide(&self, action: Action, outcome: Outcome) -> Result<(ActorRole, OrderStatus), ApiError> {
+    pub(super) fn decide(&self, action: Action, outcome: Outcome) -> Result<(ActorRole, OrderStatus), ApiError> {
         decide_as_any(self.from(), action, &self.standing.roles(), outcome).map_err(refusal)
     }
 
@@ -81,7 +86,7 @@ impl Ctx {
     }
 
     /// Moves the order with a compare-and-set on its status and version.
-    async fn move_to(
+    pub(super) async fn move_to(
         &self,
         to: OrderStatus,
         extra: impl FnOnce(sea_orm::UpdateMany<order::Entity>) -> sea_orm::UpdateMany<order::Entity>,
@@ -101,7 +106,7 @@ impl Ctx {
     }
 
     /// Appends the events, commits, and answers the order as the caller now sees it.
-    async fn finish(
+    pub(super) async fn finish(
         self,
         updated: order::Model,
         events: Vec<NewEvent>,
@@ -147,7 +152,7 @@ async fn order_sla(db: &impl ConnectionTrait, o: &order::Model) -> Result<shenbi
     stored_sla(&found)
 }
 
-fn reason_of(body: ReasonBody) -> Result<String, ApiError> {
+pub(super) fn reason_of(body: ReasonBody) -> Result<String, ApiError> {
     text_field(&body.reason, 1, 500).map_err(|e| ApiError::validation("reason", e))
 }
 
@@ -278,7 +283,7 @@ pub async fn dispatch(
 #[serde(deny_unknown_fields)]
 pub struct ReasonBody {
     #[schema(min_length = 1, max_length = 500)]
-    reason: String,
+    pub(super) reason: String,
 }
 
 /// Take back every open offer (the community's dispatchers); the order is pending again.

@@ -1,0 +1,280 @@
+//! Closing the loop (闭环): the resident confirms a finished job or disputes it, a dispatcher
+//! confirms after a follow-up call (回访) or resolves a dispute, and the job is rated once.
+//! A volunteer's minutes count when the order is confirmed.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait};
+use serde::{Deserialize, Serialize};
+use shenbian_domain::order::{Action, ActorRole, OrderStatus, Outcome};
+use shenbian_domain::rating::{Stars, check_comment};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::events::{NewEvent, append};
+use super::steps::{ReasonBody, begin, reason_of};
+use super::view::OrderView;
+use crate::entity::enums::ProviderKind;
+use crate::entity::{order, rating, volunteer_hour};
+use crate::error::{ApiError, FieldError, violates_unique};
+use crate::extract::{JsonBody, MaybeJson, Path};
+use crate::state::AppState;
+
+/// Counts a confirmed volunteer job's minutes in the ledger, in the confirming transaction.
+pub async fn count_hours(db: &impl ConnectionTrait, o: &order::Model, at: DateTime<Utc>) -> Result<(), ApiError> {
+    if let (Some(ProviderKind::Volunteer), Some(volunteer_id), Some(minutes)) =
+        (o.provider_kind, o.provider_id, o.minutes)
+    {
+        volunteer_hour::Entity::insert(volunteer_hour::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            volunteer_id: Set(volunteer_id),
+            order_id: Set(Some(o.id)),
+            minutes: Set(minutes),
+            kind: Set("service".into()),
+            reason: Set(None),
+            created_by: Set(None),
+            at: Set(at),
+        })
+        .exec(db)
+        .await?;
+    }
+    Ok(())
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConfirmBody {
+    /// What the resident said on the follow-up call (dispatchers).
+    #[schema(max_length = 500)]
+    note: Option<String>,
+}
+
+/// Confirm a completed job: the resident, or a dispatcher after a follow-up call (recorded
+/// as such). The volunteer's minutes count from now.
+#[utoipa::path(post, path = "/orders/{id}/confirm", tag = "orders", security(("bearer" = [])), params(("id" = Uuid, Path)),
+    request_body(content = Option<ConfirmBody>), responses((status = 200, body = OrderView)))]
+#[tracing::instrument(skip_all, fields(user_id, order_id = %id))]
+pub async fn confirm(
+    State(state): State<AppState>,
+    principal: crate::auth::Principal,
+    Path(id): Path<Uuid>,
+    MaybeJson(body): MaybeJson<ConfirmBody>,
+) -> Result<Json<OrderView>, ApiError> {
+    let ctx = begin(&state, &principal, id, None).await?;
+    // The resident's own confirmation first; a dispatcher's is a follow-up call.
+    let roles: Vec<ActorRole> = ctx.standing.roles().into_iter().filter(|r| *r != ActorRole::Provider).collect();
+    let (role, to) = shenbian_domain::order::decide_as_any(ctx.from(), Action::Confirmed, &roles, Outcome::Default)
+        .map_err(super::steps::refusal)
+        .map_err(|e| if ctx.standing.roles() == [ActorRole::Provider] { ApiError::Forbidden } else { e })?;
+    let reason = match role {
+        ActorRole::Dispatcher => Some(match body.note.as_deref().map(str::trim) {
+            Some(note) if !note.is_empty() => format!("follow_up_call: {}", note.chars().take(480).collect::<String>()),
+            _ => "follow_up_call".to_owned(),
+        }),
+        _ => None,
+    };
+    let updated = ctx.move_to(to, |u| u).await?;
+    count_hours(&ctx.tx, &updated, ctx.now).await?;
+    let event = NewEvent::new(Action::Confirmed, Some(principal.user_id), role, ctx.from(), to).reason(reason);
+    let standing = ctx.standing.clone();
+    ctx.finish(updated, vec![event], standing).await
+}
+
+/// Dispute a completed job, with a reason (the resident).
+#[utoipa::path(post, path = "/orders/{id}/dispute", tag = "orders", security(("bearer" = [])), params(("id" = Uuid, Path)),
+    request_body = ReasonBody, responses((status = 200, body = OrderView)))]
+#[tracing::instrument(skip_all, fields(user_id, order_id = %id))]
+pub async fn dispute(
+    State(state): State<AppState>,
+    principal: crate::auth::Principal,
+    Path(id): Path<Uuid>,
+    JsonBody(body): JsonBody<ReasonBody>,
+) -> Result<Json<OrderView>, ApiError> {
+    let reason = reason_of(body)?;
+    let ctx = begin(&state, &principal, id, None).await?;
+    let (role, to) = ctx.decide(Action::Disputed, Outcome::Default)?;
+    let updated = ctx.move_to(to, |u| u).await?;
+    let event = NewEvent::new(Action::Disputed, Some(principal.user_id), role, ctx.from(), to).reason(Some(reason));
+    let standing = ctx.standing.clone();
+    ctx.finish(updated, vec![event], standing).await
+}
+
+/// How a dispatcher settles a dispute.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Resolution {
+    /// The job is done again: back to pending, to be dispatched anew.
+    Redo,
+    /// The job stands: the order closes (a volunteer's minutes count).
+    Close,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResolveBody {
+    outcome: Resolution,
+    #[schema(min_length = 1, max_length = 500)]
+    reason: String,
+}
+
+/// Settle a dispute (the community's dispatchers): redo or close.
+#[utoipa::path(post, path = "/orders/{id}/resolve", tag = "orders", security(("bearer" = [])), params(("id" = Uuid, Path)),
+    request_body = ResolveBody, responses((status = 200, body = OrderView)))]
+#[tracing::instrument(skip_all, fields(user_id, order_id = %id))]
+pub async fn resolve(
+    State(state): State<AppState>,
+    principal: crate::auth::Principal,
+    Path(id): Path<Uuid>,
+    JsonBody(body): JsonBody<ResolveBody>,
+) -> Result<Json<OrderView>, ApiError> {
+    let reason = reason_of(ReasonBody { reason: body.reason })?;
+    let ctx = begin(&state, &principal, id, None).await?;
+    let outcome = if body.outcome == Resolution::Close { Outcome::Close } else { Outcome::Default };
+    let (role, to) = ctx.decide(Action::Resolved, outcome)?;
+    let updated = if to == OrderStatus::Pending {
+        ctx.move_to(to, |u| {
+            u.col_expr(order::Column::ProviderKind, Expr::value(Option::<ProviderKind>::None))
+                .col_expr(order::Column::ProviderId, Expr::value(Option::<Uuid>::None))
+                .col_expr(order::Column::ContractId, Expr::value(Option::<Uuid>::None))
+                .col_expr(order::Column::AcceptedAt, Expr::value(Option::<DateTime<Utc>>::None))
+                .col_expr(order::Column::CompleteBy, Expr::value(Option::<DateTime<Utc>>::None))
+                .col_expr(order::Column::CompletedAt, Expr::value(Option::<DateTime<Utc>>::None))
+        })
+        .await?
+    } else {
+        let closed = ctx.move_to(to, |u| u).await?;
+        count_hours(&ctx.tx, &closed, ctx.now).await?;
+        closed
+    };
+    let mut event = NewEvent::new(Action::Resolved, Some(principal.user_id), role, ctx.from(), to).reason(Some(reason));
+    event.provider_id = ctx.order.provider_id;
+    let standing = ctx.standing.clone();
+    ctx.finish(updated, vec![event], standing).await
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RatingBody {
+    #[schema(minimum = 1, maximum = 5)]
+    stars: i64,
+    #[schema(minimum = 1, maximum = 5)]
+    timeliness: Option<i64>,
+    #[schema(minimum = 1, maximum = 5)]
+    attitude: Option<i64>,
+    #[schema(minimum = 1, maximum = 5)]
+    quality: Option<i64>,
+    #[schema(max_length = 500)]
+    comment: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RatingView {
+    pub id: Uuid,
+    pub order_id: Uuid,
+    pub provider_kind: ProviderKind,
+    pub provider_id: Uuid,
+    pub stars: i32,
+    pub timeliness: Option<i32>,
+    pub attitude: Option<i32>,
+    pub quality: Option<i32>,
+    /// Null when hidden by a dispatcher (abusive).
+    pub comment: Option<String>,
+    pub comment_hidden: bool,
+    /// `app` (the resident) or `phone` (a dispatcher recorded it after a call).
+    pub source: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl RatingView {
+    pub fn new(r: rating::Model, show_hidden: bool) -> Self {
+        let comment = if r.comment_hidden && !show_hidden { None } else { r.comment };
+        Self {
+            id: r.id,
+            order_id: r.order_id,
+            provider_kind: r.provider_kind,
+            provider_id: r.provider_id,
+            stars: r.stars,
+            timeliness: r.timeliness,
+            attitude: r.attitude,
+            quality: r.quality,
+            comment,
+            comment_hidden: r.comment_hidden,
+            source: r.source,
+            created_at: r.created_at,
+        }
+    }
+}
+
+/// Rate a completed or closed job, once: the resident in the app, or a dispatcher recording
+/// a rating given by phone (marked as such). A second rating is 409.
+#[utoipa::path(post, path = "/orders/{id}/rating", tag = "orders", security(("bearer" = [])), params(("id" = Uuid, Path)),
+    request_body = RatingBody, responses((status = 201, body = RatingView)))]
+#[tracing::instrument(skip_all, fields(user_id, order_id = %id))]
+pub async fn rate(
+    State(state): State<AppState>,
+    principal: crate::auth::Principal,
+    Path(id): Path<Uuid>,
+    JsonBody(body): JsonBody<RatingBody>,
+) -> Result<(StatusCode, Json<RatingView>), ApiError> {
+    let mut errors = Vec::new();
+    let mut score = |field: &str, v: Option<i64>| match v.map(Stars::new) {
+        Some(Ok(s)) => Some(i32::from(s.get())),
+        Some(Err(e)) => {
+            errors.push(FieldError::new(field, e));
+            None
+        }
+        None => None,
+    };
+    let stars = score("stars", Some(body.stars));
+    let (timeliness, attitude, quality) =
+        (score("timeliness", body.timeliness), score("attitude", body.attitude), score("quality", body.quality));
+    let comment = match body.comment.as_deref().map(check_comment) {
+        Some(Ok(c)) if !c.is_empty() => Some(c),
+        Some(Err(e)) => {
+            errors.push(FieldError::new("comment", e));
+            None
+        }
+        _ => None,
+    };
+    let Some(stars) = stars.filter(|_| errors.is_empty()) else { return Err(ApiError::Validation(errors)) };
+    let ctx = begin(&state, &principal, id, None).await?;
+    let roles: Vec<ActorRole> = ctx.standing.roles().into_iter().filter(|r| *r != ActorRole::Provider).collect();
+    let (role, to) = shenbian_domain::order::decide_as_any(ctx.from(), Action::Rated, &roles, Outcome::Default)
+        .map_err(super::steps::refusal)
+        .map_err(|e| if roles.is_empty() { ApiError::Forbidden } else { e })?;
+    let (Some(kind), Some(provider_id)) = (ctx.order.provider_kind, ctx.order.provider_id) else {
+        return Err(ApiError::InvalidTransition("the order has no provider to rate".into()));
+    };
+    let source = if role == ActorRole::Resident { "app" } else { "phone" };
+    let created = rating::Entity::insert(rating::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        order_id: Set(id),
+        provider_kind: Set(kind),
+        provider_id: Set(provider_id),
+        stars: Set(stars),
+        timeliness: Set(timeliness),
+        attitude: Set(attitude),
+        quality: Set(quality),
+        comment: Set(comment),
+        comment_hidden: Set(false),
+        source: Set(source.into()),
+        rated_by: Set(principal.user_id),
+        created_at: Set(ctx.now),
+    })
+    .exec_with_returning(&ctx.tx)
+    .await
+    .map_err(|e| {
+        if violates_unique(&e, "uq_rating_order", "ratings.order_id") {
+            ApiError::conflict("already_rated", "this order has been rated")
+        } else {
+            e.into()
+        }
+    })?;
+    let event = NewEvent::new(Action::Rated, Some(principal.user_id), role, ctx.from(), to).provider(provider_id);
+    append(&ctx.tx, id, vec![event], ctx.now).await?;
+    ctx.tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(RatingView::new(created, true))))
+}
