@@ -46,6 +46,8 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::orders::router())
         .merge(crate::ratings::router())
         .merge(crate::hours::router())
+        .merge(crate::performance::router())
+        .merge(crate::privacy::router())
         .merge(crate::audit::routes::router());
     let (router, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest("/api/v1", v1)

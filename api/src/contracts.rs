@@ -168,7 +168,7 @@ pub async fn with_coverage(
 }
 
 /// How the caller stands to a contract.
-struct Standing {
+pub(crate) struct Standing {
     /// Admin, or a dispatcher of a covered community: records and changes it.
     staff: bool,
     /// Admin of the contract's partner: signs it.
@@ -176,7 +176,11 @@ struct Standing {
 }
 
 /// A contract the caller may see, with their standing; anyone else gets 404.
-async fn visible(db: &impl ConnectionTrait, principal: &Principal, id: Uuid) -> Result<(Covered, Standing), ApiError> {
+pub(crate) async fn visible(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+    id: Uuid,
+) -> Result<(Covered, Standing), ApiError> {
     let found = contract::Entity::find_by_id(id).one(db).await?.ok_or(ApiError::NotFound)?;
     let covered = with_coverage(db, vec![found]).await?.pop().ok_or(ApiError::NotFound)?;
     let staff = principal.has(Role::Admin)

@@ -23,7 +23,7 @@ use crate::state::AppState;
 use crate::views::UserView;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(me)).routes(routes!(change_password))
+    OpenApiRouter::new().routes(routes!(me, crate::privacy::erase)).routes(routes!(change_password))
 }
 
 /// The signed-in account, phone unmasked (it is the caller's own).
