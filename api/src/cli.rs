@@ -45,6 +45,8 @@ pub enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Fill a fresh database with a believable demo district and print its accounts.
+    Demo,
     /// Manage admin accounts.
     Admin {
         #[command(subcommand)]

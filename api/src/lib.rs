@@ -12,6 +12,7 @@ pub mod cli;
 pub mod config;
 pub mod contracts;
 pub mod db;
+pub mod demo;
 pub mod eligibility;
 pub mod entity;
 pub mod error;

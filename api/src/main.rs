@@ -29,6 +29,7 @@ fn main() -> ExitCode {
         match cli.command.unwrap_or(Command::Serve) {
             Command::Serve => serve(settings).await,
             Command::Migrate => migrate(settings).await,
+            Command::Demo => demo(settings).await,
             Command::Admin { command: AdminCommand::Create { phone, name } } => {
                 create_admin(settings, &phone, &name).await
             }
@@ -82,6 +83,25 @@ async fn migrate(settings: Settings) -> Result<(), String> {
     Ok(())
 }
 
+async fn demo(settings: Settings) -> Result<(), String> {
+    let state = ready_state(settings).await?;
+    let accounts = shenbian::demo::run(state).await?;
+    println!("demo district ready; sign in with:");
+    for line in accounts.lines {
+        println!("  {line}");
+    }
+    Ok(())
+}
+
+/// Connects, migrates and loads the keys, as the server would, for a one-off command.
+async fn ready_state(settings: Settings) -> Result<shenbian::state::AppState, String> {
+    let conn = db::connect_and_migrate(&settings).await.map_err(|e| format!("database: {e}"))?;
+    let keys = shenbian::auth::keys::Keys::load(&conn, &settings).await.map_err(|e| format!("database: {e}"))?;
+    let state = shenbian::state::AppState::new(settings, std::sync::Arc::new(shenbian::state::SystemClock));
+    state.set_ready(conn, keys);
+    Ok(state)
+}
+
 async fn create_admin(settings: Settings, phone: &str, name: &str) -> Result<(), String> {
     let phone = Phone::parse(phone).map_err(|e| format!("--phone: {e}"))?;
     let name = DisplayName::parse(name).map_err(|e| format!("--name: {e}"))?;
@@ -91,10 +111,7 @@ async fn create_admin(settings: Settings, phone: &str, name: &str) -> Result<(),
             .map_err(|e| format!("cannot read the password: {e}"))?,
     };
     let password = Password::parse(&password).map_err(|e| format!("password {e}"))?;
-    let conn = db::connect_and_migrate(&settings).await.map_err(|e| format!("database: {e}"))?;
-    let keys = shenbian::auth::keys::Keys::load(&conn, &settings).await.map_err(|e| format!("database: {e}"))?;
-    let state = shenbian::state::AppState::new(settings, std::sync::Arc::new(shenbian::state::SystemClock));
-    state.set_ready(conn, keys);
+    let state = ready_state(settings).await?;
     let staff = NewStaff { phone, password, name, roles: RoleSet::of([Role::Admin]), community_id: None };
     let db = state.db().map_err(|e| e.to_string())?;
     let created = create_staff(&state, db, None, staff).await.map_err(|e| match e {

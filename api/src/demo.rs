@@ -1,0 +1,383 @@
+//! `shenbian demo`: fills a fresh database with a believable district — three communities
+//! with compounds and buildings, ten categories, twelve partners with signed contracts,
+//! twenty volunteers, dispatchers, residents, and about a hundred orders in every state with
+//! their timelines, ratings and hours. It drives the real API in-process, so every demo
+//! order went through the same rules as a real one.
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Method, Request};
+use serde_json::{Value, json};
+use shenbian_domain::credit_code::CreditCode;
+use shenbian_domain::{DisplayName, Password, Phone, Role, RoleSet};
+use tower::ServiceExt;
+use uuid::Uuid;
+
+use crate::state::AppState;
+use crate::users::{NewStaff, create_staff};
+
+/// The password of every demo account.
+pub const DEMO_PASSWORD: &str = "shenbian-demo-2026";
+
+const CATEGORIES: [(&str, &str, &str, &str); 10] = [
+    ("legal_advice", "法律咨询", "Legal advice", "专业服务"),
+    ("home_medical", "上门医疗", "Home medical visit", "健康服务"),
+    ("elder_meals", "助老送餐", "Meals for the elderly", "为老服务"),
+    ("after_school", "四点半课堂", "After-school class", "教育服务"),
+    ("appliance_repair", "家电维修", "Appliance repair", "生活服务"),
+    ("plumbing_electric", "水电维修", "Plumbing and electrics", "生活服务"),
+    ("job_guidance", "就业指导", "Job guidance", "专业服务"),
+    ("counselling", "心理疏导", "Counselling", "健康服务"),
+    ("housekeeping", "家政保洁", "Housekeeping", "生活服务"),
+    ("elder_companion", "助老陪护", "Companionship for the elderly", "为老服务"),
+];
+
+const PARTNERS: [(&str, &str); 12] = [
+    ("明理律师事务所", "legal"),
+    ("仁和社区诊所", "medical"),
+    ("夕阳红养老服务中心", "elderly_care"),
+    ("启航教育培训学校", "education"),
+    ("安居家电维修部", "household"),
+    ("顺通水电维修服务社", "household"),
+    ("工商银行和平支行", "finance"),
+    ("心晴心理咨询工作室", "medical"),
+    ("洁家家政服务公司", "household"),
+    ("康乐护理服务站", "elderly_care"),
+    ("新华书店社区服务点", "education"),
+    ("众益公益服务中心", "other"),
+];
+
+const SURNAMES: [&str; 12] = ["王", "李", "张", "刘", "陈", "杨", "赵", "黄", "周", "吴", "徐", "孙"];
+const GIVEN: [&str; 10] = ["秀英", "建国", "桂兰", "志强", "丽娟", "伟", "淑珍", "海燕", "国庆", "玉兰"];
+
+/// What a newcomer signs in with.
+#[derive(Debug, Default)]
+pub struct Accounts {
+    pub lines: Vec<String>,
+}
+
+/// A signed-in demo account.
+#[derive(Clone)]
+struct Who {
+    token: String,
+    phone: String,
+}
+
+struct Api {
+    router: Router,
+}
+
+impl Api {
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Result<(u16, Value), String> {
+        let mut request = Request::builder().method(method.clone()).uri(format!("/api/v1{path}"));
+        if let Some(token) = token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        let request = match body {
+            Some(body) => request.header("content-type", "application/json").body(Body::from(body.to_string())),
+            None => request.body(Body::empty()),
+        }
+        .map_err(|e| e.to_string())?;
+        let response = self.router.clone().oneshot(request).await.map_err(|e| e.to_string())?;
+        let status = response.status().as_u16();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.map_err(|e| e.to_string())?;
+        let value = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap_or(Value::Null) };
+        Ok((status, value))
+    }
+
+    /// A call that must succeed with `expect`.
+    async fn ok(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+        expect: u16,
+    ) -> Result<Value, String> {
+        let (status, value) = self.call(method.clone(), path, token, body).await?;
+        if status == expect { Ok(value) } else { Err(format!("{method} {path}: {status} {value}")) }
+    }
+
+    async fn register(&self, phone: &str, name: &str) -> Result<Who, String> {
+        let body = json!({"phone": phone, "password": DEMO_PASSWORD, "display_name": name});
+        let v = self.ok(Method::POST, "/auth/register", None, Some(body), 201).await?;
+        Ok(who(&v, phone))
+    }
+
+    async fn login(&self, phone: &str) -> Result<Who, String> {
+        let v = self
+            .ok(Method::POST, "/auth/login", None, Some(json!({"phone": phone, "password": DEMO_PASSWORD})), 200)
+            .await?;
+        Ok(who(&v, phone))
+    }
+}
+
+fn who(v: &Value, phone: &str) -> Who {
+    Who { token: v["access_token"].as_str().unwrap_or_default().to_owned(), phone: phone.to_owned() }
+}
+
+fn id(v: &Value) -> Uuid {
+    v["id"].as_str().and_then(|s| s.parse().ok()).unwrap_or_default()
+}
+
+fn person(i: usize) -> String {
+    format!("{}{}", SURNAMES[i % SURNAMES.len()], GIVEN[(i / SURNAMES.len() + i) % GIVEN.len()])
+}
+
+/// Fills the database behind `state` (which must be ready and empty of demo accounts).
+pub async fn run(state: AppState) -> Result<Accounts, String> {
+    let db = state.db().map_err(|e| e.to_string())?.clone();
+    let admin_phone = "13900000000";
+    let staff = NewStaff {
+        phone: Phone::parse(admin_phone).map_err(|e| e.to_string())?,
+        password: Password::parse(DEMO_PASSWORD).map_err(|e| e.to_string())?,
+        name: DisplayName::parse("区管理员").map_err(|e| e.to_string())?,
+        roles: RoleSet::of([Role::Admin]),
+        community_id: None,
+    };
+    create_staff(&state, &db, None, staff)
+        .await
+        .map_err(|_| "the demo needs a fresh database (its admin exists already)".to_owned())?;
+    // Demo sign-ins must not trip the throttle; the real settings stay untouched elsewhere.
+    let api = Api { router: crate::app::app(state.clone(), Router::new()) };
+    let admin = api.login(admin_phone).await?;
+    let a = Some(admin.token.as_str());
+    let mut accounts = Accounts::default();
+    accounts.lines.push(format!("admin       {admin_phone}  区管理员"));
+
+    // Places.
+    let mut communities = Vec::new();
+    for (i, (code, name)) in [("XFL", "幸福里社区"), ("HP", "和平社区"), ("XH", "新华社区")].iter().enumerate()
+    {
+        let c = api
+            .ok(Method::POST, "/communities", a, Some(json!({"code": code, "name": name, "street": "和平街道"})), 201)
+            .await?;
+        let dispatcher_phone = format!("1390000010{i}");
+        let body = json!({"phone": dispatcher_phone, "password": DEMO_PASSWORD, "display_name": format!("{}调度员", name.chars().take(2).collect::<String>()),
+            "roles": ["dispatcher"], "community_id": id(&c)});
+        api.ok(Method::POST, "/users", a, Some(body), 201).await?;
+        let dispatcher = api.login(&dispatcher_phone).await?;
+        accounts.lines.push(format!("dispatcher  {dispatcher_phone}  {name}"));
+        let mut places = Vec::new();
+        for compound in ["阳光花园", "和谐家园"] {
+            let body = json!({"name": compound});
+            let cp = api
+                .ok(
+                    Method::POST,
+                    &format!("/communities/{}/compounds", id(&c)),
+                    Some(&dispatcher.token),
+                    Some(body),
+                    201,
+                )
+                .await?;
+            for b in 1..=3 {
+                let body = json!({"name": format!("{b}号楼")});
+                let bd = api
+                    .ok(
+                        Method::POST,
+                        &format!("/compounds/{}/buildings", id(&cp)),
+                        Some(&dispatcher.token),
+                        Some(body),
+                        201,
+                    )
+                    .await?;
+                places.push((id(&cp), id(&bd)));
+            }
+        }
+        communities.push((id(&c), dispatcher, places));
+    }
+    let community_ids: Vec<Uuid> = communities.iter().map(|c| c.0).collect();
+
+    // The catalogue.
+    for (code, zh, en, group) in CATEGORIES {
+        let sla = json!({
+            "normal": {"dispatch": 240, "accept": 120, "complete": 2880},
+            "urgent": {"dispatch": 60, "accept": 30, "complete": 480},
+            "emergency": {"dispatch": 15, "accept": 10, "complete": 120}
+        });
+        let body = json!({"code": code, "name_zh": zh, "name_en": en, "group": group, "sla": sla});
+        api.ok(Method::POST, "/categories", a, Some(body), 201).await?;
+    }
+
+    // Partners with signed, active contracts over every community and two categories each.
+    let mut partners: Vec<(Uuid, Who, Vec<&str>)> = Vec::new();
+    for (i, (name, kind)) in PARTNERS.iter().enumerate() {
+        let owner = api.register(&format!("139000002{i:02}"), &person(i + 40)).await?;
+        let code = CreditCode::complete(&format!("91110105{:08}", 57_000_000 + i * 7919)).ok_or("credit code")?;
+        let body = json!({"name": name, "kind": kind, "credit_code": code.as_str(), "contact_name": person(i + 40),
+            "contact_phone": owner.phone, "description": format!("{name}，红色合伙人")});
+        let p = api.ok(Method::POST, "/partners", Some(&owner.token), Some(body), 201).await?;
+        let pid = id(&p);
+        api.ok(Method::POST, &format!("/partners/{pid}/approve"), a, None, 200).await?;
+        let cats = vec![CATEGORIES[i % 10].0, CATEGORIES[(i + 3) % 10].0];
+        let terms = if i % 3 == 0 {
+            json!({"pricing": "free", "max_open_jobs": 10, "monthly_quota": 50, "accept_within_minutes": 60})
+        } else {
+            json!({"pricing": "discount", "discount_percent": 20 + (i as u32 % 4) * 10, "max_open_jobs": 10})
+        };
+        let body = json!({"partner_id": pid, "title": format!("{name}社区服务契约"), "community_ids": community_ids,
+            "category_codes": cats, "valid_from": "2026-01-01", "valid_to": "2027-12-31", "terms": terms});
+        let contract = api.ok(Method::POST, "/contracts", a, Some(body), 201).await?;
+        api.ok(Method::POST, &format!("/contracts/{}/sign", id(&contract)), Some(&owner.token), None, 200).await?;
+        api.ok(Method::POST, &format!("/contracts/{}/activate", id(&contract)), a, None, 200).await?;
+        if i == 0 {
+            accounts.lines.push(format!("partner     {}  {name}的管理员", owner.phone));
+        }
+        partners.push((pid, owner, cats));
+    }
+
+    // Volunteers (包楼联户), approved by their community's dispatcher.
+    let mut volunteers: Vec<(Uuid, Who, usize, Vec<&str>)> = Vec::new();
+    for i in 0..20 {
+        let v = api.register(&format!("139000003{i:02}"), &person(i + 60)).await?;
+        let c = i % 3;
+        let cats = vec![CATEGORIES[(i + 2) % 10].0, CATEGORIES[(i + 7) % 10].0];
+        let building = communities[c].2[i % 6].1;
+        let body = json!({"skills": cats, "community_id": communities[c].0, "building_ids": [building], "bio": "社区党员志愿者"});
+        let rec = api.ok(Method::POST, "/volunteers", Some(&v.token), Some(body), 201).await?;
+        api.ok(Method::POST, &format!("/volunteers/{}/approve", id(&rec)), Some(&communities[c].1.token), None, 200)
+            .await?;
+        if i == 0 {
+            accounts.lines.push(format!("volunteer   {}  {}", v.phone, person(i + 60)));
+        }
+        volunteers.push((id(&rec), v, c, cats));
+    }
+
+    // Residents.
+    let mut residents = Vec::new();
+    for i in 0..30 {
+        residents.push(api.register(&format!("139000004{i:02}"), &person(i)).await?);
+    }
+    accounts.lines.push(format!("resident    {}  {}", residents[0].phone, person(0)));
+
+    // About a hundred orders, in every state.
+    let targets = [
+        ("pending", 10),
+        ("offered", 10),
+        ("accepted", 8),
+        ("in_progress", 8),
+        ("completed", 14),
+        ("closed", 30),
+        ("disputed", 6),
+        ("cancelled", 10),
+        ("resolved_redo", 4),
+    ];
+    let mut n = 0usize;
+    for (target, count) in targets {
+        for _ in 0..count {
+            let (community, dispatcher, places) = &communities[n % 3];
+            let category = CATEGORIES[n % 10].0;
+            let resident = &residents[n % residents.len()];
+            let (compound, building) = places[n % places.len()];
+            let title = format!("{}需求", CATEGORIES[n % 10].1);
+            let urgency = ["normal", "urgent", "emergency"][n % 3];
+            let body = json!({"community_id": community, "category_code": category, "title": title,
+                "description": "请尽快安排，谢谢", "urgency": urgency,
+                "address": {"compound_id": compound, "building_id": building, "unit": format!("{}单元", n % 4 + 1), "room": format!("{}0{}", n % 6 + 1, n % 3 + 1)}});
+            let order = id(&api.ok(Method::POST, "/orders", Some(&resident.token), Some(body), 201).await?);
+            n += 1;
+            if target == "pending" {
+                continue;
+            }
+            if target == "cancelled" {
+                api.ok(
+                    Method::POST,
+                    &format!("/orders/{order}/cancel"),
+                    Some(&resident.token),
+                    Some(json!({"reason": "问题已自行解决"})),
+                    200,
+                )
+                .await?;
+                continue;
+            }
+            // Volunteers take jobs that end (their capacity is two); partners the rest.
+            let ends = matches!(target, "completed" | "closed" | "disputed" | "resolved_redo");
+            let volunteer = volunteers.iter().find(|v| v.2 == n.wrapping_sub(1) % 3 && v.3.contains(&category) && ends);
+            let (provider, worker, is_volunteer) = match volunteer {
+                Some(v) => (v.0, v.1.clone(), true),
+                None => match partners.iter().find(|p| p.2.contains(&category)) {
+                    Some(p) => (p.0, p.1.clone(), false),
+                    None => continue,
+                },
+            };
+            let d = Some(dispatcher.token.as_str());
+            api.ok(
+                Method::POST,
+                &format!("/orders/{order}/dispatch"),
+                d,
+                Some(json!({"provider_ids": [provider]})),
+                200,
+            )
+            .await?;
+            if target == "offered" {
+                continue;
+            }
+            let w = Some(worker.token.as_str());
+            api.ok(Method::POST, &format!("/orders/{order}/accept"), w, None, 200).await?;
+            if target == "accepted" {
+                continue;
+            }
+            api.ok(Method::POST, &format!("/orders/{order}/start"), w, None, 200).await?;
+            if target == "in_progress" {
+                continue;
+            }
+            let done = if is_volunteer {
+                json!({"summary": "已上门完成服务", "minutes": 30 + (n % 5) * 15})
+            } else {
+                json!({"summary": "已上门完成服务"})
+            };
+            api.ok(Method::POST, &format!("/orders/{order}/complete"), w, Some(done), 200).await?;
+            let r = Some(resident.token.as_str());
+            match target {
+                "closed" => {
+                    if n.is_multiple_of(4) {
+                        api.ok(
+                            Method::POST,
+                            &format!("/orders/{order}/confirm"),
+                            d,
+                            Some(json!({"note": "电话回访，居民满意"})),
+                            200,
+                        )
+                        .await?;
+                    } else {
+                        api.ok(Method::POST, &format!("/orders/{order}/confirm"), r, None, 200).await?;
+                    }
+                    let stars = [5, 5, 4, 5, 3][n % 5];
+                    let rating = json!({"stars": stars, "timeliness": stars, "attitude": 5, "quality": stars, "comment": "服务很周到"});
+                    api.ok(Method::POST, &format!("/orders/{order}/rating"), r, Some(rating), 201).await?;
+                }
+                "disputed" => {
+                    api.ok(
+                        Method::POST,
+                        &format!("/orders/{order}/dispute"),
+                        r,
+                        Some(json!({"reason": "问题没有完全解决"})),
+                        200,
+                    )
+                    .await?;
+                }
+                "resolved_redo" => {
+                    api.ok(
+                        Method::POST,
+                        &format!("/orders/{order}/dispute"),
+                        r,
+                        Some(json!({"reason": "还是有问题"})),
+                        200,
+                    )
+                    .await?;
+                    let body = json!({"outcome": "redo", "reason": "安排重新上门"});
+                    api.ok(Method::POST, &format!("/orders/{order}/resolve"), d, Some(body), 200).await?;
+                }
+                _ => {}
+            }
+        }
+    }
+    accounts.lines.push(format!("({n} orders; every account's password: {DEMO_PASSWORD})"));
+    Ok(accounts)
+}
