@@ -14,6 +14,7 @@ pub mod order;
 pub mod partner;
 pub mod password;
 pub mod phone;
+pub mod ranking;
 pub mod rating;
 pub mod role;
 pub mod transition;
