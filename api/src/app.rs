@@ -140,6 +140,7 @@ pub struct RunningServer {
     shutdown: watch::Sender<bool>,
     serving: JoinHandle<std::io::Result<()>>,
     database: JoinHandle<()>,
+    worker: Option<JoinHandle<()>>,
 }
 
 impl RunningServer {
@@ -162,6 +163,7 @@ impl RunningServer {
         let addr = listener.local_addr()?;
         let state = AppState::new(settings, clock);
         let database = tokio::spawn(connect_until_ready(state.clone()));
+        let worker = state.settings.worker.then(|| tokio::spawn(crate::worker::run(state.clone())));
         let (shutdown, mut stop) = watch::channel(false);
         let service = app(state.clone(), extra).into_make_service_with_connect_info::<SocketAddr>();
         let serving = tokio::spawn(async move {
@@ -171,13 +173,16 @@ impl RunningServer {
                 })
                 .await
         });
-        Ok(Self { addr, state, shutdown, serving, database })
+        Ok(Self { addr, state, shutdown, serving, database, worker })
     }
 
     /// Stops accepting, lets in-flight requests finish within the grace period, returns.
     pub async fn shutdown(self) {
         let _ = self.shutdown.send(true);
         self.database.abort();
+        if let Some(worker) = &self.worker {
+            worker.abort();
+        }
         let grace = Duration::from_secs(self.state.settings.shutdown_grace_secs);
         let mut serving = self.serving;
         if tokio::time::timeout(grace, &mut serving).await.is_err() {

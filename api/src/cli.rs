@@ -33,6 +33,10 @@ pub struct Flags {
     #[arg(long, global = true)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub data_dir: Option<PathBuf>,
+    /// Do not run the background worker in this process (SHENBIAN_WORKER=false).
+    #[arg(long, global = true)]
+    #[serde(skip)]
+    pub no_worker: bool,
     /// Log format: pretty or json (SHENBIAN_LOG_FORMAT).
     #[arg(long, global = true)]
     #[serde(skip_serializing_if = "Option::is_none")]

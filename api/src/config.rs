@@ -95,6 +95,13 @@ pub struct Settings {
     pub timezone: String,
     /// Completed orders left alone are confirmed automatically after this many hours.
     pub auto_confirm_after_hours: u32,
+    /// Run the background worker (offer expiry, escalation, auto-confirm, auto-dispatch) in
+    /// this process. Safe in every instance at once.
+    pub worker: bool,
+    pub worker_interval_secs: u64,
+    /// Declined or expired auto-dispatch offers after which an order is escalated to the
+    /// dispatchers instead.
+    pub auto_dispatch_max_attempts: u32,
 }
 
 impl Default for Settings {
@@ -124,6 +131,9 @@ impl Default for Settings {
             log_format: LogFormat::Pretty,
             timezone: "Asia/Shanghai".to_owned(),
             auto_confirm_after_hours: 72,
+            worker: true,
+            worker_interval_secs: 5,
+            auto_dispatch_max_attempts: 3,
         }
     }
 }
@@ -190,6 +200,9 @@ impl Settings {
         }
         if self.request_timeout_secs == 0 {
             return invalid("request_timeout_secs", "must be more than 0");
+        }
+        if self.worker_interval_secs == 0 {
+            return invalid("worker_interval_secs", "must be at least 1");
         }
         if self.auto_confirm_after_hours == 0 {
             return invalid("auto_confirm_after_hours", "must be at least 1");

@@ -7,6 +7,7 @@ pub mod access;
 pub mod app;
 pub mod audit;
 pub mod auth;
+pub mod candidates;
 pub mod categories;
 pub mod cli;
 pub mod config;
@@ -36,6 +37,7 @@ pub mod telemetry;
 pub mod users;
 pub mod views;
 pub mod volunteers;
+pub mod worker;
 
 pub use app::RunningServer;
 pub use config::Settings;

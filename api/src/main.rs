@@ -11,6 +11,7 @@ use shenbian_domain::{DisplayName, Password, Phone, Role, RoleSet};
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let settings = match Settings::load(cli.config.as_deref(), &cli.flags) {
+        Ok(settings) if cli.flags.no_worker => Settings { worker: false, ..settings },
         Ok(settings) => settings,
         Err(err) => {
             eprintln!("shenbian: {err}");

@@ -79,6 +79,8 @@ impl TestApp {
             // Every test client shares 127.0.0.1; only the throttling tests lower this.
             login_max_failures_per_address: 10_000,
             db_retry_interval_ms: 100,
+            // Tests move time and call the worker's tick themselves.
+            worker: false,
             shutdown_grace_secs: 5,
             ..Settings::default()
         };

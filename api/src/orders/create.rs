@@ -333,7 +333,20 @@ pub async fn create_order(
     append(&tx, order_id, vec![event], now).await?;
     tx.commit().await?;
     tracing::info!(order_id = %order_id, "order created");
+    // Where the community dispatches automatically, offer it now rather than at the next
+    // worker tick. The answer stays the order as created; failures are the worker's to retry.
+    if auto_dispatches(db, body.community_id, &body.category_code).await.unwrap_or(false)
+        && let Err(err) = crate::worker::auto_dispatch_one(&state, order_id).await
+    {
+        tracing::warn!(order_id = %order_id, error = %err, "auto-dispatch after creation failed");
+    }
     Ok((StatusCode::CREATED, [(axum::http::header::CONTENT_TYPE, "application/json")], json).into_response())
+}
+
+/// Whether a community offers this category's orders automatically.
+async fn auto_dispatches(db: &impl ConnectionTrait, community_id: Uuid, category: &str) -> Result<bool, ApiError> {
+    let Some(c) = community::Entity::find_by_id(community_id).one(db).await? else { return Ok(false) };
+    Ok(crate::worker::auto_dispatches(&crate::places::CommunitySettings::from_stored(&c.settings), category))
 }
 
 /// A hash of the request body as JSON, so that whitespace or key order do not matter.

@@ -35,6 +35,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(closing::dispute))
         .routes(routes!(closing::resolve))
         .routes(routes!(closing::rate))
+        .routes(routes!(crate::candidates::candidates))
         .routes(routes!(read::jobs))
         .routes(routes!(read::feed))
 }

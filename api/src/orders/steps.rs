@@ -191,7 +191,7 @@ pub async fn dispatch(
         return Err(ApiError::validation("accept_within_minutes", "between 1 and 10080"));
     }
     let ctx = begin(&state, &principal, id, None).await?;
-    let (role, to) = ctx.decide(Action::Dispatched, Outcome::Default)?;
+    let (role, _) = ctx.decide(Action::Dispatched, Outcome::Default)?;
     let today = state.today();
     let month = month_key(today);
     let sla = order_sla(&ctx.tx, &ctx.order).await?;
@@ -235,48 +235,76 @@ pub async fn dispatch(
     if !ineligible.is_empty() {
         return Err(ApiError::NotEligible(ineligible));
     }
-    let now = ctx.now;
+    let window = body.accept_within_minutes.unwrap_or(default_window);
+    let explicit = body.accept_within_minutes.is_some();
+    let (updated, events) =
+        make_offers(&ctx.tx, &ctx.order, &offers, window, explicit, Some(principal.user_id), role, ctx.now).await?;
+    let standing = ctx.standing.clone();
+    ctx.finish(updated, events, standing).await
+}
+
+/// Offers a pending order to providers already found eligible: one offer row each, the
+/// order moved to offered by a compare-and-set, one `dispatched` event per provider. The
+/// accept window is `window` when `explicit`, else the contract's, else `window`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn make_offers(
+    db: &impl ConnectionTrait,
+    o: &order::Model,
+    offers: &[(ProviderKind, Uuid, Option<Uuid>)],
+    window: u32,
+    explicit: bool,
+    actor: Option<Uuid>,
+    role: ActorRole,
+    now: DateTime<Utc>,
+) -> Result<(order::Model, Vec<NewEvent>), ApiError> {
     let mut earliest: Option<DateTime<Utc>> = None;
     let mut rows = Vec::new();
-    for (kind, provider_id, contract_id) in &offers {
-        let contract_window = match contract_id {
-            Some(c) => contract::Entity::find_by_id(*c).one(&ctx.tx).await?.and_then(|c| c.accept_within_minutes),
-            None => None,
+    for (kind, provider_id, contract_id) in offers {
+        let contract_window = match (explicit, contract_id) {
+            (false, Some(c)) => contract::Entity::find_by_id(*c).one(db).await?.and_then(|c| c.accept_within_minutes),
+            _ => None,
         };
-        let minutes = body
-            .accept_within_minutes
-            .map(i64::from)
-            .or(contract_window.map(i64::from))
-            .unwrap_or(i64::from(default_window));
+        let minutes = contract_window.map(i64::from).unwrap_or(i64::from(window));
         let accept_by = now + Duration::minutes(minutes);
         earliest = Some(earliest.map_or(accept_by, |e| e.min(accept_by)));
         rows.push(offer::ActiveModel {
             id: Set(Uuid::now_v7()),
-            order_id: Set(id),
+            order_id: Set(o.id),
             provider_kind: Set(*kind),
             provider_id: Set(*provider_id),
             contract_id: Set(*contract_id),
             status: Set(OfferStatus::Open),
             accept_by: Set(accept_by),
             reason: Set(None),
-            dispatched_by: Set(principal.user_id),
+            dispatched_by: Set(actor.unwrap_or_default()),
             created_at: Set(now),
             closed_at: Set(None),
         });
     }
-    offer::Entity::insert_many(rows).exec(&ctx.tx).await?;
-    let updated = ctx.move_to(to, |u| u.col_expr(order::Column::AcceptBy, Expr::value(earliest))).await?;
-    let from = ctx.from();
+    offer::Entity::insert_many(rows).exec(db).await?;
+    let from = OrderStatus::from(o.status);
+    let to = OrderStatus::Offered;
+    let updated = order::Entity::update_many()
+        .col_expr(order::Column::Status, Expr::value(OrderStatusDb::Offered))
+        .col_expr(order::Column::Version, Expr::value(o.version + 1))
+        .col_expr(order::Column::UpdatedAt, Expr::value(now))
+        .col_expr(order::Column::AcceptBy, Expr::value(earliest))
+        .filter(order::Column::Id.eq(o.id))
+        .filter(order::Column::Status.eq(o.status))
+        .filter(order::Column::Version.eq(o.version))
+        .exec_with_returning(db)
+        .await?
+        .pop()
+        .ok_or_else(lost_race)?;
     let events = offers
         .iter()
         .enumerate()
         .map(|(i, (_, provider_id, _))| {
             let from = if i == 0 { from } else { to };
-            NewEvent::new(Action::Dispatched, Some(principal.user_id), role, from, to).provider(*provider_id)
+            NewEvent::new(Action::Dispatched, actor, role, from, to).provider(*provider_id)
         })
         .collect();
-    let standing = ctx.standing.clone();
-    ctx.finish(updated, events, standing).await
+    Ok((updated, events))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
