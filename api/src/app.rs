@@ -48,6 +48,7 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::hours::router())
         .merge(crate::performance::router())
         .merge(crate::privacy::router())
+        .merge(crate::stats::router())
         .merge(crate::audit::routes::router());
     let (router, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest("/api/v1", v1)

@@ -25,6 +25,8 @@ use crate::error::{PROBLEM_JSON, Problem};
         (name = "contracts", description = "Contracts (契约) and eligibility"),
         (name = "orders", description = "Orders, offers, jobs, timelines and the event feed"),
         (name = "ratings", description = "Ratings and providers' scores (监督评价)"),
+        (name = "figures", description = "Statistics for staff and the public (看得见)"),
+        (name = "exports", description = "CSV exports for dispatchers"),
         (name = "audit", description = "The audit log (admins)"),
         (name = "operations", description = "Health, readiness, metrics"),
     )

@@ -8,6 +8,7 @@ mod m20261127_000001_foundation;
 mod m20261127_000002_places_partners;
 mod m20261127_000003_orders;
 mod m20261127_000004_closing_the_loop;
+mod m20261127_000005_figures;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000002_places_partners::Migration),
             Box::new(m20261127_000003_orders::Migration),
             Box::new(m20261127_000004_closing_the_loop::Migration),
+            Box::new(m20261127_000005_figures::Migration),
         ]
     }
 }

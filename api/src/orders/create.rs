@@ -304,6 +304,7 @@ pub async fn create_order(
         created_by: Set(principal.user_id),
         created_at: Set(now),
         updated_at: Set(now),
+        first_dispatched_at: Set(None),
     })
     .exec_with_returning(&tx)
     .await?;

@@ -36,6 +36,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(closing::resolve))
         .routes(routes!(closing::rate))
         .routes(routes!(crate::candidates::candidates))
+        .routes(routes!(crate::exports::orders_csv))
+        .routes(routes!(crate::exports::hours_csv))
         .routes(routes!(read::jobs))
         .routes(routes!(read::feed))
 }

@@ -97,13 +97,57 @@ pub async fn list_orders(
 ) -> Result<Json<Paginated<OrderView>>, ApiError> {
     let page = PageParams { limit: filter.limit, cursor: filter.cursor.clone() }.page()?;
     let db = state.db()?;
-    let (scope, providers) = scope(db, &principal).await?;
-    let mut query = order::Entity::find().order_by_desc(order::Column::Id).limit(page.limit + 1);
-    if let Some(scope) = scope {
-        query = query.filter(scope);
-    }
+    let (query, providers, searched_phone) = filtered(db, &state, &principal, &filter, false).await?;
+    let mut query = query.order_by_desc(order::Column::Id).limit(page.limit + 1);
     if let Some(before) = page.after {
         query = query.filter(order::Column::Id.lt(before));
+    }
+    let mut rows = query.all(db).await?;
+    let more = rows.len() as u64 > page.limit;
+    rows.truncate(page.limit as usize);
+    let next_cursor = if more { rows.last().map(|o| encode_cursor(o.id)) } else { None };
+    let names = resident_names(db, &rows).await?;
+    if searched_phone {
+        let tx = begin_write(db).await?;
+        let entry = Entry::new(principal.user_id, "order.search_phone", "order", "*");
+        audit::record(&tx, entry, state.now()).await?;
+        tx.commit().await?;
+    }
+    let items = rows
+        .into_iter()
+        .map(|o| {
+            let unmasked = unmasked_for(&principal, &providers, &o);
+            let name = names.get(&o.resident_id).cloned().unwrap_or_default();
+            OrderView::new(o, &name, unmasked)
+        })
+        .collect();
+    Ok(Json(Paginated { items, next_cursor }))
+}
+
+/// The orders a caller may see, narrowed by the list's filters; shared by the list and the
+/// CSV export. With `staff_only`, the scope is the caller's community (admins: all) only.
+pub(crate) async fn filtered(
+    db: &impl sea_orm::ConnectionTrait,
+    state: &AppState,
+    principal: &Principal,
+    filter: &OrderFilter,
+    staff_only: bool,
+) -> Result<(sea_orm::Select<order::Entity>, Vec<ProviderRef>, bool), ApiError> {
+    let (scope, providers) = if staff_only {
+        let scope = match (principal.has(Role::Admin), principal.community_id) {
+            (true, _) => None,
+            (false, Some(c)) if principal.has(Role::Dispatcher) => {
+                Some(Condition::all().add(order::Column::CommunityId.eq(c)))
+            }
+            _ => return Err(ApiError::Forbidden),
+        };
+        (scope, Vec::new())
+    } else {
+        scope(db, principal).await?
+    };
+    let mut query = order::Entity::find();
+    if let Some(scope) = scope {
+        query = query.filter(scope);
     }
     if let Some(status) = filter.status {
         query = query.filter(order::Column::Status.eq(status));
@@ -152,26 +196,7 @@ pub async fn list_orders(
             true
         }
     };
-    let mut rows = query.all(db).await?;
-    let more = rows.len() as u64 > page.limit;
-    rows.truncate(page.limit as usize);
-    let next_cursor = if more { rows.last().map(|o| encode_cursor(o.id)) } else { None };
-    let names = resident_names(db, &rows).await?;
-    if searched_phone {
-        let tx = begin_write(db).await?;
-        let entry = Entry::new(principal.user_id, "order.search_phone", "order", "*");
-        audit::record(&tx, entry, state.now()).await?;
-        tx.commit().await?;
-    }
-    let items = rows
-        .into_iter()
-        .map(|o| {
-            let unmasked = unmasked_for(&principal, &providers, &o);
-            let name = names.get(&o.resident_id).cloned().unwrap_or_default();
-            OrderView::new(o, &name, unmasked)
-        })
-        .collect();
-    Ok(Json(Paginated { items, next_cursor }))
+    Ok((query, providers, searched_phone))
 }
 
 /// One order, as the caller may see it. Staff reads of personal data are audited.

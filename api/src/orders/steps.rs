@@ -289,6 +289,7 @@ pub(crate) async fn make_offers(
         .col_expr(order::Column::Version, Expr::value(o.version + 1))
         .col_expr(order::Column::UpdatedAt, Expr::value(now))
         .col_expr(order::Column::AcceptBy, Expr::value(earliest))
+        .col_expr(order::Column::FirstDispatchedAt, Expr::value(o.first_dispatched_at.unwrap_or(now)))
         .filter(order::Column::Id.eq(o.id))
         .filter(order::Column::Status.eq(o.status))
         .filter(order::Column::Version.eq(o.version))
