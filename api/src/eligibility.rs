@@ -111,6 +111,20 @@ pub struct EligibilityView {
     pub reasons: Vec<ReasonView>,
 }
 
+impl EligibilityView {
+    /// The answer to an eligibility question: the contract to charge, or the reasons why not.
+    fn new(verdict: Result<Option<Uuid>, Vec<Ineligible>>, lang: Lang) -> Self {
+        match verdict {
+            Ok(contract_id) => Self { eligible: true, contract_id, reasons: Vec::new() },
+            Err(reasons) => Self {
+                eligible: false,
+                contract_id: None,
+                reasons: reasons.into_iter().map(|r| ReasonView::new(r, lang)).collect(),
+            },
+        }
+    }
+}
+
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct EligibilityQuery {
@@ -135,15 +149,8 @@ async fn partner_eligibility_route(
     }
     let today = state.today();
     let (status, contracts) = partner_facts(state.db()?, id, &month_key(today)).await?.ok_or(ApiError::NotFound)?;
-    let view = match partner_eligibility(status, &contracts, query.community_id, &query.category, today) {
-        Ok(contract) => EligibilityView { eligible: true, contract_id: Some(contract), reasons: Vec::new() },
-        Err(reasons) => EligibilityView {
-            eligible: false,
-            contract_id: None,
-            reasons: reasons.into_iter().map(|r| ReasonView::new(r, lang)).collect(),
-        },
-    };
-    Ok(Json(view))
+    let verdict = partner_eligibility(status, &contracts, query.community_id, &query.category, today);
+    Ok(Json(EligibilityView::new(verdict.map(Some), lang)))
 }
 
 /// May this volunteer be offered an order of this community and category? (staff)
@@ -163,13 +170,6 @@ async fn volunteer_eligibility_route(
     if !crate::access::is_staff_of(&principal, facts.community_id) {
         return Err(if is_staff(&principal) { ApiError::NotFound } else { ApiError::Forbidden });
     }
-    let view = match volunteer_eligibility(&facts, query.community_id, &query.category) {
-        Ok(()) => EligibilityView { eligible: true, contract_id: None, reasons: Vec::new() },
-        Err(reasons) => EligibilityView {
-            eligible: false,
-            contract_id: None,
-            reasons: reasons.into_iter().map(|r| ReasonView::new(r, lang)).collect(),
-        },
-    };
-    Ok(Json(view))
+    let verdict = volunteer_eligibility(&facts, query.community_id, &query.category);
+    Ok(Json(EligibilityView::new(verdict.map(|()| None), lang)))
 }

@@ -4,6 +4,7 @@
 
 pub use sea_orm_migration::prelude::*;
 
+mod helpers;
 mod m20261127_000001_foundation;
 mod m20261127_000002_places_partners;
 mod m20261127_000003_orders;
