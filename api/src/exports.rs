@@ -257,7 +257,7 @@ mod tests {
         assert_eq!(cell("a,b"), "\"a,b\"");
         assert_eq!(cell("say \"hi\""), "\"say \"\"hi\"\"\"");
         assert_eq!(cell("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
-        assert_eq!(cell("+86"), "'+86");
+        assert_eq!(cell("+86 138"), "'+86 138");
         assert_eq!(cell("-1+A1"), "'-1+A1");
         assert_eq!(cell("-15"), "-15", "a plain number stays a number");
         assert_eq!(cell("@SUM"), "'@SUM");
