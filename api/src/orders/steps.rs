@@ -628,6 +628,9 @@ pub async fn close_offers_where(
     at: DateTime<Utc>,
 ) -> Result<u64, ApiError> {
     let open = offer::Entity::find().filter(filter).filter(offer::Column::Status.eq(OfferStatus::Open)).all(db).await?;
+    // Events are appended after the loop: the event counter's row lock is then held only
+    // for the last moments of the transaction, not across every order it touches.
+    let mut events = Vec::new();
     for o in &open {
         // Lock the order first, as every step does, so that this never deadlocks with one.
         let Some(current) = lock_order(db, o.order_id).await? else { continue };
@@ -665,9 +668,12 @@ pub async fn close_offers_where(
                 )
                 .reason(Some(reason.to_owned()))
                 .provider(o.provider_id);
-                append(db, current.id, vec![event], at).await?;
+                events.push((current.id, event));
             }
         }
+    }
+    for (order_id, event) in events {
+        append(db, order_id, vec![event], at).await?;
     }
     Ok(open.len() as u64)
 }
