@@ -1,0 +1,99 @@
+//! The HTTP client of the virtual users: one connection pool for all of them, JSON in,
+//! the status and the raw body out (parsed only when the bench needs a field of it).
+
+use std::time::Duration;
+
+use reqwest::{Client, Method};
+use serde_json::Value;
+
+/// A signed-in account.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub user_id: uuid::Uuid,
+    pub token: String,
+}
+
+#[derive(Clone)]
+pub struct Api {
+    client: Client,
+    base: String,
+}
+
+/// An answer: its status (0 when none came) and its body.
+pub struct Answer {
+    pub status: u16,
+    pub body: Vec<u8>,
+}
+
+impl Answer {
+    pub fn ok(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
+    }
+
+    /// The `id` field of a JSON object answer.
+    pub fn id(&self) -> Option<uuid::Uuid> {
+        self.json()["id"].as_str().and_then(|s| s.parse().ok())
+    }
+}
+
+impl Api {
+    pub fn new(base: &str, connections: usize) -> Self {
+        let client = Client::builder()
+            .pool_max_idle_per_host(connections.max(1))
+            .timeout(Duration::from_secs(60))
+            .build()
+            .expect("HTTP client");
+        Self { client, base: base.to_owned() }
+    }
+
+    /// `path` below `/api/v1`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}/api/v1{path}", self.base)
+    }
+
+    pub async fn send(&self, method: Method, path: &str, token: Option<&str>, body: Option<&Value>) -> Answer {
+        self.send_to(method, self.url(path), token, body).await
+    }
+
+    /// A GET of a path outside `/api/v1` (the no-op route).
+    pub async fn get_root(&self, path: &str) -> Answer {
+        self.send_to(Method::GET, format!("{}{path}", self.base), None, None).await
+    }
+
+    async fn send_to(&self, method: Method, url: String, token: Option<&str>, body: Option<&Value>) -> Answer {
+        let mut request = self.client.request(method, url);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        match request.send().await {
+            Ok(response) => {
+                let status = response.status().as_u16();
+                match response.bytes().await {
+                    Ok(body) => Answer { status, body: body.to_vec() },
+                    Err(_) => Answer { status: 0, body: Vec::new() },
+                }
+            }
+            Err(_) => Answer { status: 0, body: Vec::new() },
+        }
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Answer {
+        self.send(Method::GET, path, Some(token), None).await
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: &Value) -> Answer {
+        self.send(Method::POST, path, token, Some(body)).await
+    }
+
+    /// A POST without a body (accept, start, approve, sign, activate).
+    pub async fn post_empty(&self, path: &str, token: &str) -> Answer {
+        self.send(Method::POST, path, Some(token), None).await
+    }
+}

@@ -1,0 +1,260 @@
+//! Virtual users. Each drives whole order life cycles through the API — the resident places
+//! an order, the dispatcher offers it to the crew's partner, the partner accepts, starts and
+//! completes it, the resident confirms and rates it — and, in the mixed load, reads as people
+//! do between the steps: the partner looks at its jobs, the resident at the order and, at
+//! the end, at their list.
+//!
+//! Closed loop: every user sends its next request when the last one is answered. Open loop
+//! (`--rate`): requests are due at a fixed rate whatever the answers do; a request's latency
+//! counts from when it was due if no user was free to send it in time (so a stall is not
+//! hidden by sending less), else from when it was sent.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+use uuid::Uuid;
+
+use crate::client::Api;
+use crate::stats::Recorder;
+use crate::target::NOOP_PATH;
+use crate::world::{Crew, World, order_body};
+
+pub const CREATE: &str = "POST /orders";
+pub const DISPATCH: &str = "POST /orders/{id}/dispatch";
+pub const ACCEPT: &str = "POST /orders/{id}/accept";
+pub const START: &str = "POST /orders/{id}/start";
+pub const COMPLETE: &str = "POST /orders/{id}/complete";
+pub const CONFIRM: &str = "POST /orders/{id}/confirm";
+pub const RATE: &str = "POST /orders/{id}/rating";
+pub const GET_ORDER: &str = "GET /orders/{id}";
+pub const LIST: &str = "GET /orders";
+pub const JOBS: &str = "GET /jobs";
+pub const NOOP: &str = "GET /bench/noop";
+
+/// Every endpoint of the mixed load, steps first, for the tables.
+pub const ALL: [&str; 10] = [CREATE, DISPATCH, ACCEPT, START, COMPLETE, CONFIRM, RATE, JOBS, GET_ORDER, LIST];
+
+/// The life-cycle steps, in order.
+pub const STEPS: [&str; 7] = [CREATE, DISPATCH, ACCEPT, START, COMPLETE, CONFIRM, RATE];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Req {
+    Create,
+    Dispatch,
+    Accept,
+    Start,
+    Complete,
+    Confirm,
+    Rate,
+    GetOrder,
+    List,
+    Jobs,
+}
+
+const WITH_READS: [Req; 10] = [
+    Req::Create,
+    Req::Dispatch,
+    Req::Jobs,
+    Req::Accept,
+    Req::GetOrder,
+    Req::Start,
+    Req::Complete,
+    Req::Confirm,
+    Req::Rate,
+    Req::List,
+];
+const STEPS_ONLY: [Req; 7] =
+    [Req::Create, Req::Dispatch, Req::Accept, Req::Start, Req::Complete, Req::Confirm, Req::Rate];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mix {
+    /// The seven steps only: the numerator of `step_vs_raw`.
+    Steps,
+    /// The steps with three reads per life cycle.
+    StepsAndReads,
+    /// The no-op route, through the whole middleware stack.
+    Noop,
+}
+
+/// One virtual user.
+struct User {
+    api: Api,
+    crew: Crew,
+    dispatcher: String,
+    sequence: &'static [Req],
+    next: usize,
+    order: Option<Uuid>,
+    order_body: Value,
+    dispatch_body: Value,
+    noop: bool,
+}
+
+impl User {
+    fn new(api: Api, world: &World, crew: Crew, mix: Mix) -> Self {
+        Self {
+            api,
+            dispatcher: world.dispatcher.token.clone(),
+            sequence: if mix == Mix::StepsAndReads { &WITH_READS } else { &STEPS_ONLY },
+            next: 0,
+            order: None,
+            order_body: order_body(world),
+            dispatch_body: json!({"provider_ids": [crew.partner]}),
+            crew,
+            noop: mix == Mix::Noop,
+        }
+    }
+
+    /// Sends the user's next request; returns what it was and its status. A refused step
+    /// starts a new life cycle; a refused read does not.
+    async fn send(&mut self) -> (&'static str, u16) {
+        if self.noop {
+            return (NOOP, self.api.get_root(NOOP_PATH).await.status);
+        }
+        let req = self.sequence[self.next];
+        let order = self.order.unwrap_or_default();
+        let (resident, owner) = (&self.crew.resident.token, &self.crew.owner.token);
+        let (name, answer) = match req {
+            Req::Create => (CREATE, self.api.post("/orders", Some(resident), &self.order_body).await),
+            Req::Dispatch => {
+                let path = format!("/orders/{order}/dispatch");
+                (DISPATCH, self.api.post(&path, Some(&self.dispatcher), &self.dispatch_body).await)
+            }
+            Req::Accept => (ACCEPT, self.api.post_empty(&format!("/orders/{order}/accept"), owner).await),
+            Req::Start => (START, self.api.post_empty(&format!("/orders/{order}/start"), owner).await),
+            Req::Complete => {
+                let body = json!({"summary": "更换了水槽下的软管，已试水无渗漏"});
+                (COMPLETE, self.api.post(&format!("/orders/{order}/complete"), Some(owner), &body).await)
+            }
+            Req::Confirm => (CONFIRM, self.api.post_empty(&format!("/orders/{order}/confirm"), resident).await),
+            Req::Rate => {
+                let body = json!({"stars": 5, "timeliness": 5, "attitude": 5, "quality": 4, "comment": "师傅很专业，准时上门"});
+                (RATE, self.api.post(&format!("/orders/{order}/rating"), Some(resident), &body).await)
+            }
+            Req::GetOrder => (GET_ORDER, self.api.get(&format!("/orders/{order}"), resident).await),
+            Req::List => (LIST, self.api.get("/orders?limit=20", resident).await),
+            Req::Jobs => (JOBS, self.api.get("/jobs?limit=20", owner).await),
+        };
+        let is_step = !matches!(req, Req::GetOrder | Req::List | Req::Jobs);
+        if req == Req::Create && answer.ok() {
+            self.order = answer.id();
+        }
+        if is_step && (!answer.ok() || self.order.is_none()) {
+            self.next = 0;
+            self.order = None;
+        } else {
+            self.next = (self.next + 1) % self.sequence.len();
+        }
+        (name, answer.status)
+    }
+}
+
+fn users(api: &Api, world: &World, mix: Mix, clients: usize) -> Vec<User> {
+    (0..clients).map(|i| User::new(api.clone(), world, world.crews[i % world.crews.len()].clone(), mix)).collect()
+}
+
+/// Closed loop for `warmup + window`; records what was sent within the window.
+pub async fn closed(
+    api: &Api,
+    world: &Arc<World>,
+    mix: Mix,
+    clients: usize,
+    warmup: Duration,
+    window: Duration,
+) -> Recorder {
+    let measure_from = Instant::now() + warmup;
+    let end = measure_from + window;
+    let mut running = JoinSet::new();
+    for mut user in users(api, world, mix, clients) {
+        running.spawn(async move {
+            let mut recorder = Recorder::default();
+            loop {
+                let sent = Instant::now();
+                if sent >= end {
+                    return recorder;
+                }
+                let (name, status) = user.send().await;
+                if sent >= measure_from {
+                    recorder.record(name, status, sent.elapsed());
+                }
+            }
+        });
+    }
+    let mut all = Recorder::default();
+    while let Some(done) = running.join_next().await {
+        all.merge(done.expect("a virtual user"));
+    }
+    all
+}
+
+/// How late a request may be sent before its latency counts from when it was due: the
+/// timer's own resolution (1 ms) and a little scheduling.
+const SLACK: Duration = Duration::from_millis(2);
+
+/// What an open-loop run measured.
+pub struct OpenLoop {
+    pub recorder: Recorder,
+    /// Requests sent later than due by more than the slack: no user was free.
+    pub late: u64,
+    /// From the window's start to the last answer of a request due within it: longer than
+    /// the window when the server could not keep up, so that ok/s over it is what was served.
+    pub span: Duration,
+}
+
+/// Open loop at `rate` requests per second in all, sent by `clients` users.
+pub async fn open(
+    api: &Api,
+    world: &Arc<World>,
+    mix: Mix,
+    clients: usize,
+    rate: u64,
+    warmup: Duration,
+    window: Duration,
+) -> OpenLoop {
+    let start = Instant::now() + Duration::from_millis(20);
+    let measure_from = start + warmup;
+    let end = measure_from + window;
+    let tickets = Arc::new(AtomicU64::new(0));
+    let late = Arc::new(AtomicU64::new(0));
+    let mut running = JoinSet::new();
+    for mut user in users(api, world, mix, clients) {
+        let (tickets, late) = (tickets.clone(), late.clone());
+        running.spawn(async move {
+            let mut recorder = Recorder::default();
+            let mut last = measure_from;
+            loop {
+                let ticket = tickets.fetch_add(1, Ordering::Relaxed);
+                let due = start + Duration::from_secs_f64(ticket as f64 / rate as f64);
+                if due >= end {
+                    return (recorder, last);
+                }
+                tokio::time::sleep_until(due).await;
+                let sent = Instant::now();
+                let from = if sent.duration_since(due) > SLACK {
+                    if due >= measure_from {
+                        late.fetch_add(1, Ordering::Relaxed);
+                    }
+                    due
+                } else {
+                    sent
+                };
+                let (name, status) = user.send().await;
+                if due >= measure_from {
+                    recorder.record(name, status, from.elapsed());
+                    last = Instant::now();
+                }
+            }
+        });
+    }
+    let mut all = Recorder::default();
+    let mut last = end;
+    while let Some(done) = running.join_next().await {
+        let (recorder, their_last) = done.expect("a virtual user");
+        all.merge(recorder);
+        last = last.max(their_last);
+    }
+    OpenLoop { recorder: all, late: late.load(Ordering::Relaxed), span: last - measure_from }
+}

@@ -1,0 +1,246 @@
+//! `shenbian-bench`: the load generator. It starts the real server in this process on a
+//! fresh database, makes its accounts before any timed window, and then measures, in one run:
+//!
+//! 1. whole order life cycles with a read mix through the API (closed loop, or open loop at
+//!    `--rate` requests per second), per endpoint, and the resident set size under that load;
+//! 2. the life-cycle steps alone through the API, closed loop;
+//! 3. a no-op route through the same server stack (the HTTP ceiling);
+//! 4. the same steps as the least SQL the schema needs, straight through sea-orm (the
+//!    database ceiling).
+//!
+//! The last line is `step_vs_raw=<ratio>`: (2) over (4). `--scale` instead times the reads
+//! at 1,000 orders and after a bulk seed to `--orders` (default 1,000,000).
+
+mod client;
+mod load;
+mod raw;
+mod rss;
+mod scale;
+mod seed;
+mod stats;
+mod target;
+mod world;
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+
+use crate::client::Api;
+use crate::load::Mix;
+use crate::rss::mib;
+use crate::target::{Backend, Target};
+
+#[derive(Debug, Parser)]
+#[command(name = "shenbian-bench", about = "Life-cycle throughput and latency against the least-SQL ceiling")]
+struct Args {
+    /// The database to run on (a fresh one either way).
+    #[arg(long, value_enum, default_value = "sqlite")]
+    database: Backend,
+    /// Virtual users (closed loop), or the most requests in flight (open loop).
+    #[arg(long, default_value_t = 32)]
+    clients: usize,
+    /// Length of each timed window.
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    /// Offered rate in requests per second for the mixed load (open loop); the ceilings stay
+    /// closed loop.
+    #[arg(long)]
+    rate: Option<u64>,
+    /// Unrecorded seconds before each timed window.
+    #[arg(long, default_value_t = 1)]
+    warmup: u64,
+    /// The server's database pool size (default: the server's own default).
+    #[arg(long)]
+    pool: Option<u32>,
+    /// A PostgreSQL server where the bench may create (and then drop) a database.
+    #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
+    pg_url: String,
+    /// Time the lists and jobs at 1,000 orders and at `--orders` instead of the load.
+    #[arg(long)]
+    scale: bool,
+    /// How many orders `--scale` seeds in all.
+    #[arg(long, default_value_t = 1_000_000)]
+    orders: u64,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    if args.clients == 0 || args.seconds == 0 || args.rate == Some(0) || args.orders < scale::SMALL {
+        eprintln!("shenbian-bench: --clients, --seconds and --rate must be at least 1, --orders at least 1000");
+        return ExitCode::from(2);
+    }
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("shenbian-bench: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("shenbian-bench: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: Args) -> Result<(), String> {
+    println!("shenbian-bench {}", machine());
+    let target = Target::start(args.database, &args.pg_url, args.pool).await?;
+    println!(
+        "server: http://{} in this process, {}, pool of {} connections",
+        target.base.trim_start_matches("http://"),
+        target.database_name(),
+        target.settings.db_max_connections
+    );
+    let result = if args.scale { run_scale(&args, &target).await } else { run_load(&args, &target).await };
+    target.stop().await;
+    // The summary comes after the server has stopped, so that its last line is the ratio.
+    for line in result? {
+        println!("{line}");
+    }
+    Ok(())
+}
+
+/// nproc, the CPU model, and the commit, when they can be found.
+fn machine() -> String {
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(str::trim)
+                .map(str::to_owned)
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let commit = std::process::Command::new("git")
+        .args(["rev-parse", "--short", "HEAD"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_else(|| "unknown".into());
+    format!("on {cores} cores ({cpu}), commit {commit}")
+}
+
+async fn run_load(args: &Args, target: &Target) -> Result<Vec<String>, String> {
+    let (warmup, window) = (Duration::from_secs(args.warmup), Duration::from_secs(args.seconds));
+    let api = Api::new(&target.base, args.clients);
+    let fresh = rss::kib().unwrap_or(0);
+    let started = Instant::now();
+    let world = Arc::new(world::build(&api, &target.state, args.clients).await?);
+    println!(
+        "setup (not timed): admin, dispatcher, community, category, {} residents and {} partners with contracts, in {:.1} s",
+        world.crews.len(),
+        world.crews.len(),
+        started.elapsed().as_secs_f64()
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let idle = rss::kib().unwrap_or(0);
+
+    let sampler = rss::Sampler::start();
+    let (mixed, span) = match args.rate {
+        Some(rate) => {
+            let run = load::open(&api, &world, Mix::StepsAndReads, args.clients, rate, warmup, window).await;
+            println!(
+                "\n[1] life cycles + reads, open loop at {rate} requests/s offered, up to {} in flight, \
+                 requests due within {} s, answered within {:.1} s; {} sent more than 2 ms late (no user was \
+                 free: latency counts from when they were due)",
+                args.clients,
+                args.seconds,
+                run.span.as_secs_f64(),
+                run.late
+            );
+            (run.recorder, run.span)
+        }
+        None => {
+            println!("\n[1] life cycles + reads, closed loop, {} users, {} s", args.clients, args.seconds);
+            (load::closed(&api, &world, Mix::StepsAndReads, args.clients, warmup, window).await, window)
+        }
+    };
+    let loaded = sampler.stop().await;
+    let mixed = mixed.ordered(&load::ALL);
+    print!("{}", mixed.table(span));
+    let mixed_total = mixed.total_ok() as f64 / span.as_secs_f64();
+    println!("  all requests: {mixed_total:.1}/s ok");
+
+    let steps = load::closed(&api, &world, Mix::Steps, args.clients, warmup, window).await.ordered(&load::STEPS);
+    println!("\n[2] life-cycle steps only, closed loop, {} users, {} s", args.clients, args.seconds);
+    print!("{}", steps.table(window));
+    let api_steps = steps.ok_of(&load::STEPS) as f64 / window.as_secs_f64();
+    println!("  steps: {api_steps:.1}/s ok ({:.1} life cycles/s)", api_steps / load::STEPS.len() as f64);
+
+    let noop = load::closed(&api, &world, Mix::Noop, args.clients, warmup, window).await.finish();
+    println!(
+        "\n[3] no-op route through the same server stack, closed loop, {} users, {} s",
+        args.clients, args.seconds
+    );
+    print!("{}", noop.table(window));
+    let noop_rate = noop.total_ok() as f64 / window.as_secs_f64();
+
+    let db = shenbian::db::connect(&target.settings).await.map_err(|e| format!("raw pool: {e}"))?;
+    let month = shenbian::eligibility::month_key(target.state.today());
+    let raw = raw::closed(&db, &world, &month, args.clients, warmup, window).await.ordered(&raw::STEPS);
+    let _ = db.close().await;
+    println!(
+        "\n[4] the same steps as least SQL through sea-orm (no HTTP, no reads), closed loop, {} writers, {} s",
+        args.clients, args.seconds
+    );
+    print!("{}", raw.table(window));
+    let raw_steps = raw.ok_of(&raw::STEPS) as f64 / window.as_secs_f64();
+    println!("  steps: {raw_steps:.1}/s ok ({:.1} life cycles/s)", raw_steps / raw::STEPS.len() as f64);
+
+    let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { 0.0 };
+    Ok(vec![
+        String::new(),
+        format!("rss_fresh_mib={:.1} (server started, before any sign-in)", mib(fresh)),
+        format!("rss_idle_mib={:.1} (after the setup's sign-ins, before the load)", mib(idle)),
+        format!("rss_under_load_mib=peak {:.1}, mean {:.1}", mib(loaded.peak), mib(loaded.mean)),
+        format!("api_steps_per_s={api_steps:.1}"),
+        format!("raw_steps_per_s={raw_steps:.1}"),
+        format!("noop_requests_per_s={noop_rate:.1}"),
+        format!("step_vs_noop={:.3}", ratio(api_steps, noop_rate)),
+        format!("step_vs_raw={:.3}", ratio(api_steps, raw_steps)),
+    ])
+}
+
+async fn run_scale(args: &Args, target: &Target) -> Result<Vec<String>, String> {
+    let small = Target::start(args.database, &args.pg_url, args.pool).await?;
+    println!(
+        "second server: http://{} on {}, for the 1,000-order side",
+        small.base.trim_start_matches("http://"),
+        small.database_name()
+    );
+    let result = scale::run(&small, target, args.orders).await;
+    small.stop().await;
+    let s = result?;
+    let mut lines = vec![String::new(), format!("scale: {} vs {} orders, p50 (p99) in ms", scale::SMALL, args.orders)];
+    for name in &s.missing {
+        lines.push(format!("  not measured: {name} (no such route yet: 404)"));
+    }
+    let mut worst: f64 = 0.0;
+    for name in &s.names {
+        let (Some(a), Some(b)) = (s.small.get(name), s.large.get(name)) else { continue };
+        let r = b.quantile_ms(0.5) / a.quantile_ms(0.5).max(0.001);
+        if *name != scale::TICK {
+            worst = worst.max(r);
+        }
+        lines.push(format!(
+            "  {name:<38} {:>7.2} ({:>6.2}) -> {:>7.2} ({:>6.2})  x{r:.2}{}",
+            a.quantile_ms(0.5),
+            a.quantile_ms(0.99),
+            b.quantile_ms(0.5),
+            b.quantile_ms(0.99),
+            if b.failed() > 0 { "  (errors: see the table)" } else { "" }
+        ));
+    }
+    lines.push(format!("seed_rows_per_s={:.0}", s.seeded.rows() as f64 / s.seed_time.as_secs_f64()));
+    lines.push(format!("rss_mib={:.1} (both servers and the bench)", mib(rss::kib().unwrap_or(0))));
+    lines.push(format!("scale_worst_p50_ratio={worst:.2} (requests; the target is 1.5)"));
+    Ok(lines)
+}
