@@ -10,6 +10,7 @@ mod m20261127_000002_places_partners;
 mod m20261127_000003_orders;
 mod m20261127_000004_closing_the_loop;
 mod m20261127_000005_figures;
+mod m20261127_000006_worker_indexes;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000003_orders::Migration),
             Box::new(m20261127_000004_closing_the_loop::Migration),
             Box::new(m20261127_000005_figures::Migration),
+            Box::new(m20261127_000006_worker_indexes::Migration),
         ]
     }
 }
