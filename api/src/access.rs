@@ -49,13 +49,18 @@ pub struct ReasonBody {
 impl ReasonBody {
     /// The trimmed reason, or 422.
     pub fn checked(self) -> Result<String, ApiError> {
-        let reason = self.reason.trim().to_owned();
-        let len = reason.chars().count();
-        if len == 0 || len > 500 || reason.chars().any(char::is_control) {
-            return Err(ApiError::validation("reason", "must be 1–500 characters without control characters"));
-        }
-        Ok(reason)
+        check_reason(&self.reason)
     }
+}
+
+/// Checks a reason given in any body: 1–500 characters, no control characters.
+pub fn check_reason(reason: &str) -> Result<String, ApiError> {
+    let reason = reason.trim();
+    let len = reason.chars().count();
+    if len == 0 || len > 500 || reason.chars().any(char::is_control) {
+        return Err(ApiError::validation("reason", "must be 1–500 characters without control characters"));
+    }
+    Ok(reason.to_owned())
 }
 
 /// Checks a free-text field: trimmed, within `max` characters, no control characters

@@ -15,8 +15,9 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::events::{NewEvent, append};
-use super::steps::{ReasonBody, begin, reason_of};
+use super::steps::begin;
 use super::view::OrderView;
+use crate::access::{ReasonBody, check_reason};
 use crate::entity::enums::ProviderKind;
 use crate::entity::{order, rating, volunteer_hour};
 use crate::error::{ApiError, FieldError, violates_unique};
@@ -93,7 +94,7 @@ pub async fn dispute(
     Path(id): Path<Uuid>,
     JsonBody(body): JsonBody<ReasonBody>,
 ) -> Result<Json<OrderView>, ApiError> {
-    let reason = reason_of(body)?;
+    let reason = body.checked()?;
     let ctx = begin(&state, &principal, id, None).await?;
     let (role, to) = ctx.decide(Action::Disputed, Outcome::Default)?;
     let updated = ctx.move_to(to, |u| u).await?;
@@ -130,7 +131,7 @@ pub async fn resolve(
     Path(id): Path<Uuid>,
     JsonBody(body): JsonBody<ResolveBody>,
 ) -> Result<Json<OrderView>, ApiError> {
-    let reason = reason_of(ReasonBody { reason: body.reason })?;
+    let reason = check_reason(&body.reason)?;
     let ctx = begin(&state, &principal, id, None).await?;
     let outcome = if body.outcome == Resolution::Close { Outcome::Close } else { Outcome::Default };
     let (role, to) = ctx.decide(Action::Resolved, outcome)?;

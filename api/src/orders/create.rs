@@ -468,9 +468,10 @@ pub async fn patch_order(
         .await?
         .pop()
         .ok_or_else(super::steps::lost_race)?;
-    append(&tx, id, vec![NewEvent::new(Action::Updated, Some(principal.user_id), role, from, to)], now).await?;
     let name =
         user::Entity::find_by_id(updated.resident_id).one(&tx).await?.map(|u| u.display_name).unwrap_or_default();
+    // Appended last: the event counter's row lock is held from here to the commit.
+    append(&tx, id, vec![NewEvent::new(Action::Updated, Some(principal.user_id), role, from, to)], now).await?;
     tx.commit().await?;
     Ok(Json(OrderView::new(updated, &name, true)))
 }

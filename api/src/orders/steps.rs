@@ -20,7 +20,7 @@ use super::access::{Standing, lock_order, standing};
 use super::capacity;
 use super::events::{NewEvent, append};
 use super::view::OrderView;
-use crate::access::text_field;
+use crate::access::{ReasonBody, check_reason, text_field};
 use crate::auth::Principal;
 use crate::categories::stored_sla;
 use crate::db::begin_write;
@@ -112,12 +112,14 @@ impl Ctx {
         events: Vec<NewEvent>,
         standing: Standing,
     ) -> Result<Json<OrderView>, ApiError> {
-        append(&self.tx, updated.id, events, self.now).await?;
+        // Read before the append: the event counter's row lock is held from the append to the
+        // commit, so nothing else should run in between.
         let name = user::Entity::find_by_id(updated.resident_id)
             .one(&self.tx)
             .await?
             .map(|u| u.display_name)
             .unwrap_or_default();
+        append(&self.tx, updated.id, events, self.now).await?;
         self.tx.commit().await?;
         let unmasked = standing.sees_personal_data(updated.status.into());
         Ok(Json(OrderView::new(updated, &name, unmasked)))
@@ -150,10 +152,6 @@ async fn order_sla(db: &impl ConnectionTrait, o: &order::Model) -> Result<shenbi
         .await?
         .ok_or_else(|| ApiError::internal("order without category"))?;
     stored_sla(&found)
-}
-
-pub(super) fn reason_of(body: ReasonBody) -> Result<String, ApiError> {
-    text_field(&body.reason, 1, 500).map_err(|e| ApiError::validation("reason", e))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -308,13 +306,6 @@ pub(crate) async fn make_offers(
     Ok((updated, events))
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ReasonBody {
-    #[schema(min_length = 1, max_length = 500)]
-    pub(super) reason: String,
-}
-
 /// Take back every open offer (the community's dispatchers); the order is pending again.
 #[utoipa::path(post, path = "/orders/{id}/withdraw", tag = "orders", security(("bearer" = [])), params(("id" = Uuid, Path)),
     request_body = ReasonBody, responses((status = 200, body = OrderView)))]
@@ -325,7 +316,7 @@ pub async fn withdraw(
     Path(id): Path<Uuid>,
     JsonBody(body): JsonBody<ReasonBody>,
 ) -> Result<Json<OrderView>, ApiError> {
-    let reason = reason_of(body)?;
+    let reason = body.checked()?;
     let ctx = begin(&state, &principal, id, None).await?;
     let (role, to) = ctx.decide(Action::Withdrawn, Outcome::Default)?;
     close_open_offers(&ctx.tx, id, OfferStatus::Closed, "withdrawn", ctx.now).await?;
@@ -412,7 +403,7 @@ pub async fn decline(
     Path(id): Path<Uuid>,
     JsonBody(body): JsonBody<DeclineBody>,
 ) -> Result<Json<OrderView>, ApiError> {
-    let reason = reason_of(ReasonBody { reason: body.reason })?;
+    let reason = check_reason(&body.reason)?;
     let ctx = begin(&state, &principal, id, body.provider_id).await?;
     // Decide the role first (403/409 before anything else), then the outcome.
     ctx.decide(Action::Declined, Outcome::Default)?;
@@ -570,7 +561,7 @@ pub async fn release(
     Path(id): Path<Uuid>,
     JsonBody(body): JsonBody<ReleaseBody>,
 ) -> Result<Json<OrderView>, ApiError> {
-    let reason = reason_of(ReasonBody { reason: body.reason })?;
+    let reason = check_reason(&body.reason)?;
     let ctx = begin(&state, &principal, id, body.provider_id).await?;
     let (role, to) = assigned_step(&ctx, Action::Released)?;
     unassign(ctx, Action::Released, role, to, principal.user_id, reason).await
@@ -586,7 +577,7 @@ pub async fn reassign(
     Path(id): Path<Uuid>,
     JsonBody(body): JsonBody<ReasonBody>,
 ) -> Result<Json<OrderView>, ApiError> {
-    let reason = reason_of(body)?;
+    let reason = body.checked()?;
     let ctx = begin(&state, &principal, id, None).await?;
     let (role, to) = ctx.decide(Action::Reassigned, Outcome::Default)?;
     unassign(ctx, Action::Reassigned, role, to, principal.user_id, reason).await
@@ -603,7 +594,7 @@ pub async fn cancel(
     Path(id): Path<Uuid>,
     JsonBody(body): JsonBody<ReasonBody>,
 ) -> Result<Json<OrderView>, ApiError> {
-    let reason = reason_of(body)?;
+    let reason = body.checked()?;
     let ctx = begin(&state, &principal, id, None).await?;
     let (role, to) = ctx.decide(Action::Cancelled, Outcome::Default)?;
     close_open_offers(&ctx.tx, id, OfferStatus::Closed, "cancelled", ctx.now).await?;
