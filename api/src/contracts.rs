@@ -8,8 +8,10 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, NaiveDate, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::sea_query::{Expr, ExprTrait, Query as SqlQuery, UnionType};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect,
+};
 use serde::{Deserialize, Serialize};
 use shenbian_domain::Role;
 use shenbian_domain::contract::{ContractAction, ContractPeriod, ContractStatus, Terms};
@@ -137,25 +139,38 @@ impl Covered {
     }
 }
 
-/// Loads the coverage of contracts.
+/// Loads the coverage of contracts: communities and categories in one query.
 pub async fn with_coverage(
     db: &impl ConnectionTrait,
     contracts: Vec<contract::Model>,
 ) -> Result<Vec<Covered>, ApiError> {
-    let ids: Vec<Uuid> = contracts.iter().map(|c| c.id).collect();
-    let mut communities: BTreeMap<Uuid, Vec<Uuid>> = BTreeMap::new();
-    for row in contract_community::Entity::find()
-        .filter(contract_community::Column::ContractId.is_in(ids.clone()))
-        .all(db)
-        .await?
-    {
-        communities.entry(row.contract_id).or_default().push(row.community_id);
+    if contracts.is_empty() {
+        return Ok(Vec::new());
     }
+    let ids: Vec<Uuid> = contracts.iter().map(|c| c.id).collect();
+    let categories = SqlQuery::select()
+        .column(contract_category::Column::ContractId)
+        .expr_as(Expr::val(Option::<Uuid>::None), "community_id")
+        .expr_as(Expr::col(contract_category::Column::CategoryCode), "category_code")
+        .from(contract_category::Entity)
+        .and_where(contract_category::Column::ContractId.is_in(ids.clone()))
+        .to_owned();
+    let both = SqlQuery::select()
+        .column(contract_community::Column::ContractId)
+        .expr_as(Expr::col(contract_community::Column::CommunityId), "community_id")
+        .expr_as(Expr::val(Option::<String>::None), "category_code")
+        .from(contract_community::Entity)
+        .and_where(contract_community::Column::ContractId.is_in(ids))
+        .union(UnionType::All, categories)
+        .to_owned();
+    let mut communities: BTreeMap<Uuid, Vec<Uuid>> = BTreeMap::new();
     let mut categories: BTreeMap<Uuid, Vec<String>> = BTreeMap::new();
-    for row in
-        contract_category::Entity::find().filter(contract_category::Column::ContractId.is_in(ids)).all(db).await?
-    {
-        categories.entry(row.contract_id).or_default().push(row.category_code);
+    for row in CoverageRow::find_by_statement(db.get_database_backend().build(&both)).all(db).await? {
+        match (row.community_id, row.category_code) {
+            (Some(community), _) => communities.entry(row.contract_id).or_default().push(community),
+            (None, Some(code)) => categories.entry(row.contract_id).or_default().push(code),
+            (None, None) => {}
+        }
     }
     Ok(contracts
         .into_iter()
@@ -165,6 +180,13 @@ pub async fn with_coverage(
             contract: c,
         })
         .collect())
+}
+
+#[derive(Debug, FromQueryResult)]
+struct CoverageRow {
+    contract_id: Uuid,
+    community_id: Option<Uuid>,
+    category_code: Option<String>,
 }
 
 /// How the caller stands to a contract.

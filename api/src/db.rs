@@ -4,16 +4,18 @@
 //! The server does not need the database to start: [`Database`] is empty until a background
 //! task has connected and migrated, and handlers asking for it meanwhile answer 503.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous as SqlxSync};
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, SqliteTransactionMode,
-    TransactionOptions, TransactionTrait,
+    ConnectOptions, ConnectionTrait, DatabaseBackend, DatabaseConnection, DatabaseTransaction, DbErr, ExecResult,
+    QueryResult, SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
 };
 use shenbian_migrations::{Migrator, MigratorTrait};
-use tokio::sync::OnceCell;
+use tokio::sync::{OnceCell, OwnedSemaphorePermit, Semaphore};
 
 use crate::config::{Settings, SqliteSynchronous};
 use crate::error::ApiError;
@@ -69,12 +71,84 @@ pub async fn connect_and_migrate(settings: &Settings) -> Result<DatabaseConnecti
 /// Begins a write transaction. On SQLite it begins IMMEDIATE, taking the write lock at
 /// once: a deferred transaction that reads and then writes fails with BUSY_SNAPSHOT when
 /// another writer got in between, while an immediate one simply queues.
-pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
-    db.begin_with_options(TransactionOptions {
-        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-        ..TransactionOptions::default()
-    })
-    .await
+///
+/// On SQLite the writers of this process also queue in process, on one gate per database
+/// file, before they take a connection's `BEGIN IMMEDIATE`: SQLite has one write lock, and
+/// a writer that finds it taken sleeps in the busy handler (1, 2, 5, 10, … up to 100 ms)
+/// while holding a pooled connection that readers wait for. Queued on the gate, a writer
+/// starts the moment the one before it commits. The busy timeout still covers other
+/// processes (the CLI) writing to the same file.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<WriteTx, DbErr> {
+    let gate = match db.get_database_backend() {
+        DatabaseBackend::Sqlite => {
+            let gate = sqlite_gate(db);
+            Some(gate.acquire_owned().await.map_err(|e| DbErr::Custom(e.to_string()))?)
+        }
+        _ => None,
+    };
+    let tx = db
+        .begin_with_options(TransactionOptions {
+            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+            ..TransactionOptions::default()
+        })
+        .await?;
+    Ok(WriteTx { tx, _gate: gate })
+}
+
+/// The writers' gate of one SQLite database file, shared by every pool of the process.
+fn sqlite_gate(db: &DatabaseConnection) -> Arc<Semaphore> {
+    static GATES: LazyLock<Mutex<HashMap<PathBuf, Arc<Semaphore>>>> = LazyLock::new(Default::default);
+    let file = db.get_sqlite_connection_pool().connect_options().get_filename().to_path_buf();
+    let mut gates = GATES.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    gates.entry(file).or_insert_with(|| Arc::new(Semaphore::new(1))).clone()
+}
+
+/// A write transaction ([`begin_write`]); on SQLite it holds the process's turn to write
+/// until it commits, rolls back or is dropped.
+pub struct WriteTx {
+    tx: DatabaseTransaction,
+    _gate: Option<OwnedSemaphorePermit>,
+}
+
+impl WriteTx {
+    pub async fn commit(self) -> Result<(), DbErr> {
+        self.tx.commit().await
+    }
+
+    pub async fn rollback(self) -> Result<(), DbErr> {
+        self.tx.rollback().await
+    }
+}
+
+#[async_trait::async_trait]
+impl ConnectionTrait for WriteTx {
+    fn get_database_backend(&self) -> DatabaseBackend {
+        self.tx.get_database_backend()
+    }
+
+    async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
+        self.tx.execute_raw(stmt).await
+    }
+
+    async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
+        self.tx.execute_unprepared(sql).await
+    }
+
+    async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
+        self.tx.query_one_raw(stmt).await
+    }
+
+    async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
+        self.tx.query_all_raw(stmt).await
+    }
+
+    fn support_returning(&self) -> bool {
+        self.tx.support_returning()
+    }
+
+    fn is_mock_connection(&self) -> bool {
+        self.tx.is_mock_connection()
+    }
 }
 
 /// Checks that the database answers.

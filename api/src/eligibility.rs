@@ -4,7 +4,8 @@
 
 use axum::Json;
 use axum::extract::State;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::sea_query::{Expr, Query as SqlQuery, QueryStatementBuilder};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QuerySelect, QueryTrait};
 use serde::{Deserialize, Serialize};
 use shenbian_domain::eligibility::{
     ContractFacts, Ineligible, VolunteerFacts, partner_eligibility, volunteer_eligibility,
@@ -39,18 +40,35 @@ pub async fn partner_facts(
     month: &str,
 ) -> Result<Option<(ProviderStatus, Vec<ContractFacts>)>, ApiError> {
     let Some(found) = partner::Entity::find_by_id(partner_id).one(db).await? else { return Ok(None) };
-    let contracts = contract::Entity::find().filter(contract::Column::PartnerId.eq(partner_id)).all(db).await?;
-    let ids: Vec<Uuid> = contracts.iter().map(|c| c.id).collect();
-    let usage = contract_usage::Entity::find()
-        .filter(contract_usage::Column::ContractId.is_in(ids))
-        .filter(contract_usage::Column::Month.eq(month))
-        .all(db)
-        .await?;
+    // The contracts with this month's accepts, by a subquery of the same statement.
+    let used = {
+        use sea_orm::sea_query::ExprTrait as _;
+        SqlQuery::select()
+            .column(contract_usage::Column::Accepted)
+            .from(contract_usage::Entity)
+            .and_where(
+                Expr::col((contract_usage::Entity, contract_usage::Column::ContractId))
+                    .equals((contract::Entity, contract::Column::Id)),
+            )
+            .and_where(Expr::col((contract_usage::Entity, contract_usage::Column::Month)).eq(month))
+            .to_owned()
+    };
+    let query = contract::Entity::find()
+        .filter(contract::Column::PartnerId.eq(partner_id))
+        .expr_as(Expr::SubQuery(None, Box::new(used.into_sub_query_statement())), "accepted_this_month");
+    let mut contracts = Vec::new();
+    let mut usage = Vec::new();
+    for row in db.query_all(query.as_query()).await? {
+        let c = contract::Model::from_query_result(&row, "")?;
+        let accepted: Option<i32> = row.try_get("", "accepted_this_month")?;
+        usage.push((c.id, u32::try_from(accepted.unwrap_or(0)).unwrap_or(0)));
+        contracts.push(c);
+    }
     let facts = with_coverage(db, contracts)
         .await?
         .into_iter()
         .map(|c| {
-            let used = usage.iter().find(|u| u.contract_id == c.contract.id).map_or(0, |u| u.accepted.max(0) as u32);
+            let used = usage.iter().find(|u| u.0 == c.contract.id).map_or(0, |u| u.1);
             ContractFacts {
                 id: c.contract.id,
                 status: c.contract.status.into(),

@@ -1,14 +1,18 @@
 //! How a caller stands to an order: its resident, a dispatcher of its community, an admin,
 //! or a provider it was offered or assigned to. Anyone else may not see it (404).
 
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::sea_query::{Expr, ExprTrait, Query as SqlQuery, QueryStatementBuilder, UnionType};
+use sea_orm::{
+    ActiveEnum, ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QuerySelect,
+    QueryTrait,
+};
 use shenbian_domain::Role;
 use shenbian_domain::order::{ActorRole, OrderStatus};
 use uuid::Uuid;
 
 use crate::auth::Principal;
 use crate::entity::enums::{OfferStatus, ProviderKind};
-use crate::entity::{offer, order, partner_member, volunteer};
+use crate::entity::{offer, order, partner_member, user, volunteer};
 use crate::error::ApiError;
 
 /// A provider the caller acts for.
@@ -18,19 +22,38 @@ pub struct ProviderRef {
     pub id: Uuid,
 }
 
-/// The providers a user acts for: the partners they belong to and their volunteer record.
+/// The providers a user acts for: the partners they belong to and their volunteer record,
+/// in one query.
 pub async fn providers_of(db: &impl ConnectionTrait, user_id: Uuid) -> Result<Vec<ProviderRef>, ApiError> {
-    let mut providers: Vec<ProviderRef> = partner_member::Entity::find()
-        .filter(partner_member::Column::UserId.eq(user_id))
+    let partners = SqlQuery::select()
+        .expr_as(Expr::val(ProviderKind::Partner.to_value()), "kind")
+        .expr_as(Expr::col(partner_member::Column::PartnerId), "id")
+        .from(partner_member::Entity)
+        .and_where(partner_member::Column::UserId.eq(user_id))
+        .to_owned();
+    let both = SqlQuery::select()
+        .expr_as(Expr::val(ProviderKind::Volunteer.to_value()), "kind")
+        .expr_as(Expr::col(volunteer::Column::Id), "id")
+        .from(volunteer::Entity)
+        .and_where(volunteer::Column::UserId.eq(user_id))
+        .union(UnionType::All, partners)
+        .to_owned();
+    let rows: Vec<(ProviderKind, Uuid)> = ProviderRow::find_by_statement(db.get_database_backend().build(&both))
         .all(db)
         .await?
         .into_iter()
-        .map(|m| ProviderRef { kind: ProviderKind::Partner, id: m.partner_id })
+        .map(|r| (r.kind, r.id))
         .collect();
-    if let Some(v) = volunteer::Entity::find().filter(volunteer::Column::UserId.eq(user_id)).one(db).await? {
-        providers.push(ProviderRef { kind: ProviderKind::Volunteer, id: v.id });
-    }
+    // Partners first, then the volunteer record, as callers list them.
+    let mut providers: Vec<ProviderRef> = rows.into_iter().map(|(kind, id)| ProviderRef { kind, id }).collect();
+    providers.sort_by_key(|p| (p.kind == ProviderKind::Volunteer, p.id));
     Ok(providers)
+}
+
+#[derive(Debug, FromQueryResult)]
+struct ProviderRow {
+    kind: ProviderKind,
+    id: Uuid,
 }
 
 /// The caller's standing on one order.
@@ -48,6 +71,9 @@ pub struct Standing {
     pub assigned: bool,
     /// Several of the caller's providers hold open offers: a provider action must name one.
     pub ambiguous: bool,
+    /// Other providers hold open offers on the order too (a broadcast), so an accept has
+    /// offers to close. Known only when the caller's offers were read.
+    pub others_open: bool,
 }
 
 impl Standing {
@@ -83,15 +109,17 @@ impl Standing {
     }
 }
 
-/// Works out the caller's standing. `chosen` is the `provider_id` a provider action named;
-/// it must be one of the caller's own providers.
+/// Works out the caller's standing from the providers they act for ([`providers_of`]).
+/// `chosen` is the `provider_id` a provider action named; it must be one of them. Offers
+/// are read only when the caller acts for a provider that is not already assigned the
+/// order (an assigned order has no open offers: its accept closed them).
 pub async fn standing(
     db: &impl ConnectionTrait,
     principal: &Principal,
+    mut providers: Vec<ProviderRef>,
     order: &order::Model,
     chosen: Option<Uuid>,
 ) -> Result<Standing, ApiError> {
-    let mut providers = providers_of(db, principal.user_id).await?;
     if let Some(chosen) = chosen {
         providers.retain(|p| p.id == chosen);
         if providers.is_empty() {
@@ -100,15 +128,26 @@ pub async fn standing(
     }
     let ids: Vec<Uuid> = providers.iter().map(|p| p.id).collect();
     let assigned = order.provider_id.filter(|id| ids.contains(id));
-    let offers = offer::Entity::find()
-        .filter(offer::Column::OrderId.eq(order.id))
-        .filter(offer::Column::ProviderId.is_in(ids))
-        .all(db)
-        .await?;
-    let open: Vec<&offer::Model> = offers.iter().filter(|o| o.status == OfferStatus::Open).collect();
+    // The caller's offers on the order, and whether anyone else's is open.
+    let offers = if ids.is_empty() || assigned.is_some() {
+        Vec::new()
+    } else {
+        offer::Entity::find()
+            .filter(offer::Column::OrderId.eq(order.id))
+            .filter(
+                Condition::any()
+                    .add(offer::Column::ProviderId.is_in(ids.clone()))
+                    .add(offer::Column::Status.eq(OfferStatus::Open)),
+            )
+            .all(db)
+            .await?
+    };
+    let (mine, others): (Vec<offer::Model>, Vec<offer::Model>) =
+        offers.into_iter().partition(|o| ids.contains(&o.provider_id));
+    let open: Vec<&offer::Model> = mine.iter().filter(|o| o.status == OfferStatus::Open).collect();
     // Assigned first, then an open offer, then any earlier offer (a lost race still sees
     // the order, to learn it lost).
-    let provider_id = assigned.or(open.first().map(|o| o.provider_id)).or(offers.first().map(|o| o.provider_id));
+    let provider_id = assigned.or(open.first().map(|o| o.provider_id)).or(mine.first().map(|o| o.provider_id));
     let provider = provider_id.and_then(|id| providers.iter().find(|p| p.id == id).copied());
     let open_offer = provider.and_then(|p| open.iter().find(|o| o.provider_id == p.id).map(|o| (*o).clone()));
     Ok(Standing {
@@ -117,6 +156,7 @@ pub async fn standing(
         admin: principal.has(Role::Admin),
         assigned: provider.is_some() && assigned.is_some(),
         ambiguous: assigned.is_none() && open.len() > 1,
+        others_open: !others.is_empty() || open.len() > 1,
         provider,
         open_offer,
     })
@@ -130,15 +170,33 @@ pub async fn visible_order(
     chosen: Option<Uuid>,
 ) -> Result<(order::Model, Standing), ApiError> {
     let found = order::Entity::find_by_id(id).one(db).await?.ok_or(ApiError::NotFound)?;
-    let standing = standing(db, principal, &found, chosen).await?;
+    let providers = providers_of(db, principal.user_id).await?;
+    let standing = standing(db, principal, providers, &found, chosen).await?;
     if standing.visible() { Ok((found, standing)) } else { Err(ApiError::NotFound) }
 }
 
 /// Loads an order inside a write transaction, locking its row on PostgreSQL (SQLite's
 /// immediate transaction already holds the write lock).
 pub async fn lock_order(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<order::Model>, ApiError> {
-    let query = order::Entity::find_by_id(id);
-    let query =
-        if db.get_database_backend() == sea_orm::DatabaseBackend::Postgres { query.lock_exclusive() } else { query };
-    Ok(query.one(db).await?)
+    Ok(lock_order_named(db, id).await?.map(|(o, _)| o))
+}
+
+/// [`lock_order`] with the resident's display name, read by a subquery of the same
+/// statement (on PostgreSQL `FOR UPDATE` locks only the order: the subquery's row is not
+/// in `FROM`), so that a step's answer costs no statement of its own.
+pub async fn lock_order_named(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<(order::Model, String)>, ApiError> {
+    let name = SqlQuery::select()
+        .column(user::Column::DisplayName)
+        .from(user::Entity)
+        .and_where(Expr::col((user::Entity, user::Column::Id)).equals((order::Entity, order::Column::ResidentId)))
+        .to_owned();
+    let mut query = order::Entity::find_by_id(id)
+        .expr_as(Expr::SubQuery(None, Box::new(name.into_sub_query_statement())), "resident_name");
+    if db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+        query = query.lock_exclusive();
+    }
+    let Some(row) = db.query_one(query.as_query()).await? else { return Ok(None) };
+    let found = order::Model::from_query_result(&row, "")?;
+    let name: Option<String> = row.try_get("", "resident_name")?;
+    Ok(Some((found, name.unwrap_or_default())))
 }

@@ -3,7 +3,7 @@
 //! complete, cancel, release and reassign; a contract's accepts are counted per calendar
 //! month (`... WHERE accepted < quota`).
 
-use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
@@ -36,34 +36,42 @@ pub async fn take(
         }
         ProviderKind::Partner => {
             let contract_id = contract_id.ok_or_else(|| ApiError::internal("a partner's job without a contract"))?;
-            let taken = contract::Entity::update_many()
+            // The guarded update answers the contract's quota, and the month's count is one
+            // upsert guarded by it: two statements for capacity and quota together.
+            let Some(taken) = contract::Entity::update_many()
                 .col_expr(contract::Column::OpenJobs, Expr::col(contract::Column::OpenJobs).add(1))
                 .filter(contract::Column::Id.eq(contract_id))
                 .filter(Expr::col(contract::Column::OpenJobs).lt(Expr::col(contract::Column::MaxOpenJobs)))
-                .exec(db)
+                .exec_with_returning(db)
                 .await?
-                .rows_affected;
-            if taken == 0 {
+                .pop()
+            else {
                 return Err(full());
+            };
+            let exhausted = || ApiError::conflict("quota_exhausted", "the contract's monthly quota is used up");
+            if taken.monthly_quota.is_some_and(|q| q < 1) {
+                return Err(exhausted());
             }
-            let quota = contract::Entity::find_by_id(contract_id).one(db).await?.and_then(|c| c.monthly_quota);
-            contract_usage::Entity::insert(contract_usage::ActiveModel {
+            let mut on_conflict =
+                OnConflict::columns([contract_usage::Column::ContractId, contract_usage::Column::Month]);
+            on_conflict.value(
+                contract_usage::Column::Accepted,
+                Expr::col((contract_usage::Entity, contract_usage::Column::Accepted)).add(1),
+            );
+            if let Some(quota) = taken.monthly_quota {
+                on_conflict
+                    .action_and_where(Expr::col((contract_usage::Entity, contract_usage::Column::Accepted)).lt(quota));
+            }
+            let counted = contract_usage::Entity::insert(contract_usage::ActiveModel {
                 contract_id: Set(contract_id),
                 month: Set(month.to_owned()),
-                accepted: Set(0),
+                accepted: Set(1),
             })
-            .on_conflict_do_nothing()
-            .exec(db)
+            .on_conflict(on_conflict)
+            .exec_without_returning(db)
             .await?;
-            let mut count = contract_usage::Entity::update_many()
-                .col_expr(contract_usage::Column::Accepted, Expr::col(contract_usage::Column::Accepted).add(1))
-                .filter(contract_usage::Column::ContractId.eq(contract_id))
-                .filter(contract_usage::Column::Month.eq(month));
-            if let Some(quota) = quota {
-                count = count.filter(contract_usage::Column::Accepted.lt(quota));
-            }
-            if count.exec(db).await?.rows_affected == 0 {
-                return Err(ApiError::conflict("quota_exhausted", "the contract's monthly quota is used up"));
+            if counted == 0 {
+                return Err(exhausted());
             }
         }
     }

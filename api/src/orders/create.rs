@@ -219,6 +219,14 @@ pub async fn create_order(
     fields.finish()?;
 
     let now = state.now();
+    // The caller's own row is read before the write transaction (on SQLite every statement
+    // inside it holds the write lock).
+    let me = match for_whom {
+        For::Themselves => {
+            Some(user::Entity::find_by_id(principal.user_id).one(db).await?.ok_or(ApiError::Unauthorized)?)
+        }
+        For::Resident { .. } => None,
+    };
     let tx = begin_write(db).await?;
     if let Some(key) = &key {
         let hash = request_hash(&raw);
@@ -255,7 +263,7 @@ pub async fn create_order(
 
     let (resident_id, resident_name, contact_phone, channel, claim_code) = match for_whom {
         For::Themselves => {
-            let me = user::Entity::find_by_id(principal.user_id).one(&tx).await?.ok_or(ApiError::Unauthorized)?;
+            let me = me.ok_or(ApiError::Unauthorized)?;
             let phone = match contact {
                 Some(Some(p)) => p.as_str().to_owned(),
                 _ => me.phone.clone().unwrap_or_default(),

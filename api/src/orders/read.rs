@@ -52,29 +52,36 @@ pub struct OrderFilter {
 async fn scope(
     db: &impl sea_orm::ConnectionTrait,
     principal: &Principal,
-) -> Result<(Option<Condition>, Vec<ProviderRef>), ApiError> {
+) -> Result<(Option<Vec<Condition>>, Vec<ProviderRef>), ApiError> {
     let providers = providers_of(db, principal.user_id).await?;
     if principal.has(Role::Admin) {
         return Ok((None, providers));
     }
-    let ids: Vec<Uuid> = providers.iter().map(|p| p.id).collect();
-    let mut cond = Condition::any().add(order::Column::ResidentId.eq(principal.user_id));
+    // One branch per index: the list runs them as separate keyset queries (an `OR` of them
+    // makes SQLite read every order of the community and sort them).
+    let mut branches = vec![Condition::all().add(order::Column::ResidentId.eq(principal.user_id))];
     if let (true, Some(community)) = (principal.has(Role::Dispatcher), principal.community_id) {
-        cond = cond.add(order::Column::CommunityId.eq(community));
+        branches.push(Condition::all().add(order::Column::CommunityId.eq(community)));
+    }
+    let ids: Vec<Uuid> = providers.iter().map(|p| p.id).collect();
+    for id in &ids {
+        branches.push(Condition::all().add(order::Column::ProviderId.eq(*id)));
     }
     if !ids.is_empty() {
-        cond = cond.add(order::Column::ProviderId.is_in(ids.clone())).add(
-            order::Column::Id.in_subquery(
-                SqlQuery::select()
-                    .column(offer::Column::OrderId)
-                    .from(offer::Entity)
-                    .and_where(offer::Column::ProviderId.is_in(ids))
-                    .and_where(offer::Column::Status.eq(OfferStatus::Open))
-                    .to_owned(),
+        branches.push(
+            Condition::all().add(
+                order::Column::Id.in_subquery(
+                    SqlQuery::select()
+                        .column(offer::Column::OrderId)
+                        .from(offer::Entity)
+                        .and_where(offer::Column::ProviderId.is_in(ids))
+                        .and_where(offer::Column::Status.eq(OfferStatus::Open))
+                        .to_owned(),
+                ),
             ),
         );
     }
-    Ok((Some(cond), providers))
+    Ok((Some(branches), providers))
 }
 
 /// Whether a caller sees an order's personal data, judged from the list's scope.
@@ -97,12 +104,28 @@ pub async fn list_orders(
 ) -> Result<Json<Paginated<OrderView>>, ApiError> {
     let page = PageParams { limit: filter.limit, cursor: filter.cursor.clone() }.page()?;
     let db = state.db()?;
-    let (query, providers, searched_phone) = filtered(db, &state, &principal, &filter, false).await?;
-    let mut query = query.order_by_desc(order::Column::Id).limit(page.limit + 1);
-    if let Some(before) = page.after {
-        query = query.filter(order::Column::Id.lt(before));
-    }
-    let mut rows = query.all(db).await?;
+    let Filtered { base, branches, providers, searched_phone } =
+        filtered_parts(db, &state, &principal, &filter, false).await?;
+    let page_of = |mut query: sea_orm::Select<order::Entity>| {
+        if let Some(before) = page.after {
+            query = query.filter(order::Column::Id.lt(before));
+        }
+        query.order_by_desc(order::Column::Id).limit(page.limit + 1)
+    };
+    // Each branch of the caller's scope is its own keyset query on its own index; the
+    // pages are merged by id.
+    let mut rows = match branches {
+        None => page_of(base).all(db).await?,
+        Some(branches) => {
+            let mut rows: Vec<order::Model> = Vec::new();
+            for branch in branches {
+                rows.extend(page_of(base.clone().filter(branch)).all(db).await?);
+            }
+            rows.sort_by(|a, b| b.id.cmp(&a.id));
+            rows.dedup_by_key(|o| o.id);
+            rows
+        }
+    };
     let more = rows.len() as u64 > page.limit;
     rows.truncate(page.limit as usize);
     let next_cursor = if more { rows.last().map(|o| encode_cursor(o.id)) } else { None };
@@ -133,11 +156,36 @@ pub(crate) async fn filtered(
     filter: &OrderFilter,
     staff_only: bool,
 ) -> Result<(sea_orm::Select<order::Entity>, Vec<ProviderRef>, bool), ApiError> {
-    let (scope, providers) = if staff_only {
+    let Filtered { base, branches, providers, searched_phone } =
+        filtered_parts(db, state, principal, filter, staff_only).await?;
+    let query = match branches {
+        None => base,
+        Some(branches) => base.filter(branches.into_iter().fold(Condition::any(), Condition::add)),
+    };
+    Ok((query, providers, searched_phone))
+}
+
+/// The list's filters (`base`) and the caller's scope as branches any of which lets an
+/// order in (`None`: every order).
+pub(crate) struct Filtered {
+    base: sea_orm::Select<order::Entity>,
+    branches: Option<Vec<Condition>>,
+    providers: Vec<ProviderRef>,
+    searched_phone: bool,
+}
+
+async fn filtered_parts(
+    db: &impl sea_orm::ConnectionTrait,
+    state: &AppState,
+    principal: &Principal,
+    filter: &OrderFilter,
+    staff_only: bool,
+) -> Result<Filtered, ApiError> {
+    let (branches, providers) = if staff_only {
         let scope = match (principal.has(Role::Admin), principal.community_id) {
             (true, _) => None,
             (false, Some(c)) if principal.has(Role::Dispatcher) => {
-                Some(Condition::all().add(order::Column::CommunityId.eq(c)))
+                Some(vec![Condition::all().add(order::Column::CommunityId.eq(c))])
             }
             _ => return Err(ApiError::Forbidden),
         };
@@ -146,9 +194,6 @@ pub(crate) async fn filtered(
         scope(db, principal).await?
     };
     let mut query = order::Entity::find();
-    if let Some(scope) = scope {
-        query = query.filter(scope);
-    }
     if let Some(status) = filter.status {
         query = query.filter(order::Column::Status.eq(status));
     }
@@ -196,7 +241,7 @@ pub(crate) async fn filtered(
             true
         }
     };
-    Ok((query, providers, searched_phone))
+    Ok(Filtered { base: query, branches, providers, searched_phone })
 }
 
 /// One order, as the caller may see it. Staff reads of personal data are audited.

@@ -6,27 +6,25 @@
 use axum::Json;
 use axum::extract::State;
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
-};
+use sea_orm::sea_query::{Expr, Query as SqlQuery};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect};
 use serde::Deserialize;
 use shenbian_domain::eligibility::{Ineligible, partner_eligibility, volunteer_eligibility};
 use shenbian_domain::order::{Action, ActorRole, OrderStatus, Outcome, Refusal, decide_as_any};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::access::{Standing, lock_order, standing};
+use super::access::{Standing, lock_order, lock_order_named, providers_of, standing};
 use super::capacity;
 use super::events::{NewEvent, append};
 use super::view::OrderView;
 use crate::access::{ReasonBody, check_reason, text_field};
 use crate::auth::Principal;
 use crate::categories::stored_sla;
-use crate::db::begin_write;
+use crate::db::{WriteTx, begin_write};
 use crate::eligibility::{ReasonView, month_key, partner_facts, volunteer_facts};
 use crate::entity::enums::{OfferStatus, OrderStatusDb, ProviderKind};
-use crate::entity::{category, contract, offer, order, user};
+use crate::entity::{category, contract, offer, order};
 use crate::error::{ApiError, FieldError, IneligibleProvider};
 use crate::extract::{JsonBody, Lang, MaybeJson, Path};
 use crate::state::AppState;
@@ -46,9 +44,11 @@ pub fn lost_race() -> ApiError {
 
 /// An order inside a step: locked, visible to the caller, with the caller's standing.
 pub(super) struct Ctx {
-    pub(super) tx: DatabaseTransaction,
+    pub(super) tx: WriteTx,
     pub(super) order: order::Model,
     pub(super) standing: Standing,
+    /// The resident's display name, for the answer.
+    resident_name: String,
     pub(super) now: DateTime<Utc>,
 }
 
@@ -58,13 +58,17 @@ pub(super) async fn begin(
     id: Uuid,
     chosen: Option<Uuid>,
 ) -> Result<Ctx, ApiError> {
-    let tx = begin_write(state.db()?).await?;
-    let order = lock_order(&tx, id).await?.ok_or(ApiError::NotFound)?;
-    let standing = standing(&tx, principal, &order, chosen).await?;
+    let pool = state.db()?;
+    // Who the caller acts for is read before the write transaction, as the session is: on
+    // SQLite every statement inside it holds the database's one write lock.
+    let providers = providers_of(pool, principal.user_id).await?;
+    let tx = begin_write(pool).await?;
+    let (order, resident_name) = lock_order_named(&tx, id).await?.ok_or(ApiError::NotFound)?;
+    let standing = standing(&tx, principal, providers, &order, chosen).await?;
     if !standing.visible() {
         return Err(ApiError::NotFound);
     }
-    Ok(Ctx { tx, order, standing, now: state.now() })
+    Ok(Ctx { tx, order, standing, resident_name, now: state.now() })
 }
 
 impl Ctx {
@@ -112,15 +116,9 @@ impl Ctx {
         events: Vec<NewEvent>,
         standing: Standing,
     ) -> Result<Json<OrderView>, ApiError> {
-        // Read before the append: the event counter's row lock is held from the append to the
-        // commit, so nothing else should run in between.
-        let name = user::Entity::find_by_id(updated.resident_id)
-            .one(&self.tx)
-            .await?
-            .map(|u| u.display_name)
-            .unwrap_or_default();
         append(&self.tx, updated.id, events, self.now).await?;
         self.tx.commit().await?;
+        let name = self.resident_name;
         let unmasked = standing.sees_personal_data(updated.status.into());
         Ok(Json(OrderView::new(updated, &name, unmasked)))
     }
@@ -145,12 +143,31 @@ async fn close_open_offers(
         .rows_affected)
 }
 
-/// The service levels of an order's category.
-async fn order_sla(db: &impl ConnectionTrait, o: &order::Model) -> Result<shenbian_domain::category::Sla, ApiError> {
-    let found = category::Entity::find_by_id(o.category_code.clone())
-        .one(db)
-        .await?
-        .ok_or_else(|| ApiError::internal("order without category"))?;
+/// The category of an order, read before its write transaction (categories change
+/// rarely, and on SQLite every statement inside the transaction holds the write lock).
+async fn category_before(db: &impl ConnectionTrait, order_id: Uuid) -> Result<Option<category::Model>, ApiError> {
+    let of_order = SqlQuery::select()
+        .column(order::Column::CategoryCode)
+        .from(order::Entity)
+        .and_where(order::Column::Id.eq(order_id))
+        .to_owned();
+    Ok(category::Entity::find().filter(category::Column::Code.in_subquery(of_order)).one(db).await?)
+}
+
+/// The service levels of an order's category: the one read before the transaction, unless
+/// the order's category changed meanwhile.
+async fn order_sla(
+    db: &impl ConnectionTrait,
+    o: &order::Model,
+    before: Option<category::Model>,
+) -> Result<shenbian_domain::category::Sla, ApiError> {
+    let found = match before.filter(|c| c.code == o.category_code) {
+        Some(c) => c,
+        None => category::Entity::find_by_id(o.category_code.clone())
+            .one(db)
+            .await?
+            .ok_or_else(|| ApiError::internal("order without category"))?,
+    };
     stored_sla(&found)
 }
 
@@ -188,23 +205,27 @@ pub async fn dispatch(
     if body.accept_within_minutes.is_some_and(|m| !(1..=10_080).contains(&m)) {
         return Err(ApiError::validation("accept_within_minutes", "between 1 and 10080"));
     }
+    let category = category_before(state.db()?, id).await?;
     let ctx = begin(&state, &principal, id, None).await?;
     let (role, _) = ctx.decide(Action::Dispatched, Outcome::Default)?;
     let today = state.today();
     let month = month_key(today);
-    let sla = order_sla(&ctx.tx, &ctx.order).await?;
+    let sla = order_sla(&ctx.tx, &ctx.order, category).await?;
     let default_window = sla.for_urgency(ctx.order.urgency.into()).accept;
     let mut offers = Vec::new();
     let mut ineligible = Vec::new();
     let mut unknown = Vec::new();
+    let declined: Vec<Uuid> = offer::Entity::find()
+        .select_only()
+        .column(offer::Column::ProviderId)
+        .filter(offer::Column::OrderId.eq(id))
+        .filter(offer::Column::ProviderId.is_in(targets.clone()))
+        .filter(offer::Column::Status.eq(OfferStatus::Declined))
+        .into_tuple()
+        .all(&ctx.tx)
+        .await?;
     for (i, provider_id) in targets.iter().copied().enumerate() {
-        let declined_before = offer::Entity::find()
-            .filter(offer::Column::OrderId.eq(id))
-            .filter(offer::Column::ProviderId.eq(provider_id))
-            .filter(offer::Column::Status.eq(OfferStatus::Declined))
-            .count(&ctx.tx)
-            .await?
-            > 0;
+        let declined_before = declined.contains(&provider_id);
         let verdict = if let Some((status, contracts)) = partner_facts(&ctx.tx, provider_id, &month).await? {
             partner_eligibility(status, &contracts, ctx.order.community_id, &ctx.order.category_code, today)
                 .map(|contract| (ProviderKind::Partner, Some(contract)))
@@ -257,11 +278,22 @@ pub(crate) async fn make_offers(
 ) -> Result<(order::Model, Vec<NewEvent>), ApiError> {
     let mut earliest: Option<DateTime<Utc>> = None;
     let mut rows = Vec::new();
+    // The contracts' own accept windows, in one read.
+    let contract_ids: Vec<Uuid> = offers.iter().filter_map(|o| o.2).collect();
+    let windows: Vec<(Uuid, Option<i32>)> = if explicit || contract_ids.is_empty() {
+        Vec::new()
+    } else {
+        contract::Entity::find()
+            .select_only()
+            .column(contract::Column::Id)
+            .column(contract::Column::AcceptWithinMinutes)
+            .filter(contract::Column::Id.is_in(contract_ids))
+            .into_tuple()
+            .all(db)
+            .await?
+    };
     for (kind, provider_id, contract_id) in offers {
-        let contract_window = match (explicit, contract_id) {
-            (false, Some(c)) => contract::Entity::find_by_id(*c).one(db).await?.and_then(|c| c.accept_within_minutes),
-            _ => None,
-        };
+        let contract_window = contract_id.and_then(|c| windows.iter().find(|w| w.0 == c)).and_then(|w| w.1);
         let minutes = contract_window.map(i64::from).unwrap_or(i64::from(window));
         let accept_by = now + Duration::minutes(minutes);
         earliest = Some(earliest.map_or(accept_by, |e| e.min(accept_by)));
@@ -345,6 +377,7 @@ pub async fn accept(
     Path(id): Path<Uuid>,
     MaybeJson(body): MaybeJson<ProviderChoice>,
 ) -> Result<Json<OrderView>, ApiError> {
+    let category = category_before(state.db()?, id).await?;
     let ctx = begin(&state, &principal, id, body.provider_id).await?;
     let (role, to) = ctx.decide(Action::Accepted, Outcome::Default)?;
     let provider = ctx.acting_provider()?;
@@ -365,7 +398,7 @@ pub async fn accept(
         return Err(lost_race());
     }
     capacity::take(&ctx.tx, provider.kind, provider.id, offer.contract_id, &month_key(state.today())).await?;
-    let sla = order_sla(&ctx.tx, &ctx.order).await?;
+    let sla = order_sla(&ctx.tx, &ctx.order, category).await?;
     let complete_by = ctx.now + Duration::minutes(i64::from(sla.for_urgency(ctx.order.urgency.into()).complete));
     let now = ctx.now;
     let updated = ctx
@@ -377,7 +410,9 @@ pub async fn accept(
                 .col_expr(order::Column::CompleteBy, Expr::value(complete_by))
         })
         .await?;
-    close_open_offers(&ctx.tx, id, OfferStatus::Closed, "accepted_by_another", ctx.now).await?;
+    if ctx.standing.others_open {
+        close_open_offers(&ctx.tx, id, OfferStatus::Closed, "accepted_by_another", ctx.now).await?;
+    }
     let event = NewEvent::new(Action::Accepted, Some(principal.user_id), role, ctx.from(), to).provider(provider.id);
     let mut standing = ctx.standing.clone();
     standing.assigned = true;
