@@ -121,7 +121,7 @@ pub async fn list_orders(
             for branch in branches {
                 rows.extend(page_of(base.clone().filter(branch)).all(db).await?);
             }
-            rows.sort_by(|a, b| b.id.cmp(&a.id));
+            rows.sort_by_key(|o| std::cmp::Reverse(o.id));
             rows.dedup_by_key(|o| o.id);
             rows
         }
