@@ -11,6 +11,7 @@
 
 use std::time::{Duration, Instant};
 
+use chrono::NaiveDate;
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use shenbian::pagination::encode_cursor;
 use uuid::Uuid;
@@ -38,6 +39,8 @@ pub struct Side {
     world: World,
     plan: Plan,
     ids: Vec<Uuid>,
+    /// Today in the server's time zone, for the one-year windows.
+    today: NaiveDate,
 }
 
 impl Side {
@@ -53,7 +56,8 @@ impl Side {
         let written = seed::seed(&db, &plan, 0..orders, &mut ids).await.map_err(fail)?;
         let took = started.elapsed();
         settle(&db).await?;
-        Ok((Self { api, db, world, plan, ids }, written, took))
+        let today = target.state.today();
+        Ok((Self { api, db, world, plan, ids, today }, written, took))
     }
 
     /// The id of an order about `DEPTH` of the way down a scope made of every `modulus`-th.
@@ -72,6 +76,7 @@ impl Side {
         };
         let (residents, places) = (self.plan.residents.len(), self.plan.places.len());
         let probe = |name, path: String, token: &String| Probe { name, path, token: token.clone() };
+        let year = format!("?from={}&to={}", self.today - chrono::Duration::days(364), self.today);
         vec![
             probe("GET /orders resident, first page", list(None), resident),
             probe("GET /orders resident, deep cursor", list(Some(self.deep(residents))), resident),
@@ -88,12 +93,18 @@ impl Side {
                 dispatcher,
             ),
             probe(
+                "GET /stats/communities/{id} (a year)",
+                format!("/stats/communities/{}{year}", self.world.community),
+                dispatcher,
+            ),
+            probe(
                 "GET /public/communities/{id}/stats",
                 format!("/public/communities/{}/stats", self.world.community),
                 dispatcher,
             ),
-            // The provider's record takes no window: it covers the provider's whole history.
-            probe("GET /stats/providers/{id}", format!("/stats/providers/{}", crew.partner), admin),
+            // The provider's record covers the last 30 days unless a window is given.
+            probe("GET /stats/providers/{id} (30 days)", format!("/stats/providers/{}", crew.partner), admin),
+            probe("GET /stats/providers/{id} (a year)", format!("/stats/providers/{}{year}", crew.partner), admin),
         ]
     }
 }

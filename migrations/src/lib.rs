@@ -11,6 +11,7 @@ mod m20261127_000003_orders;
 mod m20261127_000004_closing_the_loop;
 mod m20261127_000005_figures;
 mod m20261127_000006_worker_indexes;
+mod m20261128_000007_figures_at_scale;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000004_closing_the_loop::Migration),
             Box::new(m20261127_000005_figures::Migration),
             Box::new(m20261127_000006_worker_indexes::Migration),
+            Box::new(m20261128_000007_figures_at_scale::Migration),
         ]
     }
 }

@@ -212,3 +212,69 @@ async fn csv_exports_round_trip_with_chinese_text_and_defused_formulas() {
     assert_eq!(&rows[0][4], "50");
     assert!(rows[0][3].contains("厨房水管漏水"));
 }
+
+/// Today's date in the server's time zone, as the provider record reports it.
+async fn today(app: &TestApp, token: &str, provider: Uuid) -> chrono::NaiveDate {
+    let (status, p) = app.call(app.get(&format!("/stats/providers/{provider}"), Some(token))).await;
+    assert_eq!(status, 200, "{p}");
+    p["to"].as_str().unwrap().parse().unwrap()
+}
+
+#[tokio::test]
+async fn the_provider_record_counts_the_last_30_days_unless_a_window_is_given() {
+    let clock = TestClock::new();
+    let app = TestApp::spawn_with_clock(clock.clone()).await;
+    let mut w = world(&app).await;
+    let mut resident = app.resident().await;
+    let (mut member, partner_id, _) = partner(&app, &w, 10, None).await;
+    let first_day = today(&app, &member.access_token, partner_id).await;
+    // Long ago: one job done on time and rated 5, one offer declined.
+    let old = timed(&app, &clock, &w, &resident, &member, partner_id, 5, 10, 30).await;
+    step(&app, &resident, old, "rating", Some(json!({"stars": 5}))).await;
+    let declined = id(&place(&app, &w, &resident).await);
+    dispatch(&app, &w, declined, &[partner_id]).await;
+    assert_eq!(step(&app, &member, declined, "decline", Some(json!({"reason": "排满了"}))).await.0, 200);
+    // Forty days later: one job done and rated 3.
+    clock.advance(Duration::days(40));
+    // Access tokens live minutes: sign everyone in again.
+    for actor in [&mut w.dispatcher, &mut resident, &mut member] {
+        *actor = app.login(&actor.phone, &actor.password).await;
+    }
+    let recent = timed(&app, &clock, &w, &resident, &member, partner_id, 5, 10, 30).await;
+    step(&app, &resident, recent, "rating", Some(json!({"stars": 3}))).await;
+    let last_day = today(&app, &member.access_token, partner_id).await;
+    let record = |query: String| {
+        let (app, token) = (&app, member.access_token.clone());
+        async move {
+            let (status, p) = app.call(app.get(&format!("/stats/providers/{partner_id}{query}"), Some(&token))).await;
+            assert_eq!(status, 200, "{p}");
+            p
+        }
+    };
+
+    let p = record(String::new()).await;
+    assert_eq!(p["to"], last_day.to_string());
+    assert_eq!(p["from"], (last_day - Duration::days(29)).to_string());
+    assert_eq!((p["offers"].clone(), p["completed"].clone(), p["ratings"].clone()), (json!(1), json!(1), json!(1)));
+    assert_eq!(p["acceptance_rate"], 1.0);
+    assert_eq!(p["on_time_rate"], 1.0);
+    assert_eq!(p["average_stars"], 3.0);
+
+    let p = record(format!("?from={first_day}&to={last_day}")).await;
+    assert_eq!((p["offers"].clone(), p["completed"].clone(), p["ratings"].clone()), (json!(3), json!(2), json!(2)));
+    let rate = p["acceptance_rate"].as_f64().unwrap();
+    assert!((rate - 2.0 / 3.0).abs() < 1e-9, "two of three offers accepted: {rate}");
+    assert_eq!(p["average_stars"], 4.0);
+    // The Bayesian score of the window's ratings: (5 × 4.0 + 8) / 7.
+    assert!((p["score"].as_f64().unwrap() - 4.0).abs() < 1e-9);
+
+    let p = record(format!("?from={}&to={}", first_day - Duration::days(10), first_day - Duration::days(1))).await;
+    assert_eq!((p["offers"].clone(), p["completed"].clone(), p["ratings"].clone()), (json!(0), json!(0), json!(0)));
+    assert_eq!(p["acceptance_rate"], Value::Null);
+    assert_eq!(p["on_time_rate"], Value::Null);
+    assert_eq!(p["average_stars"], Value::Null);
+    assert_eq!(p["open_jobs"], 0, "the load is now, whatever the window");
+
+    let bad = format!("/stats/providers/{partner_id}?from={last_day}&to={first_day}");
+    assert_eq!(app.call(app.get(&bad, Some(&member.access_token))).await.0, 422);
+}
