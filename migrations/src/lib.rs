@@ -12,6 +12,7 @@ mod m20261127_000004_closing_the_loop;
 mod m20261127_000005_figures;
 mod m20261127_000006_worker_indexes;
 mod m20261128_000007_figures_at_scale;
+mod m20261128_000008_list_indexes;
 
 pub struct Migrator;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000005_figures::Migration),
             Box::new(m20261127_000006_worker_indexes::Migration),
             Box::new(m20261128_000007_figures_at_scale::Migration),
+            Box::new(m20261128_000008_list_indexes::Migration),
         ]
     }
 }

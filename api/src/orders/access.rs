@@ -178,13 +178,18 @@ pub async fn visible_order(
 /// Loads an order inside a write transaction, locking its row on PostgreSQL (SQLite's
 /// immediate transaction already holds the write lock).
 pub async fn lock_order(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<order::Model>, ApiError> {
-    Ok(lock_order_named(db, id).await?.map(|(o, _)| o))
+    Ok(order_named(db, id, true).await?.map(|(o, _)| o))
 }
 
-/// [`lock_order`] with the resident's display name, read by a subquery of the same
-/// statement (on PostgreSQL `FOR UPDATE` locks only the order: the subquery's row is not
-/// in `FROM`), so that a step's answer costs no statement of its own.
-pub async fn lock_order_named(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<(order::Model, String)>, ApiError> {
+/// An order with the resident's display name, read by a subquery of the same statement
+/// (so that a step's answer costs no statement of its own); with `lock`, the order's row
+/// is locked on PostgreSQL (`FOR UPDATE` locks only the order: the subquery's row is not
+/// in `FROM`).
+pub async fn order_named(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    lock: bool,
+) -> Result<Option<(order::Model, String)>, ApiError> {
     let name = SqlQuery::select()
         .column(user::Column::DisplayName)
         .from(user::Entity)
@@ -192,7 +197,7 @@ pub async fn lock_order_named(db: &impl ConnectionTrait, id: Uuid) -> Result<Opt
         .to_owned();
     let mut query = order::Entity::find_by_id(id)
         .expr_as(Expr::SubQuery(None, Box::new(name.into_sub_query_statement())), "resident_name");
-    if db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+    if lock && db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
         query = query.lock_exclusive();
     }
     let Some(row) = db.query_one(query.as_query()).await? else { return Ok(None) };

@@ -250,6 +250,7 @@ pub async fn rate(
         return Err(ApiError::InvalidTransition("the order has no provider to rate".into()));
     };
     let source = if role == ActorRole::Resident { "app" } else { "phone" };
+    ctx.verify().await?;
     let created = rating::Entity::insert(rating::ActiveModel {
         id: Set(Uuid::now_v7()),
         order_id: Set(id),

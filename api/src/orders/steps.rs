@@ -14,7 +14,7 @@ use shenbian_domain::order::{Action, ActorRole, OrderStatus, Outcome, Refusal, d
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::access::{Standing, lock_order, lock_order_named, providers_of, standing};
+use super::access::{Standing, lock_order, order_named, providers_of, standing};
 use super::capacity;
 use super::events::{NewEvent, append};
 use super::view::OrderView;
@@ -42,7 +42,8 @@ pub fn lost_race() -> ApiError {
     ApiError::InvalidTransition("the order changed meanwhile; reload it".into())
 }
 
-/// An order inside a step: locked, visible to the caller, with the caller's standing.
+/// An order inside a step: visible to the caller, with the caller's standing, and a write
+/// transaction open for the step.
 pub(super) struct Ctx {
     pub(super) tx: WriteTx,
     pub(super) order: order::Model,
@@ -52,6 +53,12 @@ pub(super) struct Ctx {
     pub(super) now: DateTime<Utc>,
 }
 
+/// Begins a step optimistically: the order and the caller's standing are read before the
+/// write transaction, and the step's first write is the compare-and-set on the order's
+/// status and version ([`Ctx::move_to`], or [`Ctx::verify`] for a step that leaves the
+/// status as it is), which proves that nothing changed since; when something did, the step
+/// changes nothing and answers 409. On SQLite every statement inside the transaction holds
+/// the database's one write lock, so reads are kept out of it.
 pub(super) async fn begin(
     state: &AppState,
     principal: &Principal,
@@ -59,11 +66,28 @@ pub(super) async fn begin(
     chosen: Option<Uuid>,
 ) -> Result<Ctx, ApiError> {
     let pool = state.db()?;
-    // Who the caller acts for is read before the write transaction, as the session is: on
-    // SQLite every statement inside it holds the database's one write lock.
+    let (order, resident_name) = order_named(pool, id, false).await?.ok_or(ApiError::NotFound)?;
+    let providers = providers_of(pool, principal.user_id).await?;
+    let standing = standing(pool, principal, providers, &order, chosen).await?;
+    if !standing.visible() {
+        return Err(ApiError::NotFound);
+    }
+    let tx = begin_write(pool).await?;
+    Ok(Ctx { tx, order, standing, resident_name, now: state.now() })
+}
+
+/// Begins a step that may leave the order's row as it is (a decline among other open
+/// offers): the order is read and locked inside the transaction instead.
+pub(super) async fn begin_locked(
+    state: &AppState,
+    principal: &Principal,
+    id: Uuid,
+    chosen: Option<Uuid>,
+) -> Result<Ctx, ApiError> {
+    let pool = state.db()?;
     let providers = providers_of(pool, principal.user_id).await?;
     let tx = begin_write(pool).await?;
-    let (order, resident_name) = lock_order_named(&tx, id).await?.ok_or(ApiError::NotFound)?;
+    let (order, resident_name) = order_named(&tx, id, true).await?.ok_or(ApiError::NotFound)?;
     let standing = standing(&tx, principal, providers, &order, chosen).await?;
     if !standing.visible() {
         return Err(ApiError::NotFound);
@@ -107,6 +131,20 @@ impl Ctx {
             .await?
             .pop()
             .ok_or_else(lost_race)
+    }
+
+    /// The compare-and-set of a step that leaves the order's status as it is: the order is
+    /// still as read (and, on PostgreSQL, its row is locked until the commit).
+    pub(super) async fn verify(&self) -> Result<(), ApiError> {
+        let same = order::Entity::update_many()
+            .col_expr(order::Column::Version, Expr::col(order::Column::Version))
+            .filter(order::Column::Id.eq(self.order.id))
+            .filter(order::Column::Status.eq(self.order.status))
+            .filter(order::Column::Version.eq(self.order.version))
+            .exec(&self.tx)
+            .await?
+            .rows_affected;
+        if same == 1 { Ok(()) } else { Err(lost_race()) }
     }
 
     /// Appends the events, commits, and answers the order as the caller now sees it.
@@ -311,7 +349,6 @@ pub(crate) async fn make_offers(
             closed_at: Set(None),
         });
     }
-    offer::Entity::insert_many(rows).exec(db).await?;
     let from = OrderStatus::from(o.status);
     let to = OrderStatus::Offered;
     let updated = order::Entity::update_many()
@@ -327,6 +364,8 @@ pub(crate) async fn make_offers(
         .await?
         .pop()
         .ok_or_else(lost_race)?;
+    // After the compare-and-set: a step's first write proves the order is as it read it.
+    offer::Entity::insert_many(rows).exec(db).await?;
     let events = offers
         .iter()
         .enumerate()
@@ -351,9 +390,9 @@ pub async fn withdraw(
     let reason = body.checked()?;
     let ctx = begin(&state, &principal, id, None).await?;
     let (role, to) = ctx.decide(Action::Withdrawn, Outcome::Default)?;
-    close_open_offers(&ctx.tx, id, OfferStatus::Closed, "withdrawn", ctx.now).await?;
     let updated =
         ctx.move_to(to, |u| u.col_expr(order::Column::AcceptBy, Expr::value(Option::<DateTime<Utc>>::None))).await?;
+    close_open_offers(&ctx.tx, id, OfferStatus::Closed, "withdrawn", ctx.now).await?;
     let event = NewEvent::new(Action::Withdrawn, Some(principal.user_id), role, ctx.from(), to).reason(Some(reason));
     let standing = ctx.standing.clone();
     ctx.finish(updated, vec![event], standing).await
@@ -386,18 +425,6 @@ pub async fn accept(
     if offer.accept_by <= ctx.now {
         return Err(ApiError::InvalidTransition("your offer has expired".into()));
     }
-    let spent = offer::Entity::update_many()
-        .col_expr(offer::Column::Status, Expr::value(OfferStatus::Accepted))
-        .col_expr(offer::Column::ClosedAt, Expr::value(ctx.now))
-        .filter(offer::Column::Id.eq(offer.id))
-        .filter(offer::Column::Status.eq(OfferStatus::Open))
-        .exec(&ctx.tx)
-        .await?
-        .rows_affected;
-    if spent == 0 {
-        return Err(lost_race());
-    }
-    capacity::take(&ctx.tx, provider.kind, provider.id, offer.contract_id, &month_key(state.today())).await?;
     let sla = order_sla(&ctx.tx, &ctx.order, category).await?;
     let complete_by = ctx.now + Duration::minutes(i64::from(sla.for_urgency(ctx.order.urgency.into()).complete));
     let now = ctx.now;
@@ -410,6 +437,18 @@ pub async fn accept(
                 .col_expr(order::Column::CompleteBy, Expr::value(complete_by))
         })
         .await?;
+    let spent = offer::Entity::update_many()
+        .col_expr(offer::Column::Status, Expr::value(OfferStatus::Accepted))
+        .col_expr(offer::Column::ClosedAt, Expr::value(ctx.now))
+        .filter(offer::Column::Id.eq(offer.id))
+        .filter(offer::Column::Status.eq(OfferStatus::Open))
+        .exec(&ctx.tx)
+        .await?
+        .rows_affected;
+    if spent == 0 {
+        return Err(lost_race());
+    }
+    capacity::take(&ctx.tx, provider.kind, provider.id, offer.contract_id, &month_key(state.today())).await?;
     if ctx.standing.others_open {
         close_open_offers(&ctx.tx, id, OfferStatus::Closed, "accepted_by_another", ctx.now).await?;
     }
@@ -439,7 +478,7 @@ pub async fn decline(
     JsonBody(body): JsonBody<DeclineBody>,
 ) -> Result<Json<OrderView>, ApiError> {
     let reason = check_reason(&body.reason)?;
-    let ctx = begin(&state, &principal, id, body.provider_id).await?;
+    let ctx = begin_locked(&state, &principal, id, body.provider_id).await?;
     // Decide the role first (403/409 before anything else), then the outcome.
     ctx.decide(Action::Declined, Outcome::Default)?;
     let provider = ctx.acting_provider()?;
@@ -537,7 +576,6 @@ pub async fn complete(
         (_, Some(m)) if !(1..=1440).contains(&m) => return Err(ApiError::validation("minutes", "between 1 and 1440")),
         (_, m) => m.map(|m| m as i32),
     };
-    capacity::give_back(&ctx.tx, &ctx.order).await?;
     let now = ctx.now;
     let updated = ctx
         .move_to(to, |u| {
@@ -546,6 +584,7 @@ pub async fn complete(
                 .col_expr(order::Column::CompletedAt, Expr::value(now))
         })
         .await?;
+    capacity::give_back(&ctx.tx, &ctx.order).await?;
     let event = NewEvent::new(Action::Completed, Some(principal.user_id), role, ctx.from(), to);
     let standing = ctx.standing.clone();
     ctx.finish(updated, vec![event], standing).await
@@ -560,7 +599,6 @@ async fn unassign(
     actor: Uuid,
     reason: String,
 ) -> Result<Json<OrderView>, ApiError> {
-    capacity::give_back(&ctx.tx, &ctx.order).await?;
     let updated = ctx
         .move_to(to, |u| {
             u.col_expr(order::Column::ProviderKind, Expr::value(Option::<ProviderKind>::None))
@@ -571,6 +609,7 @@ async fn unassign(
                 .col_expr(order::Column::AcceptBy, Expr::value(Option::<DateTime<Utc>>::None))
         })
         .await?;
+    capacity::give_back(&ctx.tx, &ctx.order).await?;
     let mut event = NewEvent::new(action, Some(actor), role, ctx.from(), to).reason(Some(reason));
     event.provider_id = ctx.order.provider_id;
     let mut standing = ctx.standing.clone();
@@ -632,11 +671,11 @@ pub async fn cancel(
     let reason = body.checked()?;
     let ctx = begin(&state, &principal, id, None).await?;
     let (role, to) = ctx.decide(Action::Cancelled, Outcome::Default)?;
+    let updated = ctx.move_to(to, |u| u).await?;
     close_open_offers(&ctx.tx, id, OfferStatus::Closed, "cancelled", ctx.now).await?;
     if ctx.from().holds_capacity() {
         capacity::give_back(&ctx.tx, &ctx.order).await?;
     }
-    let updated = ctx.move_to(to, |u| u).await?;
     let event = NewEvent::new(Action::Cancelled, Some(principal.user_id), role, ctx.from(), to).reason(Some(reason));
     let standing = ctx.standing.clone();
     ctx.finish(updated, vec![event], standing).await
