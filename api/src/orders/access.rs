@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use crate::auth::Principal;
 use crate::entity::enums::{OfferStatus, ProviderKind};
-use crate::entity::{offer, order, partner_member, user, volunteer};
+use crate::entity::{category, offer, order, partner_member, user, volunteer};
 use crate::error::ApiError;
 
 /// A provider the caller acts for.
@@ -178,30 +178,78 @@ pub async fn visible_order(
 /// Loads an order inside a write transaction, locking its row on PostgreSQL (SQLite's
 /// immediate transaction already holds the write lock).
 pub async fn lock_order(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<order::Model>, ApiError> {
-    Ok(order_named(db, id, true).await?.map(|(o, _)| o))
+    Ok(read_order(db, id, true, None).await?.map(|r| r.order))
 }
 
-/// An order with the resident's display name, read by a subquery of the same statement
-/// (so that a step's answer costs no statement of its own); with `lock`, the order's row
-/// is locked on PostgreSQL (`FOR UPDATE` locks only the order: the subquery's row is not
-/// in `FROM`).
-pub async fn order_named(
+/// An order as a step reads it, with what the step needs besides, all in one statement.
+pub struct OrderRead {
+    pub order: order::Model,
+    /// The resident's display name, for the answer.
+    pub resident_name: String,
+    /// The order's category's service levels (stored JSON).
+    pub category_sla: Option<String>,
+    /// Whether the caller belongs to a partner or is a volunteer: only then are their
+    /// providers worth reading.
+    pub caller_acts_for_providers: bool,
+}
+
+/// Reads an order with its resident's name, its category's service levels and, given a
+/// caller, whether they act for any provider — by subqueries of one statement. With `lock`,
+/// the order's row is locked on PostgreSQL (`FOR UPDATE` locks only the order: the
+/// subqueries' rows are not in `FROM`).
+pub async fn read_order(
     db: &impl ConnectionTrait,
     id: Uuid,
     lock: bool,
-) -> Result<Option<(order::Model, String)>, ApiError> {
+    caller: Option<Uuid>,
+) -> Result<Option<OrderRead>, ApiError> {
+    let sub = |q: sea_orm::sea_query::SelectStatement| Expr::SubQuery(None, Box::new(q.into_sub_query_statement()));
     let name = SqlQuery::select()
         .column(user::Column::DisplayName)
         .from(user::Entity)
         .and_where(Expr::col((user::Entity, user::Column::Id)).equals((order::Entity, order::Column::ResidentId)))
         .to_owned();
-    let mut query = order::Entity::find_by_id(id)
-        .expr_as(Expr::SubQuery(None, Box::new(name.into_sub_query_statement())), "resident_name");
+    let sla = SqlQuery::select()
+        .column(category::Column::Sla)
+        .from(category::Entity)
+        .and_where(
+            Expr::col((category::Entity, category::Column::Code)).equals((order::Entity, order::Column::CategoryCode)),
+        )
+        .to_owned();
+    let mut query = order::Entity::find_by_id(id).expr_as(sub(name), "resident_name").expr_as(sub(sla), "category_sla");
+    if let Some(user_id) = caller {
+        let member = SqlQuery::select()
+            .expr(Expr::val(1))
+            .from(partner_member::Entity)
+            .and_where(partner_member::Column::UserId.eq(user_id))
+            .limit(1)
+            .to_owned();
+        let volunteer = SqlQuery::select()
+            .expr(Expr::val(1))
+            .from(volunteer::Entity)
+            .and_where(volunteer::Column::UserId.eq(user_id))
+            .limit(1)
+            .to_owned();
+        query = query.expr_as(sub(member), "is_member").expr_as(sub(volunteer), "is_volunteer");
+    }
     if lock && db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
         query = query.lock_exclusive();
     }
     let Some(row) = db.query_one(query.as_query()).await? else { return Ok(None) };
-    let found = order::Model::from_query_result(&row, "")?;
-    let name: Option<String> = row.try_get("", "resident_name")?;
-    Ok(Some((found, name.unwrap_or_default())))
+    let order = order::Model::from_query_result(&row, "")?;
+    let resident_name: Option<String> = row.try_get("", "resident_name")?;
+    let category_sla: Option<String> = row.try_get("", "category_sla")?;
+    let caller_acts_for_providers = if caller.is_some() {
+        let member: Option<i32> = row.try_get("", "is_member")?;
+        let volunteer: Option<i32> = row.try_get("", "is_volunteer")?;
+        member.is_some() || volunteer.is_some()
+    } else {
+        false
+    };
+    Ok(Some(OrderRead {
+        order,
+        resident_name: resident_name.unwrap_or_default(),
+        category_sla,
+        caller_acts_for_providers,
+    }))
 }

@@ -6,7 +6,7 @@
 use axum::Json;
 use axum::extract::State;
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::sea_query::{Expr, Query as SqlQuery};
+use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect};
 use serde::Deserialize;
 use shenbian_domain::eligibility::{Ineligible, partner_eligibility, volunteer_eligibility};
@@ -14,17 +14,16 @@ use shenbian_domain::order::{Action, ActorRole, OrderStatus, Outcome, Refusal, d
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::access::{Standing, lock_order, order_named, providers_of, standing};
+use super::access::{OrderRead, Standing, lock_order, providers_of, read_order, standing};
 use super::capacity;
 use super::events::{NewEvent, append};
 use super::view::OrderView;
 use crate::access::{ReasonBody, check_reason, text_field};
 use crate::auth::Principal;
-use crate::categories::stored_sla;
 use crate::db::{WriteTx, begin_write};
 use crate::eligibility::{ReasonView, month_key, partner_facts, volunteer_facts};
 use crate::entity::enums::{OfferStatus, OrderStatusDb, ProviderKind};
-use crate::entity::{category, contract, offer, order};
+use crate::entity::{contract, offer, order};
 use crate::error::{ApiError, FieldError, IneligibleProvider};
 use crate::extract::{JsonBody, Lang, MaybeJson, Path};
 use crate::state::AppState;
@@ -50,6 +49,8 @@ pub(super) struct Ctx {
     pub(super) standing: Standing,
     /// The resident's display name, for the answer.
     resident_name: String,
+    /// The order's category's service levels (stored JSON), as read with the order.
+    category_sla: Option<String>,
     pub(super) now: DateTime<Utc>,
 }
 
@@ -66,14 +67,15 @@ pub(super) async fn begin(
     chosen: Option<Uuid>,
 ) -> Result<Ctx, ApiError> {
     let pool = state.db()?;
-    let (order, resident_name) = order_named(pool, id, false).await?.ok_or(ApiError::NotFound)?;
-    let providers = providers_of(pool, principal.user_id).await?;
-    let standing = standing(pool, principal, providers, &order, chosen).await?;
+    let read = read_order(pool, id, false, Some(principal.user_id)).await?.ok_or(ApiError::NotFound)?;
+    let providers =
+        if read.caller_acts_for_providers { providers_of(pool, principal.user_id).await? } else { Vec::new() };
+    let standing = standing(pool, principal, providers, &read.order, chosen).await?;
     if !standing.visible() {
         return Err(ApiError::NotFound);
     }
     let tx = begin_write(pool).await?;
-    Ok(Ctx { tx, order, standing, resident_name, now: state.now() })
+    Ok(Ctx::new(tx, read, standing, state.now()))
 }
 
 /// Begins a step that may leave the order's row as it is (a decline among other open
@@ -87,15 +89,28 @@ pub(super) async fn begin_locked(
     let pool = state.db()?;
     let providers = providers_of(pool, principal.user_id).await?;
     let tx = begin_write(pool).await?;
-    let (order, resident_name) = order_named(&tx, id, true).await?.ok_or(ApiError::NotFound)?;
-    let standing = standing(&tx, principal, providers, &order, chosen).await?;
+    let read = read_order(&tx, id, true, None).await?.ok_or(ApiError::NotFound)?;
+    let standing = standing(&tx, principal, providers, &read.order, chosen).await?;
     if !standing.visible() {
         return Err(ApiError::NotFound);
     }
-    Ok(Ctx { tx, order, standing, resident_name, now: state.now() })
+    Ok(Ctx::new(tx, read, standing, state.now()))
 }
 
 impl Ctx {
+    fn new(tx: WriteTx, read: OrderRead, standing: Standing, now: DateTime<Utc>) -> Self {
+        let OrderRead { order, resident_name, category_sla, .. } = read;
+        Self { tx, order, standing, resident_name, category_sla, now }
+    }
+
+    /// The service levels of the order's category, as read with the order.
+    fn sla(&self) -> Result<shenbian_domain::category::Sla, ApiError> {
+        match &self.category_sla {
+            Some(sla) => serde_json::from_str(sla).map_err(ApiError::internal),
+            None => Err(ApiError::internal("order without category")),
+        }
+    }
+
     pub(super) fn from(&self) -> OrderStatus {
         self.order.status.into()
     }
@@ -181,34 +196,6 @@ async fn close_open_offers(
         .rows_affected)
 }
 
-/// The category of an order, read before its write transaction (categories change
-/// rarely, and on SQLite every statement inside the transaction holds the write lock).
-async fn category_before(db: &impl ConnectionTrait, order_id: Uuid) -> Result<Option<category::Model>, ApiError> {
-    let of_order = SqlQuery::select()
-        .column(order::Column::CategoryCode)
-        .from(order::Entity)
-        .and_where(order::Column::Id.eq(order_id))
-        .to_owned();
-    Ok(category::Entity::find().filter(category::Column::Code.in_subquery(of_order)).one(db).await?)
-}
-
-/// The service levels of an order's category: the one read before the transaction, unless
-/// the order's category changed meanwhile.
-async fn order_sla(
-    db: &impl ConnectionTrait,
-    o: &order::Model,
-    before: Option<category::Model>,
-) -> Result<shenbian_domain::category::Sla, ApiError> {
-    let found = match before.filter(|c| c.code == o.category_code) {
-        Some(c) => c,
-        None => category::Entity::find_by_id(o.category_code.clone())
-            .one(db)
-            .await?
-            .ok_or_else(|| ApiError::internal("order without category"))?,
-    };
-    stored_sla(&found)
-}
-
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DispatchBody {
@@ -243,12 +230,11 @@ pub async fn dispatch(
     if body.accept_within_minutes.is_some_and(|m| !(1..=10_080).contains(&m)) {
         return Err(ApiError::validation("accept_within_minutes", "between 1 and 10080"));
     }
-    let category = category_before(state.db()?, id).await?;
     let ctx = begin(&state, &principal, id, None).await?;
     let (role, _) = ctx.decide(Action::Dispatched, Outcome::Default)?;
     let today = state.today();
     let month = month_key(today);
-    let sla = order_sla(&ctx.tx, &ctx.order, category).await?;
+    let sla = ctx.sla()?;
     let default_window = sla.for_urgency(ctx.order.urgency.into()).accept;
     let mut offers = Vec::new();
     let mut ineligible = Vec::new();
@@ -416,7 +402,6 @@ pub async fn accept(
     Path(id): Path<Uuid>,
     MaybeJson(body): MaybeJson<ProviderChoice>,
 ) -> Result<Json<OrderView>, ApiError> {
-    let category = category_before(state.db()?, id).await?;
     let ctx = begin(&state, &principal, id, body.provider_id).await?;
     let (role, to) = ctx.decide(Action::Accepted, Outcome::Default)?;
     let provider = ctx.acting_provider()?;
@@ -425,7 +410,7 @@ pub async fn accept(
     if offer.accept_by <= ctx.now {
         return Err(ApiError::InvalidTransition("your offer has expired".into()));
     }
-    let sla = order_sla(&ctx.tx, &ctx.order, category).await?;
+    let sla = ctx.sla()?;
     let complete_by = ctx.now + Duration::minutes(i64::from(sla.for_urgency(ctx.order.urgency.into()).complete));
     let now = ctx.now;
     let updated = ctx
