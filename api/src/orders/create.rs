@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, Query as SqlQuery, QueryStatementBuilder, SelectStatement};
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TryInsertResult};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -21,7 +21,6 @@ use super::events::{NewEvent, append};
 use super::view::OrderView;
 use crate::access::{is_staff_of, text_field};
 use crate::auth::Principal;
-use crate::categories::stored_sla;
 use crate::db::begin_write;
 use crate::entity::enums::{Channel, OrderStatusDb, UrgencyDb};
 use crate::entity::one_time_code::CodePurpose;
@@ -86,41 +85,114 @@ struct Address {
     detail: String,
 }
 
-/// Checks an address against the community: the compound belongs to it, the building to
-/// the compound.
-async fn check_address(
+/// What checking an order's fields needs from the database, read in one statement of
+/// scalar subqueries.
+struct Lookups {
+    community: bool,
+    /// The category's service levels (stored JSON), if it exists and takes orders.
+    category_sla: Option<String>,
+    /// The community of the named compound, the compound of the named building.
+    compound_community: Option<Uuid>,
+    building_compound: Option<Uuid>,
+    /// The caller's phone and display name, when asked for.
+    my_phone: Option<String>,
+    my_name: Option<String>,
+}
+
+async fn lookups(
     db: &impl ConnectionTrait,
     community_id: Uuid,
-    a: &AddressBody,
-    fields: &mut Fields,
-) -> Result<Option<Address>, ApiError> {
-    let compound = compound::Entity::find_by_id(a.compound_id).one(db).await?;
-    if compound.is_none_or(|c| c.community_id != community_id) {
+    category_code: &str,
+    address: Option<&AddressBody>,
+    me: Option<Uuid>,
+) -> Result<Lookups, ApiError> {
+    let sub = |q: SelectStatement| Expr::SubQuery(None, Box::new(q.into_sub_query_statement()));
+    let query = SqlQuery::select()
+        .expr_as(
+            sub(SqlQuery::select()
+                .expr(Expr::val(1))
+                .from(community::Entity)
+                .and_where(community::Column::Id.eq(community_id))
+                .to_owned()),
+            "community",
+        )
+        .expr_as(
+            sub(SqlQuery::select()
+                .column(category::Column::Sla)
+                .from(category::Entity)
+                .and_where(category::Column::Code.eq(category_code))
+                .and_where(category::Column::Active.eq(true))
+                .to_owned()),
+            "category_sla",
+        )
+        .expr_as(
+            sub(SqlQuery::select()
+                .column(compound::Column::CommunityId)
+                .from(compound::Entity)
+                .and_where(compound::Column::Id.eq(address.map_or(Uuid::nil(), |a| a.compound_id)))
+                .to_owned()),
+            "compound_community",
+        )
+        .expr_as(
+            sub(SqlQuery::select()
+                .column(building::Column::CompoundId)
+                .from(building::Entity)
+                .and_where(building::Column::Id.eq(address.and_then(|a| a.building_id).unwrap_or_default()))
+                .to_owned()),
+            "building_compound",
+        )
+        .expr_as(
+            sub(SqlQuery::select()
+                .column(user::Column::Phone)
+                .from(user::Entity)
+                .and_where(user::Column::Id.eq(me.unwrap_or_default()))
+                .to_owned()),
+            "my_phone",
+        )
+        .expr_as(
+            sub(SqlQuery::select()
+                .column(user::Column::DisplayName)
+                .from(user::Entity)
+                .and_where(user::Column::Id.eq(me.unwrap_or_default()))
+                .to_owned()),
+            "my_name",
+        )
+        .to_owned();
+    let row =
+        db.query_one(&query).await?.ok_or_else(|| ApiError::internal("a select of subqueries answered no row"))?;
+    let community: Option<i32> = row.try_get("", "community")?;
+    Ok(Lookups {
+        community: community.is_some(),
+        category_sla: row.try_get("", "category_sla")?,
+        compound_community: row.try_get("", "compound_community")?,
+        building_compound: row.try_get("", "building_compound")?,
+        my_phone: row.try_get("", "my_phone")?,
+        my_name: row.try_get("", "my_name")?,
+    })
+}
+
+/// Checks an address against the looked-up compound and building.
+fn check_address(l: &Lookups, community_id: Uuid, a: &AddressBody, fields: &mut Fields) -> Option<Address> {
+    if l.compound_community != Some(community_id) {
         fields.push("address.compound_id", "no such compound in this community");
     }
-    if let Some(building_id) = a.building_id {
-        let found = building::Entity::find_by_id(building_id).one(db).await?;
-        if found.is_none_or(|b| b.compound_id != a.compound_id) {
-            fields.push("address.building_id", "no such building in this compound");
-        }
+    if a.building_id.is_some() && l.building_compound != Some(a.compound_id) {
+        fields.push("address.building_id", "no such building in this compound");
     }
     let unit = fields.check("address.unit", text_field(&a.unit, 0, 20));
     let room = fields.check("address.room", text_field(&a.room, 0, 20));
     let detail = fields.check("address.detail", text_field(&a.detail, 0, 200));
-    Ok(match (unit, room, detail) {
+    match (unit, room, detail) {
         (Some(unit), Some(room), Some(detail)) => {
             Some(Address { compound_id: a.compound_id, building_id: a.building_id, unit, room, detail })
         }
         _ => None,
-    })
+    }
 }
 
-/// The category, if it exists and takes orders, with its service levels.
-async fn active_category(db: &impl ConnectionTrait, code: &str) -> Result<Option<Sla>, ApiError> {
-    match category::Entity::find_by_id(code.to_owned()).one(db).await? {
-        Some(c) if c.active => Ok(Some(stored_sla(&c)?)),
-        _ => Ok(None),
-    }
+/// The category's service levels, if it exists and takes orders.
+fn active_category(l: &Lookups) -> Result<Option<Sla>, ApiError> {
+    l.category_sla.as_deref().map(|sla| serde_json::from_str(sla).map_err(ApiError::internal)).transpose()
 }
 
 /// The deadline to dispatch an order created at `at`.
@@ -203,14 +275,16 @@ pub async fn create_order(
     {
         fields.push("preferred_end", "must be after preferred_start");
     }
-    if community::Entity::find_by_id(body.community_id).one(db).await?.is_none() {
+    let me = matches!(for_whom, Some(For::Themselves)).then_some(principal.user_id);
+    let found = lookups(db, body.community_id, &body.category_code, Some(&body.address), me).await?;
+    if !found.community {
         fields.push("community_id", "no such community");
     }
-    let sla = active_category(db, &body.category_code).await?;
+    let sla = active_category(&found)?;
     if sla.is_none() {
         fields.push("category_code", "no such category, or it takes no orders");
     }
-    let address = check_address(db, body.community_id, &body.address, &mut fields).await?;
+    let address = check_address(&found, body.community_id, &body.address, &mut fields);
     let (Some(for_whom), Some(title), Some(description), Some(sla), Some(address)) =
         (for_whom, title, description, sla, address)
     else {
@@ -219,14 +293,6 @@ pub async fn create_order(
     fields.finish()?;
 
     let now = state.now();
-    // The caller's own row is read before the write transaction (on SQLite every statement
-    // inside it holds the write lock).
-    let me = match for_whom {
-        For::Themselves => {
-            Some(user::Entity::find_by_id(principal.user_id).one(db).await?.ok_or(ApiError::Unauthorized)?)
-        }
-        For::Resident { .. } => None,
-    };
     let tx = begin_write(db).await?;
     if let Some(key) = &key {
         let hash = request_hash(&raw);
@@ -263,12 +329,12 @@ pub async fn create_order(
 
     let (resident_id, resident_name, contact_phone, channel, claim_code) = match for_whom {
         For::Themselves => {
-            let me = me.ok_or(ApiError::Unauthorized)?;
+            let name = found.my_name.ok_or(ApiError::Unauthorized)?;
             let phone = match contact {
                 Some(Some(p)) => p.as_str().to_owned(),
-                _ => me.phone.clone().unwrap_or_default(),
+                _ => found.my_phone.unwrap_or_default(),
             };
-            (me.id, me.display_name, phone, Channel::App, None)
+            (principal.user_id, name, phone, Channel::App, None)
         }
         For::Resident { phone, name, channel } => {
             let (resident, code) = resident_for(&tx, &state, &principal, &phone, &name, now).await?;
@@ -435,14 +501,15 @@ pub async fn patch_order(
         decide_as_any(from, Action::Updated, &standing.roles(), Outcome::Default).map_err(super::steps::refusal)?;
     let mut fields = Fields::default();
     let category = body.category_code.clone().unwrap_or_else(|| current.category_code.clone());
-    let sla = active_category(&tx, &category).await?;
+    let found = lookups(&tx, current.community_id, &category, body.address.as_ref(), None).await?;
+    let sla = active_category(&found)?;
     if sla.is_none() {
         fields.push("category_code", "no such category, or it takes no orders");
     }
     let title = body.title.as_deref().map(|t| fields.check("title", text_field(t, 1, 100)));
     let description = body.description.as_deref().map(|d| fields.check("description", text_field(d, 1, 2000)));
     let address = match &body.address {
-        Some(a) => check_address(&tx, current.community_id, a, &mut fields).await?,
+        Some(a) => check_address(&found, current.community_id, a, &mut fields),
         None => None,
     };
     let Some(sla) = sla else { return Err(fields.into_error()) };
