@@ -191,10 +191,13 @@ pub struct OrderRead {
     /// Whether the caller belongs to a partner or is a volunteer: only then are their
     /// providers worth reading.
     pub caller_acts_for_providers: bool,
+    /// Whether the order is assigned to one of the caller's providers.
+    pub assigned_to_caller: bool,
 }
 
 /// Reads an order with its resident's name, its category's service levels and, given a
-/// caller, whether they act for any provider — by subqueries of one statement. With `lock`,
+/// caller, whether they act for any provider and whether the order is assigned to one of
+/// theirs — by subqueries of one statement. With `lock`,
 /// the order's row is locked on PostgreSQL (`FOR UPDATE` locks only the order: the
 /// subqueries' rows are not in `FROM`).
 pub async fn read_order(
@@ -230,7 +233,31 @@ pub async fn read_order(
             .and_where(volunteer::Column::UserId.eq(user_id))
             .limit(1)
             .to_owned();
-        query = query.expr_as(sub(member), "is_member").expr_as(sub(volunteer), "is_volunteer");
+        let assigned_partner = SqlQuery::select()
+            .expr(Expr::val(1))
+            .from(partner_member::Entity)
+            .and_where(partner_member::Column::UserId.eq(user_id))
+            .and_where(
+                Expr::col((partner_member::Entity, partner_member::Column::PartnerId))
+                    .equals((order::Entity, order::Column::ProviderId)),
+            )
+            .limit(1)
+            .to_owned();
+        let assigned_volunteer = SqlQuery::select()
+            .expr(Expr::val(1))
+            .from(volunteer::Entity)
+            .and_where(volunteer::Column::UserId.eq(user_id))
+            .and_where(
+                Expr::col((volunteer::Entity, volunteer::Column::Id))
+                    .equals((order::Entity, order::Column::ProviderId)),
+            )
+            .limit(1)
+            .to_owned();
+        query = query
+            .expr_as(sub(member), "is_member")
+            .expr_as(sub(volunteer), "is_volunteer")
+            .expr_as(sub(assigned_partner), "assigned_partner")
+            .expr_as(sub(assigned_volunteer), "assigned_volunteer");
     }
     if lock && db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
         query = query.lock_exclusive();
@@ -239,17 +266,20 @@ pub async fn read_order(
     let order = order::Model::from_query_result(&row, "")?;
     let resident_name: Option<String> = row.try_get("", "resident_name")?;
     let category_sla: Option<String> = row.try_get("", "category_sla")?;
-    let caller_acts_for_providers = if caller.is_some() {
-        let member: Option<i32> = row.try_get("", "is_member")?;
-        let volunteer: Option<i32> = row.try_get("", "is_volunteer")?;
-        member.is_some() || volunteer.is_some()
-    } else {
-        false
+    let flag = |column: &str| -> Result<bool, ApiError> {
+        if caller.is_none() {
+            return Ok(false);
+        }
+        let value: Option<i32> = row.try_get("", column)?;
+        Ok(value.is_some())
     };
+    let caller_acts_for_providers = flag("is_member")? || flag("is_volunteer")?;
+    let assigned_to_caller = flag("assigned_partner")? || flag("assigned_volunteer")?;
     Ok(Some(OrderRead {
         order,
         resident_name: resident_name.unwrap_or_default(),
         category_sla,
         caller_acts_for_providers,
+        assigned_to_caller,
     }))
 }

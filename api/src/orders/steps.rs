@@ -14,7 +14,7 @@ use shenbian_domain::order::{Action, ActorRole, OrderStatus, Outcome, Refusal, d
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::access::{OrderRead, Standing, lock_order, providers_of, read_order, standing};
+use super::access::{OrderRead, ProviderRef, Standing, lock_order, providers_of, read_order, standing};
 use super::capacity;
 use super::events::{NewEvent, append};
 use super::view::OrderView;
@@ -68,8 +68,15 @@ pub(super) async fn begin(
 ) -> Result<Ctx, ApiError> {
     let pool = state.db()?;
     let read = read_order(pool, id, false, Some(principal.user_id)).await?.ok_or(ApiError::NotFound)?;
-    let providers =
-        if read.caller_acts_for_providers { providers_of(pool, principal.user_id).await? } else { Vec::new() };
+    // Whom the caller acts for: nobody (no query), the provider the order is assigned to
+    // (known from the read), or else their providers, read.
+    let providers = match (read.caller_acts_for_providers, read.assigned_to_caller, read.order.provider_kind) {
+        (false, _, _) => Vec::new(),
+        (true, true, Some(kind)) if chosen.is_none() => {
+            read.order.provider_id.map(|id| vec![ProviderRef { kind, id }]).unwrap_or_default()
+        }
+        _ => providers_of(pool, principal.user_id).await?,
+    };
     let standing = standing(pool, principal, providers, &read.order, chosen).await?;
     if !standing.visible() {
         return Err(ApiError::NotFound);
