@@ -1,7 +1,8 @@
 //! The steps of an order's life: dispatch, withdraw, accept, decline, start, complete,
-//! release, reassign, cancel. Each is one transaction: the order's row is locked, the domain
-//! decides, a compare-and-set on status and version moves it, offers and capacity change with
-//! it, and the event log gets its entry. Two racing actors: one wins, the other gets 409.
+//! release, reassign, cancel. Each is one transaction whose first write is a compare-and-set
+//! on the order's status and version (the order was read just before, with the caller's
+//! standing, and the domain decided on it); offers and capacity change with it, and the event
+//! log gets its entry. Two racing actors: one wins, the other gets 409.
 
 use axum::Json;
 use axum::extract::State;
