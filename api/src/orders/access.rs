@@ -221,6 +221,8 @@ pub async fn read_order(
         .to_owned();
     let mut query = order::Entity::find_by_id(id).expr_as(sub(name), "resident_name").expr_as(sub(sla), "category_sla");
     if let Some(user_id) = caller {
+        // The caller's membership and volunteer record; with a second condition, the same
+        // rows for the order's provider.
         let member = SqlQuery::select()
             .expr(Expr::val(1))
             .from(partner_member::Entity)
@@ -233,25 +235,19 @@ pub async fn read_order(
             .and_where(volunteer::Column::UserId.eq(user_id))
             .limit(1)
             .to_owned();
-        let assigned_partner = SqlQuery::select()
-            .expr(Expr::val(1))
-            .from(partner_member::Entity)
-            .and_where(partner_member::Column::UserId.eq(user_id))
+        let assigned_partner = member
+            .clone()
             .and_where(
                 Expr::col((partner_member::Entity, partner_member::Column::PartnerId))
                     .equals((order::Entity, order::Column::ProviderId)),
             )
-            .limit(1)
             .to_owned();
-        let assigned_volunteer = SqlQuery::select()
-            .expr(Expr::val(1))
-            .from(volunteer::Entity)
-            .and_where(volunteer::Column::UserId.eq(user_id))
+        let assigned_volunteer = volunteer
+            .clone()
             .and_where(
                 Expr::col((volunteer::Entity, volunteer::Column::Id))
                     .equals((order::Entity, order::Column::ProviderId)),
             )
-            .limit(1)
             .to_owned();
         query = query
             .expr_as(sub(member), "is_member")

@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::sea_query::{Expr, Query as SqlQuery, QueryStatementBuilder, SelectStatement};
+use sea_orm::sea_query::{Expr, ExprTrait, IntoIden, Query as SqlQuery, QueryStatementBuilder};
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TryInsertResult};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -106,61 +106,41 @@ async fn lookups(
     address: Option<&AddressBody>,
     me: Option<Uuid>,
 ) -> Result<Lookups, ApiError> {
-    let sub = |q: SelectStatement| Expr::SubQuery(None, Box::new(q.into_sub_query_statement()));
+    // `(SELECT <column> FROM <table> WHERE <condition>)`: NULL when no row matches.
+    fn scalar(column: impl IntoIden, table: impl IntoIden, condition: Expr) -> Expr {
+        let q = SqlQuery::select().column(column).from(table).and_where(condition).to_owned();
+        Expr::SubQuery(None, Box::new(q.into_sub_query_statement()))
+    }
+    let building_id = address.and_then(|a| a.building_id).unwrap_or_default();
+    let me = me.unwrap_or_default();
     let query = SqlQuery::select()
+        .expr_as(scalar(community::Column::Id, community::Entity, community::Column::Id.eq(community_id)), "community")
         .expr_as(
-            sub(SqlQuery::select()
-                .expr(Expr::val(1))
-                .from(community::Entity)
-                .and_where(community::Column::Id.eq(community_id))
-                .to_owned()),
-            "community",
-        )
-        .expr_as(
-            sub(SqlQuery::select()
-                .column(category::Column::Sla)
-                .from(category::Entity)
-                .and_where(category::Column::Code.eq(category_code))
-                .and_where(category::Column::Active.eq(true))
-                .to_owned()),
+            scalar(
+                category::Column::Sla,
+                category::Entity,
+                category::Column::Code.eq(category_code).and(category::Column::Active.eq(true)),
+            ),
             "category_sla",
         )
         .expr_as(
-            sub(SqlQuery::select()
-                .column(compound::Column::CommunityId)
-                .from(compound::Entity)
-                .and_where(compound::Column::Id.eq(address.map_or(Uuid::nil(), |a| a.compound_id)))
-                .to_owned()),
+            scalar(
+                compound::Column::CommunityId,
+                compound::Entity,
+                compound::Column::Id.eq(address.map_or(Uuid::nil(), |a| a.compound_id)),
+            ),
             "compound_community",
         )
         .expr_as(
-            sub(SqlQuery::select()
-                .column(building::Column::CompoundId)
-                .from(building::Entity)
-                .and_where(building::Column::Id.eq(address.and_then(|a| a.building_id).unwrap_or_default()))
-                .to_owned()),
+            scalar(building::Column::CompoundId, building::Entity, building::Column::Id.eq(building_id)),
             "building_compound",
         )
-        .expr_as(
-            sub(SqlQuery::select()
-                .column(user::Column::Phone)
-                .from(user::Entity)
-                .and_where(user::Column::Id.eq(me.unwrap_or_default()))
-                .to_owned()),
-            "my_phone",
-        )
-        .expr_as(
-            sub(SqlQuery::select()
-                .column(user::Column::DisplayName)
-                .from(user::Entity)
-                .and_where(user::Column::Id.eq(me.unwrap_or_default()))
-                .to_owned()),
-            "my_name",
-        )
+        .expr_as(scalar(user::Column::Phone, user::Entity, user::Column::Id.eq(me)), "my_phone")
+        .expr_as(scalar(user::Column::DisplayName, user::Entity, user::Column::Id.eq(me)), "my_name")
         .to_owned();
     let row =
         db.query_one(&query).await?.ok_or_else(|| ApiError::internal("a select of subqueries answered no row"))?;
-    let community: Option<i32> = row.try_get("", "community")?;
+    let community: Option<Uuid> = row.try_get("", "community")?;
     Ok(Lookups {
         community: community.is_some(),
         category_sla: row.try_get("", "category_sla")?,
