@@ -14,11 +14,10 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::auth::Principal;
-use crate::eligibility::{ReasonView, month_key, partner_facts, volunteer_facts};
+use crate::eligibility::{Ask, ReasonView, month_key, partner_facts, volunteer_facts};
 use crate::entity::enums::{OfferStatus, ProviderKind};
 use crate::entity::{
-    contract_category, contract_community, offer, order, partner, rating, user, volunteer, volunteer_building,
-    volunteer_skill,
+    contract_category, contract_community, offer, order, rating, user, volunteer, volunteer_building, volunteer_skill,
 };
 use crate::error::ApiError;
 use crate::extract::{Lang, Path};
@@ -32,6 +31,8 @@ pub struct Candidate {
     pub name: String,
     /// For a partner, the contract the job would be charged to.
     pub contract_id: Option<Uuid>,
+    /// That contract's own accept window, in minutes, where it sets one.
+    pub accept_within: Option<u32>,
     pub scored: Scored,
 }
 
@@ -99,11 +100,12 @@ pub async fn ranked(db: &impl ConnectionTrait, state: &AppState, o: &order::Mode
     let ids: Vec<Uuid> = partner_ids.iter().copied().chain(volunteers.iter().map(|v| v.id)).collect();
     let record = Record::load(db, &ids).await?;
     let mut pool = Vec::new();
-    let mut meta: BTreeMap<Uuid, (ProviderKind, String, Option<Uuid>)> = BTreeMap::new();
+    let mut meta: BTreeMap<Uuid, (ProviderKind, String, Option<Uuid>, Option<u32>)> = BTreeMap::new();
+    let ask = Ask { community: o.community_id, category: &o.category_code, month: &month, order: None };
     for pid in &partner_ids {
-        let Some((status, contracts)) = partner_facts(db, *pid, &month).await? else { continue };
-        let verdict = partner_eligibility(status, &contracts, o.community_id, &o.category_code, today);
-        let chosen = verdict.as_ref().ok().and_then(|c| contracts.iter().find(|x| x.id == *c));
+        let Some(p) = partner_facts(db, *pid, &ask).await? else { continue };
+        let verdict = partner_eligibility(p.status, &p.contracts, o.community_id, &o.category_code, today);
+        let chosen = verdict.as_ref().ok().and_then(|c| p.contracts.iter().find(|x| x.id == *c));
         let facts = CandidateFacts {
             open_jobs: chosen.map_or(0, |c| c.open_jobs),
             max_open_jobs: chosen.map_or(1, |c| c.max_open_jobs),
@@ -112,12 +114,13 @@ pub async fn ranked(db: &impl ConnectionTrait, state: &AppState, o: &order::Mode
             looks_after_building: false,
             ..record.facts(*pid)
         };
-        let name = partner::Entity::find_by_id(*pid).one(db).await?.map(|p| p.name).unwrap_or_default();
-        meta.insert(*pid, (ProviderKind::Partner, name, verdict.as_ref().ok().copied()));
+        let contract_id = verdict.as_ref().ok().copied();
+        let window = contract_id.and_then(|c| p.accept_window(c));
+        meta.insert(*pid, (ProviderKind::Partner, p.name, contract_id, window));
         pool.push((facts, excluded(verdict.map(|_| ()), turned_down.contains(pid))));
     }
     for v in &volunteers {
-        let Some(vf) = volunteer_facts(db, v.id).await? else { continue };
+        let Some((vf, _)) = volunteer_facts(db, v.id, &ask).await? else { continue };
         let verdict = volunteer_eligibility(&vf, o.community_id, &o.category_code);
         let facts = CandidateFacts {
             open_jobs: vf.open_jobs,
@@ -128,14 +131,14 @@ pub async fn ranked(db: &impl ConnectionTrait, state: &AppState, o: &order::Mode
             ..record.facts(v.id)
         };
         let name = user::Entity::find_by_id(v.user_id).one(db).await?.map(|u| u.display_name).unwrap_or_default();
-        meta.insert(v.id, (ProviderKind::Volunteer, name, None));
+        meta.insert(v.id, (ProviderKind::Volunteer, name, None, None));
         pool.push((facts, excluded(verdict, turned_down.contains(&v.id))));
     }
     Ok(rank(pool, o.urgency.into())
         .into_iter()
         .filter_map(|scored| {
-            let (kind, name, contract_id) = meta.get(&scored.id)?.clone();
-            Some(Candidate { kind, name, contract_id, scored })
+            let (kind, name, contract_id, accept_within) = meta.get(&scored.id)?.clone();
+            Some(Candidate { kind, name, contract_id, accept_within, scored })
         })
         .collect())
 }

@@ -13,8 +13,8 @@ use axum::extract::State;
 use chrono::{DateTime, Duration, NaiveDate, Offset, TimeZone, Utc};
 use sea_orm::sea_query::{Asterisk, Expr, ExprTrait, Func};
 use sea_orm::{
-    ActiveEnum, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, Iterable, QueryFilter,
-    QuerySelect, Statement,
+    ActiveEnum, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, FromQueryResult, Iterable,
+    QueryFilter, QuerySelect, Statement, TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 use shenbian_domain::order::OrderStatus;
@@ -179,7 +179,9 @@ impl Sql {
 fn millis(backend: DbBackend, col: &str) -> String {
     match backend {
         DbBackend::Sqlite => format!("CAST(ROUND(unixepoch({col}, 'subsec') * 1000) AS BIGINT)"),
-        _ => format!("CAST(FLOOR(EXTRACT(EPOCH FROM {col}) * 1000) AS BIGINT)"),
+        // `date_part` is double precision, several times cheaper than `EXTRACT`'s numeric;
+        // rounded to the millisecond as on SQLite.
+        _ => format!("CAST(ROUND(date_part('epoch', {col}) * 1000) AS BIGINT)"),
     }
 }
 
@@ -424,15 +426,29 @@ fn fold(rows: Vec<Tally>, w: &Window) -> (CommunityFigures, BTreeMap<Uuid, Done>
     (f, providers)
 }
 
+/// Runs the figures' statement. On PostgreSQL, in a transaction that gives its sorts and
+/// window buffers more memory than the server's default of 4 MB, in which a year's
+/// percentiles spill to disk.
+async fn tallies(db: &DatabaseConnection, statement: Statement) -> Result<Vec<Tally>, ApiError> {
+    if db.get_database_backend() != DbBackend::Postgres {
+        return Ok(Tally::find_by_statement(statement).all(db).await?);
+    }
+    let tx = db.begin().await?;
+    tx.execute_unprepared("SET LOCAL work_mem = '32MB'").await?;
+    let rows = Tally::find_by_statement(statement).all(&tx).await?;
+    tx.commit().await?;
+    Ok(rows)
+}
+
 async fn figures(
-    db: &impl ConnectionTrait,
+    db: &DatabaseConnection,
     state: &AppState,
     c: &community::Model,
     w: Window,
     public: bool,
 ) -> Result<CommunityFigures, ApiError> {
     let statement = figures_statement(db.get_database_backend(), c.id, &w, state.now(), state.timezone());
-    let (mut f, providers) = fold(Tally::find_by_statement(statement).all(db).await?, &w);
+    let (mut f, providers) = fold(tallies(db, statement).await?, &w);
     f.community_id = c.id;
     f.community = c.name.clone();
     f.timezone = state.settings.timezone.clone();

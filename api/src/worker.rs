@@ -20,6 +20,7 @@ use crate::error::ApiError;
 use crate::orders::access::lock_order;
 use crate::orders::closing::count_hours;
 use crate::orders::events::{NewEvent, append};
+use crate::orders::steps::NewOffer;
 use crate::places::CommunitySettings;
 use crate::state::AppState;
 
@@ -177,14 +178,22 @@ pub async fn auto_dispatch_one(state: &AppState, order_id: Uuid) -> Result<bool,
         return Ok(escalated);
     }
     let how_many = if current.urgency == crate::entity::enums::UrgencyDb::Emergency { 3 } else { 1 };
-    let offers: Vec<_> = candidates.iter().take(how_many).map(|c| (c.kind, c.scored.id, c.contract_id)).collect();
     let category = crate::entity::category::Entity::find_by_id(current.category_code.clone())
         .one(&tx)
         .await?
         .ok_or_else(|| ApiError::internal("order without category"))?;
     let window = crate::categories::stored_sla(&category)?.for_urgency(current.urgency.into()).accept;
-    let (_, events) =
-        crate::orders::steps::make_offers(&tx, &current, &offers, window, false, None, ActorRole::System, now).await?;
+    let offers: Vec<NewOffer> = candidates
+        .iter()
+        .take(how_many)
+        .map(|c| NewOffer {
+            kind: c.kind,
+            provider_id: c.scored.id,
+            contract_id: c.contract_id,
+            minutes: c.accept_within.unwrap_or(window),
+        })
+        .collect();
+    let (_, events) = crate::orders::steps::make_offers(&tx, &current, &offers, None, ActorRole::System, now).await?;
     append(&tx, order_id, events, now).await?;
     tx.commit().await?;
     Ok(true)

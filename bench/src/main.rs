@@ -63,6 +63,9 @@ struct Args {
     /// How many orders `--scale` seeds in all.
     #[arg(long, default_value_t = 1_000_000)]
     orders: u64,
+    /// Keep the (large side's) PostgreSQL database after the run, to inspect its plans.
+    #[arg(long)]
+    keep_database: bool,
 }
 
 fn main() -> ExitCode {
@@ -97,7 +100,7 @@ async fn run(args: Args) -> Result<(), String> {
         target.settings.db_max_connections
     );
     let result = if args.scale { run_scale(&args, &target).await } else { run_load(&args, &target).await };
-    target.stop().await;
+    target.stop(args.keep_database).await;
     // The summary comes after the server has stopped, so that its last line is the ratio.
     for line in result? {
         println!("{line}");
@@ -217,7 +220,7 @@ async fn run_scale(args: &Args, target: &Target) -> Result<Vec<String>, String> 
         small.database_name()
     );
     let result = scale::run(&small, target, args.orders).await;
-    small.stop().await;
+    small.stop(false).await;
     let s = result?;
     let mut lines = vec![String::new(), format!("scale: {} vs {} orders, p50 (p99) in ms", scale::SMALL, args.orders)];
     for name in &s.missing {

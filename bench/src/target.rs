@@ -72,14 +72,16 @@ impl Target {
         Ok(Self { base: format!("http://{}", server.addr), settings, state, server, _dir: dir, pg })
     }
 
-    /// Stops the server and drops the PostgreSQL database, if one was made.
-    pub async fn stop(self) {
+    /// Stops the server and drops the PostgreSQL database, if one was made and `keep` is false.
+    pub async fn stop(self, keep: bool) {
         self.server.shutdown().await;
         if let Ok(db) = self.state.db() {
             let _ = db.clone().close().await;
         }
-        if let Some(pg) = self.pg {
-            pg.drop_database().await;
+        match self.pg {
+            Some(pg) if keep => println!("kept PostgreSQL database {} ({})", pg.name, pg.url),
+            Some(pg) => pg.drop_database().await,
+            None => {}
         }
     }
 

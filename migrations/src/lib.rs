@@ -13,6 +13,7 @@ mod m20261127_000005_figures;
 mod m20261127_000006_worker_indexes;
 mod m20261128_000007_figures_at_scale;
 mod m20261128_000008_list_indexes;
+mod m20261128_000009_figures_covering;
 
 pub struct Migrator;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000006_worker_indexes::Migration),
             Box::new(m20261128_000007_figures_at_scale::Migration),
             Box::new(m20261128_000008_list_indexes::Migration),
+            Box::new(m20261128_000009_figures_covering::Migration),
         ]
     }
 }

@@ -144,22 +144,78 @@ pub async fn standing(
     };
     let (mine, others): (Vec<offer::Model>, Vec<offer::Model>) =
         offers.into_iter().partition(|o| ids.contains(&o.provider_id));
+    Ok(stand(principal, &providers, order, assigned, mine, !others.is_empty()))
+}
+
+/// The caller's standing on an order whose provider is none of theirs, from their offers on
+/// it: their providers and their offers are read together, in one statement (membership by
+/// subqueries), with whether anyone else holds an open offer. Equivalent to [`providers_of`]
+/// and [`standing`] for a caller who named no provider and is not assigned the order.
+pub async fn standing_by_offers(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+    order: &order::Model,
+) -> Result<Standing, ApiError> {
+    let partners = SqlQuery::select()
+        .column(partner_member::Column::PartnerId)
+        .from(partner_member::Entity)
+        .and_where(partner_member::Column::UserId.eq(principal.user_id))
+        .to_owned();
+    let volunteers = SqlQuery::select()
+        .column(volunteer::Column::Id)
+        .from(volunteer::Entity)
+        .and_where(volunteer::Column::UserId.eq(principal.user_id))
+        .to_owned();
+    let mine = Condition::any()
+        .add(offer::Column::ProviderId.in_subquery(partners))
+        .add(offer::Column::ProviderId.in_subquery(volunteers));
+    let query = offer::Entity::find()
+        .filter(offer::Column::OrderId.eq(order.id))
+        .filter(Condition::any().add(mine.clone()).add(offer::Column::Status.eq(OfferStatus::Open)))
+        .expr_as(Expr::case(mine, Expr::val(1)).finally(Expr::val(0)), "mine");
+    let (mut mine, mut others_open) = (Vec::new(), false);
+    for row in db.query_all(query.as_query()).await? {
+        let offer = offer::Model::from_query_result(&row, "")?;
+        let is_mine: i32 = row.try_get("", "mine")?;
+        if is_mine == 1 {
+            mine.push(offer);
+        } else {
+            others_open = true;
+        }
+    }
+    let mut providers: Vec<ProviderRef> =
+        mine.iter().map(|o| ProviderRef { kind: o.provider_kind, id: o.provider_id }).collect();
+    providers.sort_by_key(|p| (p.kind == ProviderKind::Volunteer, p.id));
+    providers.dedup();
+    Ok(stand(principal, &providers, order, None, mine, others_open))
+}
+
+/// The standing from what was read: the caller's providers, which of them is assigned the
+/// order, the caller's offers on it, and whether another provider holds an open one.
+fn stand(
+    principal: &Principal,
+    providers: &[ProviderRef],
+    order: &order::Model,
+    assigned: Option<Uuid>,
+    mine: Vec<offer::Model>,
+    others_open: bool,
+) -> Standing {
     let open: Vec<&offer::Model> = mine.iter().filter(|o| o.status == OfferStatus::Open).collect();
     // Assigned first, then an open offer, then any earlier offer (a lost race still sees
     // the order, to learn it lost).
     let provider_id = assigned.or(open.first().map(|o| o.provider_id)).or(mine.first().map(|o| o.provider_id));
     let provider = provider_id.and_then(|id| providers.iter().find(|p| p.id == id).copied());
     let open_offer = provider.and_then(|p| open.iter().find(|o| o.provider_id == p.id).map(|o| (*o).clone()));
-    Ok(Standing {
+    Standing {
         owner: order.resident_id == principal.user_id,
         dispatcher: principal.has(Role::Dispatcher) && principal.community_id == Some(order.community_id),
         admin: principal.has(Role::Admin),
         assigned: provider.is_some() && assigned.is_some(),
         ambiguous: assigned.is_none() && open.len() > 1,
-        others_open: !others.is_empty() || open.len() > 1,
+        others_open: others_open || open.len() > 1,
         provider,
         open_offer,
-    })
+    }
 }
 
 /// Loads an order the caller may see, with their standing; 404 otherwise.

@@ -6,8 +6,8 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait};
+use sea_orm::sea_query::{Expr, Query as SqlQuery};
+use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait, FromQueryResult};
 use serde::{Deserialize, Serialize};
 use shenbian_domain::order::{Action, ActorRole, OrderStatus, Outcome};
 use shenbian_domain::rating::{Stars, check_comment};
@@ -250,31 +250,57 @@ pub async fn rate(
         return Err(ApiError::InvalidTransition("the order has no provider to rate".into()));
     };
     let source = if role == ActorRole::Resident { "app" } else { "phone" };
-    ctx.verify().await?;
-    let created = rating::Entity::insert(rating::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        order_id: Set(id),
-        provider_kind: Set(kind),
-        provider_id: Set(provider_id),
-        stars: Set(stars),
-        timeliness: Set(timeliness),
-        attitude: Set(attitude),
-        quality: Set(quality),
-        comment: Set(comment),
-        comment_hidden: Set(false),
-        source: Set(source.into()),
-        rated_by: Set(principal.user_id),
-        created_at: Set(ctx.now),
-    })
-    .exec_with_returning(&ctx.tx)
-    .await
-    .map_err(|e| {
+    // The rating goes in only while the order is as read: the step's compare-and-set and
+    // its one write in one statement.
+    let values: Vec<Expr> = vec![
+        Expr::val(Uuid::now_v7()),
+        Expr::val(id),
+        Expr::val(kind),
+        Expr::val(provider_id),
+        Expr::val(stars),
+        Expr::val(timeliness),
+        Expr::val(attitude),
+        Expr::val(quality),
+        Expr::val(comment),
+        Expr::val(false),
+        Expr::val(source),
+        Expr::val(principal.user_id),
+        Expr::val(ctx.now),
+    ];
+    use rating::Column as R;
+    let columns = [
+        R::Id,
+        R::OrderId,
+        R::ProviderKind,
+        R::ProviderId,
+        R::Stars,
+        R::Timeliness,
+        R::Attitude,
+        R::Quality,
+        R::Comment,
+        R::CommentHidden,
+        R::Source,
+        R::RatedBy,
+        R::CreatedAt,
+    ];
+    let insert = SqlQuery::insert()
+        .into_table(rating::Entity)
+        .columns(columns)
+        .select_from(SqlQuery::select().exprs(values).and_where(ctx.unchanged()).to_owned())
+        .map_err(ApiError::internal)?
+        .returning_all()
+        .to_owned();
+    let inserted = ctx.tx.query_one(&insert).await.map_err(|e| {
         if violates_unique(&e, "uq_rating_order", "ratings.order_id") {
             ApiError::conflict("already_rated", "this order has been rated")
         } else {
             e.into()
         }
     })?;
+    let created = match inserted {
+        Some(row) => rating::Model::from_query_result(&row, "")?,
+        None => return Err(super::steps::lost_race()),
+    };
     let event = NewEvent::new(Action::Rated, Some(principal.user_id), role, ctx.from(), to).provider(provider_id);
     append(&ctx.tx, id, vec![event], ctx.now).await?;
     ctx.tx.commit().await?;

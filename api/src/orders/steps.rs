@@ -7,24 +7,26 @@
 use axum::Json;
 use axum::extract::State;
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect};
+use sea_orm::sea_query::{Expr, LockType, Query as SqlQuery};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde::Deserialize;
 use shenbian_domain::eligibility::{Ineligible, partner_eligibility, volunteer_eligibility};
 use shenbian_domain::order::{Action, ActorRole, OrderStatus, Outcome, Refusal, decide_as_any};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::access::{OrderRead, ProviderRef, Standing, lock_order, providers_of, read_order, standing};
+use super::access::{
+    OrderRead, ProviderRef, Standing, lock_order, providers_of, read_order, standing, standing_by_offers,
+};
 use super::capacity;
 use super::events::{NewEvent, append};
 use super::view::OrderView;
 use crate::access::{ReasonBody, check_reason, text_field};
 use crate::auth::Principal;
 use crate::db::{WriteTx, begin_write};
-use crate::eligibility::{ReasonView, month_key, partner_facts, volunteer_facts};
+use crate::eligibility::{Ask, ReasonView, month_key, partner_facts, volunteer_facts};
 use crate::entity::enums::{OfferStatus, OrderStatusDb, ProviderKind};
-use crate::entity::{contract, offer, order};
+use crate::entity::{offer, order};
 use crate::error::{ApiError, FieldError, IneligibleProvider};
 use crate::extract::{JsonBody, Lang, MaybeJson, Path};
 use crate::state::AppState;
@@ -70,15 +72,17 @@ pub(super) async fn begin(
     let pool = state.db()?;
     let read = read_order(pool, id, false, Some(principal.user_id)).await?.ok_or(ApiError::NotFound)?;
     // Whom the caller acts for: nobody (no query), the provider the order is assigned to
-    // (known from the read), or else their providers, read.
-    let providers = match (read.caller_acts_for_providers, read.assigned_to_caller, read.order.provider_kind) {
-        (false, _, _) => Vec::new(),
+    // (known from the read), the providers of their offers on it (read with the offers),
+    // or, when they named one, their providers, read.
+    let standing = match (read.caller_acts_for_providers, read.assigned_to_caller, read.order.provider_kind) {
+        (false, _, _) => standing(pool, principal, Vec::new(), &read.order, chosen).await?,
         (true, true, Some(kind)) if chosen.is_none() => {
-            read.order.provider_id.map(|id| vec![ProviderRef { kind, id }]).unwrap_or_default()
+            let providers = read.order.provider_id.map(|id| vec![ProviderRef { kind, id }]).unwrap_or_default();
+            standing(pool, principal, providers, &read.order, None).await?
         }
-        _ => providers_of(pool, principal.user_id).await?,
+        (true, false, _) if chosen.is_none() => standing_by_offers(pool, principal, &read.order).await?,
+        _ => standing(pool, principal, providers_of(pool, principal.user_id).await?, &read.order, chosen).await?,
     };
-    let standing = standing(pool, principal, providers, &read.order, chosen).await?;
     if !standing.visible() {
         return Err(ApiError::NotFound);
     }
@@ -156,18 +160,21 @@ impl Ctx {
             .ok_or_else(lost_race)
     }
 
-    /// The compare-and-set of a step that leaves the order's status as it is: the order is
-    /// still as read (and, on PostgreSQL, its row is locked until the commit).
-    pub(super) async fn verify(&self) -> Result<(), ApiError> {
-        let same = order::Entity::update_many()
-            .col_expr(order::Column::Version, Expr::col(order::Column::Version))
-            .filter(order::Column::Id.eq(self.order.id))
-            .filter(order::Column::Status.eq(self.order.status))
-            .filter(order::Column::Version.eq(self.order.version))
-            .exec(&self.tx)
-            .await?
-            .rows_affected;
-        if same == 1 { Ok(()) } else { Err(lost_race()) }
+    /// The compare-and-set of a step that leaves the order's status as it is and writes a
+    /// row of its own: the condition, for that row's `INSERT … SELECT … WHERE`, that the order
+    /// is still as read (on PostgreSQL the order's row is locked by the check until the
+    /// commit, so a step racing on it waits and then finds the order changed).
+    pub(super) fn unchanged(&self) -> Expr {
+        let mut q = SqlQuery::select();
+        q.expr(Expr::val(1))
+            .from(order::Entity)
+            .and_where(order::Column::Id.eq(self.order.id))
+            .and_where(order::Column::Status.eq(self.order.status))
+            .and_where(order::Column::Version.eq(self.order.version));
+        if self.tx.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+            q.lock(LockType::Update);
+        }
+        Expr::exists(q)
     }
 
     /// Appends the events, commits, and answers the order as the caller now sees it.
@@ -247,29 +254,32 @@ pub async fn dispatch(
     let mut offers = Vec::new();
     let mut ineligible = Vec::new();
     let mut unknown = Vec::new();
-    let declined: Vec<Uuid> = offer::Entity::find()
-        .select_only()
-        .column(offer::Column::ProviderId)
-        .filter(offer::Column::OrderId.eq(id))
-        .filter(offer::Column::ProviderId.is_in(targets.clone()))
-        .filter(offer::Column::Status.eq(OfferStatus::Declined))
-        .into_tuple()
-        .all(&ctx.tx)
-        .await?;
+    let ask =
+        Ask { community: ctx.order.community_id, category: &ctx.order.category_code, month: &month, order: Some(id) };
+    // The accept window: the dispatcher's, else the contract's, else the category's.
+    let minutes =
+        |contract_window: Option<u32>| body.accept_within_minutes.or(contract_window).unwrap_or(default_window);
     for (i, provider_id) in targets.iter().copied().enumerate() {
-        let declined_before = declined.contains(&provider_id);
-        let verdict = if let Some((status, contracts)) = partner_facts(&ctx.tx, provider_id, &month).await? {
-            partner_eligibility(status, &contracts, ctx.order.community_id, &ctx.order.category_code, today)
-                .map(|contract| (ProviderKind::Partner, Some(contract)))
-        } else if let Some(facts) = volunteer_facts(&ctx.tx, provider_id).await? {
-            volunteer_eligibility(&facts, ctx.order.community_id, &ctx.order.category_code)
-                .map(|()| (ProviderKind::Volunteer, None))
+        let (verdict, declined_before) = if let Some(p) = partner_facts(&ctx.tx, provider_id, &ask).await? {
+            let verdict = partner_eligibility(p.status, &p.contracts, ask.community, ask.category, today).map(|c| {
+                let minutes = minutes(p.accept_window(c));
+                NewOffer { kind: ProviderKind::Partner, provider_id, contract_id: Some(c), minutes }
+            });
+            (verdict, p.declined)
+        } else if let Some((facts, declined)) = volunteer_facts(&ctx.tx, provider_id, &ask).await? {
+            let verdict = volunteer_eligibility(&facts, ask.community, ask.category).map(|()| NewOffer {
+                kind: ProviderKind::Volunteer,
+                provider_id,
+                contract_id: None,
+                minutes: minutes(None),
+            });
+            (verdict, declined)
         } else {
             unknown.push(FieldError::new(format!("provider_ids[{i}]"), "no such partner or volunteer"));
             continue;
         };
         match (verdict, declined_before) {
-            (Ok((kind, contract_id)), false) => offers.push((kind, provider_id, contract_id)),
+            (Ok(offer), false) => offers.push(offer),
             (verdict, declined) => {
                 let mut reasons = verdict.err().unwrap_or_default();
                 if declined {
@@ -286,55 +296,41 @@ pub async fn dispatch(
     if !ineligible.is_empty() {
         return Err(ApiError::NotEligible(ineligible));
     }
-    let window = body.accept_within_minutes.unwrap_or(default_window);
-    let explicit = body.accept_within_minutes.is_some();
-    let (updated, events) =
-        make_offers(&ctx.tx, &ctx.order, &offers, window, explicit, Some(principal.user_id), role, ctx.now).await?;
+    let (updated, events) = make_offers(&ctx.tx, &ctx.order, &offers, Some(principal.user_id), role, ctx.now).await?;
     let standing = ctx.standing.clone();
     ctx.finish(updated, events, standing).await
 }
 
+/// An offer to make: to whom, under which contract (a partner's), open for how long.
+pub(crate) struct NewOffer {
+    pub kind: ProviderKind,
+    pub provider_id: Uuid,
+    pub contract_id: Option<Uuid>,
+    /// The accept window, in minutes.
+    pub minutes: u32,
+}
+
 /// Offers a pending order to providers already found eligible: one offer row each, the
-/// order moved to offered by a compare-and-set, one `dispatched` event per provider. The
-/// accept window is `window` when `explicit`, else the contract's, else `window`.
-#[allow(clippy::too_many_arguments)]
+/// order moved to offered by a compare-and-set, one `dispatched` event per provider.
 pub(crate) async fn make_offers(
     db: &impl ConnectionTrait,
     o: &order::Model,
-    offers: &[(ProviderKind, Uuid, Option<Uuid>)],
-    window: u32,
-    explicit: bool,
+    offers: &[NewOffer],
     actor: Option<Uuid>,
     role: ActorRole,
     now: DateTime<Utc>,
 ) -> Result<(order::Model, Vec<NewEvent>), ApiError> {
     let mut earliest: Option<DateTime<Utc>> = None;
     let mut rows = Vec::new();
-    // The contracts' own accept windows, in one read.
-    let contract_ids: Vec<Uuid> = offers.iter().filter_map(|o| o.2).collect();
-    let windows: Vec<(Uuid, Option<i32>)> = if explicit || contract_ids.is_empty() {
-        Vec::new()
-    } else {
-        contract::Entity::find()
-            .select_only()
-            .column(contract::Column::Id)
-            .column(contract::Column::AcceptWithinMinutes)
-            .filter(contract::Column::Id.is_in(contract_ids))
-            .into_tuple()
-            .all(db)
-            .await?
-    };
-    for (kind, provider_id, contract_id) in offers {
-        let contract_window = contract_id.and_then(|c| windows.iter().find(|w| w.0 == c)).and_then(|w| w.1);
-        let minutes = contract_window.map(i64::from).unwrap_or(i64::from(window));
-        let accept_by = now + Duration::minutes(minutes);
+    for offer in offers {
+        let accept_by = now + Duration::minutes(i64::from(offer.minutes));
         earliest = Some(earliest.map_or(accept_by, |e| e.min(accept_by)));
         rows.push(offer::ActiveModel {
             id: Set(Uuid::now_v7()),
             order_id: Set(o.id),
-            provider_kind: Set(*kind),
-            provider_id: Set(*provider_id),
-            contract_id: Set(*contract_id),
+            provider_kind: Set(offer.kind),
+            provider_id: Set(offer.provider_id),
+            contract_id: Set(offer.contract_id),
             status: Set(OfferStatus::Open),
             accept_by: Set(accept_by),
             reason: Set(None),
@@ -363,9 +359,9 @@ pub(crate) async fn make_offers(
     let events = offers
         .iter()
         .enumerate()
-        .map(|(i, (_, provider_id, _))| {
+        .map(|(i, offer)| {
             let from = if i == 0 { from } else { to };
-            NewEvent::new(Action::Dispatched, actor, role, from, to).provider(*provider_id)
+            NewEvent::new(Action::Dispatched, actor, role, from, to).provider(offer.provider_id)
         })
         .collect();
     Ok((updated, events))
