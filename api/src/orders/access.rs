@@ -1,10 +1,10 @@
 //! How a caller stands to an order: its resident, a dispatcher of its community, an admin,
 //! or a provider it was offered or assigned to. Anyone else may not see it (404).
 
-use sea_orm::sea_query::{Expr, ExprTrait, Query as SqlQuery, QueryStatementBuilder, UnionType};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, JoinType, Query as SqlQuery, QueryStatementBuilder, UnionType};
 use sea_orm::{
-    ActiveEnum, ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QuerySelect,
-    QueryTrait,
+    ActiveEnum, ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, IdenStatic, Iterable,
+    QueryFilter, QuerySelect, QueryTrait,
 };
 use shenbian_domain::Role;
 use shenbian_domain::order::{ActorRole, OrderStatus};
@@ -148,46 +148,48 @@ pub async fn standing(
 }
 
 /// The caller's standing on an order whose provider is none of theirs, from their offers on
-/// it: their providers and their offers are read together, in one statement (membership by
-/// subqueries), with whether anyone else holds an open offer. Equivalent to [`providers_of`]
-/// and [`standing`] for a caller who named no provider and is not assigned the order.
-pub async fn standing_by_offers(
-    db: &impl ConnectionTrait,
-    principal: &Principal,
-    order: &order::Model,
-) -> Result<Standing, ApiError> {
-    let partners = SqlQuery::select()
-        .column(partner_member::Column::PartnerId)
-        .from(partner_member::Entity)
-        .and_where(partner_member::Column::UserId.eq(principal.user_id))
-        .to_owned();
-    let volunteers = SqlQuery::select()
-        .column(volunteer::Column::Id)
-        .from(volunteer::Entity)
-        .and_where(volunteer::Column::UserId.eq(principal.user_id))
-        .to_owned();
-    let mine = Condition::any()
-        .add(offer::Column::ProviderId.in_subquery(partners))
-        .add(offer::Column::ProviderId.in_subquery(volunteers));
-    let query = offer::Entity::find()
-        .filter(offer::Column::OrderId.eq(order.id))
-        .filter(Condition::any().add(mine.clone()).add(offer::Column::Status.eq(OfferStatus::Open)))
-        .expr_as(Expr::case(mine, Expr::val(1)).finally(Expr::val(0)), "mine");
-    let (mut mine, mut others_open) = (Vec::new(), false);
-    for row in db.query_all(query.as_query()).await? {
-        let offer = offer::Model::from_query_result(&row, "")?;
-        let is_mine: i32 = row.try_get("", "mine")?;
-        if is_mine == 1 {
-            mine.push(offer);
-        } else {
-            others_open = true;
-        }
-    }
+/// it as [`read_order`] read them: the same as [`providers_of`] and [`standing`] give for a
+/// caller who named no provider and is not assigned the order, without a query.
+fn standing_by_offers(principal: &Principal, read: &OrderRead) -> Standing {
+    let mine = read.caller_offers.clone();
     let mut providers: Vec<ProviderRef> =
         mine.iter().map(|o| ProviderRef { kind: o.provider_kind, id: o.provider_id }).collect();
     providers.sort_by_key(|p| (p.kind == ProviderKind::Volunteer, p.id));
     providers.dedup();
-    Ok(stand(principal, &providers, order, None, mine, others_open))
+    stand(principal, &providers, &read.order, None, mine, read.others_open)
+}
+
+/// The caller's standing on an order they read with [`read_order`]: without a further query
+/// unless they named one of their providers (`chosen`) and act for any.
+pub async fn standing_of(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+    read: &OrderRead,
+    chosen: Option<Uuid>,
+) -> Result<Standing, ApiError> {
+    let order = &read.order;
+    match (read.caller_acts_for_providers, read.assigned_to_caller, order.provider_kind) {
+        (false, _, _) => standing(db, principal, Vec::new(), order, chosen).await,
+        (true, true, Some(kind)) if chosen.is_none() => {
+            let providers = order.provider_id.map(|id| vec![ProviderRef { kind, id }]).unwrap_or_default();
+            standing(db, principal, providers, order, None).await
+        }
+        (true, false, _) if chosen.is_none() => Ok(standing_by_offers(principal, read)),
+        _ => standing(db, principal, providers_of(db, principal.user_id).await?, order, chosen).await,
+    }
+}
+
+/// An order the caller may see, as [`read_order`] reads it, with their standing; 404
+/// otherwise. One statement, two when the caller names one of their providers.
+pub async fn visible_read(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+    id: Uuid,
+    chosen: Option<Uuid>,
+) -> Result<(OrderRead, Standing), ApiError> {
+    let read = read_order(db, id, false, Some(principal.user_id)).await?.ok_or(ApiError::NotFound)?;
+    let standing = standing_of(db, principal, &read, chosen).await?;
+    if standing.visible() { Ok((read, standing)) } else { Err(ApiError::NotFound) }
 }
 
 /// The standing from what was read: the caller's providers, which of them is assigned the
@@ -225,10 +227,8 @@ pub async fn visible_order(
     id: Uuid,
     chosen: Option<Uuid>,
 ) -> Result<(order::Model, Standing), ApiError> {
-    let found = order::Entity::find_by_id(id).one(db).await?.ok_or(ApiError::NotFound)?;
-    let providers = providers_of(db, principal.user_id).await?;
-    let standing = standing(db, principal, providers, &found, chosen).await?;
-    if standing.visible() { Ok((found, standing)) } else { Err(ApiError::NotFound) }
+    let (read, standing) = visible_read(db, principal, id, chosen).await?;
+    Ok((read.order, standing))
 }
 
 /// Loads an order inside a write transaction, locking its row on PostgreSQL (SQLite's
@@ -249,13 +249,18 @@ pub struct OrderRead {
     pub caller_acts_for_providers: bool,
     /// Whether the order is assigned to one of the caller's providers.
     pub assigned_to_caller: bool,
+    /// The offers of the order to the caller's providers, any state.
+    pub caller_offers: Vec<offer::Model>,
+    /// Whether a provider not the caller's holds an open offer of the order.
+    pub others_open: bool,
 }
 
 /// Reads an order with its resident's name, its category's service levels and, given a
-/// caller, whether they act for any provider and whether the order is assigned to one of
-/// theirs — by subqueries of one statement. With `lock`,
-/// the order's row is locked on PostgreSQL (`FOR UPDATE` locks only the order: the
-/// subqueries' rows are not in `FROM`).
+/// caller, whether they act for any provider, whether the order is assigned to one of
+/// theirs, their providers' offers of it (left-joined: one row each) and whether anyone
+/// else holds an open one — in one statement. With `lock` (and no caller), the order's row
+/// is locked on PostgreSQL (`FOR UPDATE` locks only the order: the subqueries' rows are not
+/// in `FROM`).
 pub async fn read_order(
     db: &impl ConnectionTrait,
     id: Uuid,
@@ -305,17 +310,53 @@ pub async fn read_order(
                     .equals((order::Entity, order::Column::ProviderId)),
             )
             .to_owned();
+        // The caller's providers, as sets for `IN`.
+        let partners = SqlQuery::select()
+            .column(partner_member::Column::PartnerId)
+            .from(partner_member::Entity)
+            .and_where(partner_member::Column::UserId.eq(user_id))
+            .to_owned();
+        let volunteers = SqlQuery::select()
+            .column(volunteer::Column::Id)
+            .from(volunteer::Entity)
+            .and_where(volunteer::Column::UserId.eq(user_id))
+            .to_owned();
+        let mine = Alias::new("mine");
+        let theirs = |table: &Alias| {
+            Condition::any()
+                .add(Expr::col((table.clone(), offer::Column::ProviderId)).in_subquery(partners.clone()))
+                .add(Expr::col((table.clone(), offer::Column::ProviderId)).in_subquery(volunteers.clone()))
+        };
+        let other = Alias::new("other");
+        let others_open = SqlQuery::select()
+            .expr(Expr::val(1))
+            .from_as(offer::Entity, other.clone())
+            .and_where(Expr::col((other.clone(), offer::Column::OrderId)).equals((order::Entity, order::Column::Id)))
+            .and_where(Expr::col((other.clone(), offer::Column::Status)).eq(OfferStatus::Open.to_value()))
+            .cond_where(theirs(&other).not())
+            .limit(1)
+            .to_owned();
         query = query
             .expr_as(sub(member), "is_member")
             .expr_as(sub(volunteer), "is_volunteer")
             .expr_as(sub(assigned_partner), "assigned_partner")
-            .expr_as(sub(assigned_volunteer), "assigned_volunteer");
+            .expr_as(sub(assigned_volunteer), "assigned_volunteer")
+            .expr_as(sub(others_open), "others_open");
+        for c in offer::Column::iter() {
+            query = query.expr_as(Expr::col((mine.clone(), c)), format!("{MINE}{}", c.as_str()));
+        }
+        let on = Condition::all()
+            .add(Expr::col((mine.clone(), offer::Column::OrderId)).equals((order::Entity, order::Column::Id)))
+            .add(theirs(&mine));
+        QuerySelect::query(&mut query).join_as(JoinType::LeftJoin, offer::Entity, mine, on);
     }
     if lock && db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+        debug_assert!(caller.is_none(), "FOR UPDATE on the nullable side of the offers' join");
         query = query.lock_exclusive();
     }
-    let Some(row) = db.query_one(query.as_query()).await? else { return Ok(None) };
-    let order = order::Model::from_query_result(&row, "")?;
+    let rows = db.query_all(query.as_query()).await?;
+    let Some(row) = rows.first() else { return Ok(None) };
+    let order = order::Model::from_query_result(row, "")?;
     let resident_name: Option<String> = row.try_get("", "resident_name")?;
     let category_sla: Option<String> = row.try_get("", "category_sla")?;
     let flag = |column: &str| -> Result<bool, ApiError> {
@@ -327,11 +368,24 @@ pub async fn read_order(
     };
     let caller_acts_for_providers = flag("is_member")? || flag("is_volunteer")?;
     let assigned_to_caller = flag("assigned_partner")? || flag("assigned_volunteer")?;
+    let others_open = flag("others_open")?;
+    let mut caller_offers = Vec::new();
+    for row in rows.iter().filter(|_| caller.is_some()) {
+        let id: Option<Uuid> = row.try_get(MINE, offer::Column::Id.as_str())?;
+        if id.is_some() {
+            caller_offers.push(offer::Model::from_query_result(row, MINE)?);
+        }
+    }
     Ok(Some(OrderRead {
         order,
         resident_name: resident_name.unwrap_or_default(),
         category_sla,
         caller_acts_for_providers,
         assigned_to_caller,
+        caller_offers,
+        others_open,
     }))
 }
+
+/// The prefix of the caller's offer's columns in [`read_order`]'s rows.
+const MINE: &str = "mine_";

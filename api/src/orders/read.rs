@@ -15,7 +15,7 @@ use shenbian_domain::order::OrderStatus;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::access::{ProviderRef, providers_of, visible_order};
+use super::access::{ProviderRef, providers_of, visible_order, visible_read};
 use super::view::{OrderView, resident_names};
 use crate::audit::{self, Entry};
 use crate::auth::Principal;
@@ -254,15 +254,14 @@ pub async fn get_order(
     Path(id): Path<Uuid>,
 ) -> Result<Json<OrderView>, ApiError> {
     let db = state.db()?;
-    let (found, standing) = visible_order(db, &principal, id, None).await?;
-    let unmasked = standing.sees_personal_data(found.status.into());
+    let (read, standing) = visible_read(db, &principal, id, None).await?;
+    let unmasked = standing.sees_personal_data(read.order.status.into());
     if unmasked && standing.is_staff_read() {
         let tx = begin_write(db).await?;
         audit::record(&tx, Entry::new(principal.user_id, "order.read", "order", id), state.now()).await?;
         tx.commit().await?;
     }
-    let name = user::Entity::find_by_id(found.resident_id).one(db).await?.map(|u| u.display_name).unwrap_or_default();
-    Ok(Json(OrderView::new(found, &name, unmasked)))
+    Ok(Json(OrderView::new(read.order, &read.resident_name, unmasked)))
 }
 
 /// An entry of an order's timeline: ids, the step, states and the reason — no personal data.

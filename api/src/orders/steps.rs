@@ -15,9 +15,7 @@ use shenbian_domain::order::{Action, ActorRole, OrderStatus, Outcome, Refusal, d
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::access::{
-    OrderRead, ProviderRef, Standing, lock_order, providers_of, read_order, standing, standing_by_offers,
-};
+use super::access::{OrderRead, Standing, lock_order, providers_of, read_order, standing, visible_read};
 use super::capacity;
 use super::events::{NewEvent, append};
 use super::view::OrderView;
@@ -59,10 +57,11 @@ pub(super) struct Ctx {
 
 /// Begins a step optimistically: the order and the caller's standing are read before the
 /// write transaction, and the step's first write is the compare-and-set on the order's
-/// status and version ([`Ctx::move_to`], or [`Ctx::verify`] for a step that leaves the
-/// status as it is), which proves that nothing changed since; when something did, the step
-/// changes nothing and answers 409. On SQLite every statement inside the transaction holds
-/// the database's one write lock, so reads are kept out of it.
+/// status and version ([`Ctx::move_to`], or [`Ctx::unchanged`] as the condition of the
+/// one row a step that leaves the status as it is inserts), which proves that nothing
+/// changed since; when something did, the step changes nothing and answers 409. On SQLite
+/// every statement inside the transaction holds the database's one write lock, so reads
+/// are kept out of it.
 pub(super) async fn begin(
     state: &AppState,
     principal: &Principal,
@@ -70,22 +69,7 @@ pub(super) async fn begin(
     chosen: Option<Uuid>,
 ) -> Result<Ctx, ApiError> {
     let pool = state.db()?;
-    let read = read_order(pool, id, false, Some(principal.user_id)).await?.ok_or(ApiError::NotFound)?;
-    // Whom the caller acts for: nobody (no query), the provider the order is assigned to
-    // (known from the read), the providers of their offers on it (read with the offers),
-    // or, when they named one, their providers, read.
-    let standing = match (read.caller_acts_for_providers, read.assigned_to_caller, read.order.provider_kind) {
-        (false, _, _) => standing(pool, principal, Vec::new(), &read.order, chosen).await?,
-        (true, true, Some(kind)) if chosen.is_none() => {
-            let providers = read.order.provider_id.map(|id| vec![ProviderRef { kind, id }]).unwrap_or_default();
-            standing(pool, principal, providers, &read.order, None).await?
-        }
-        (true, false, _) if chosen.is_none() => standing_by_offers(pool, principal, &read.order).await?,
-        _ => standing(pool, principal, providers_of(pool, principal.user_id).await?, &read.order, chosen).await?,
-    };
-    if !standing.visible() {
-        return Err(ApiError::NotFound);
-    }
+    let (read, standing) = visible_read(pool, principal, id, chosen).await?;
     let tx = begin_write(pool).await?;
     Ok(Ctx::new(tx, read, standing, state.now()))
 }
