@@ -30,6 +30,7 @@ use clap::Parser;
 use crate::client::Api;
 use crate::load::Mix;
 use crate::rss::mib;
+use crate::stats::Recorder;
 use crate::target::{Backend, Target};
 
 #[derive(Debug, Parser)]
@@ -48,9 +49,12 @@ struct Args {
     /// closed loop.
     #[arg(long)]
     rate: Option<u64>,
-    /// Unrecorded seconds before each timed window.
+    /// Unrecorded seconds before each timed window (and each slice of one).
     #[arg(long, default_value_t = 1)]
     warmup: u64,
+    /// Slices in which the API's steps [2] and the least SQL [4] alternate.
+    #[arg(long, default_value_t = 5)]
+    rounds: u32,
     /// The server's database pool size (default: the server's own default).
     #[arg(long)]
     pool: Option<u32>,
@@ -70,8 +74,11 @@ struct Args {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    if args.clients == 0 || args.seconds == 0 || args.rate == Some(0) || args.orders < scale::SMALL {
-        eprintln!("shenbian-bench: --clients, --seconds and --rate must be at least 1, --orders at least 1000");
+    if args.clients == 0 || args.seconds == 0 || args.rounds == 0 || args.rate == Some(0) || args.orders < scale::SMALL
+    {
+        eprintln!(
+            "shenbian-bench: --clients, --seconds, --rounds and --rate must be at least 1, --orders at least 1000"
+        );
         return ExitCode::from(2);
     }
     let runtime = match tokio::runtime::Runtime::new() {
@@ -172,8 +179,21 @@ async fn run_load(args: &Args, target: &Target) -> Result<Vec<String>, String> {
     let mixed_total = mixed.total_ok() as f64 / span.as_secs_f64();
     println!("  all requests: {mixed_total:.1}/s ok");
 
-    let steps = load::closed(&api, &world, Mix::Steps, args.clients, warmup, window).await.ordered(&load::STEPS);
-    println!("\n[2] life-cycle steps only, closed loop, {} users, {} s", args.clients, args.seconds);
+    // [2] and [4] alternate, in `--rounds` slices of the window each, so that whatever else
+    // the machine does meanwhile weighs on both alike.
+    let rounds = args.rounds.max(1);
+    let slice = window / rounds;
+    let db = shenbian::db::connect(&target.settings).await.map_err(|e| format!("raw pool: {e}"))?;
+    let month = shenbian::eligibility::month_key(target.state.today());
+    let (mut steps, mut raw) = (Recorder::default(), Recorder::default());
+    for _ in 0..rounds {
+        steps.merge(load::closed(&api, &world, Mix::Steps, args.clients, warmup, slice).await);
+        raw.merge(raw::closed(&db, &world, &month, args.clients, warmup, slice).await);
+    }
+    let _ = db.close().await;
+    let (steps, raw) = (steps.ordered(&load::STEPS), raw.ordered(&raw::STEPS));
+    let alternating = format!("{rounds} slices of {:.1} s alternating with [4]", slice.as_secs_f64());
+    println!("\n[2] life-cycle steps only, closed loop, {} users, {} s ({alternating})", args.clients, args.seconds);
     print!("{}", steps.table(window));
     let api_steps = steps.ok_of(&load::STEPS) as f64 / window.as_secs_f64();
     println!("  steps: {api_steps:.1}/s ok ({:.1} life cycles/s)", api_steps / load::STEPS.len() as f64);
@@ -186,12 +206,9 @@ async fn run_load(args: &Args, target: &Target) -> Result<Vec<String>, String> {
     print!("{}", noop.table(window));
     let noop_rate = noop.total_ok() as f64 / window.as_secs_f64();
 
-    let db = shenbian::db::connect(&target.settings).await.map_err(|e| format!("raw pool: {e}"))?;
-    let month = shenbian::eligibility::month_key(target.state.today());
-    let raw = raw::closed(&db, &world, &month, args.clients, warmup, window).await.ordered(&raw::STEPS);
-    let _ = db.close().await;
     println!(
-        "\n[4] the same steps as least SQL through sea-orm (no HTTP, no reads), closed loop, {} writers, {} s",
+        "\n[4] the same steps as least SQL through sea-orm (no HTTP, no reads), closed loop, {} writers, {} s \
+         (alternating with [2])",
         args.clients, args.seconds
     );
     print!("{}", raw.table(window));
