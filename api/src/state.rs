@@ -50,8 +50,10 @@ impl std::ops::Deref for AppState {
 
 impl AppState {
     pub fn new(settings: Settings, clock: Arc<dyn Clock>) -> Self {
+        // Password hashing gets half the cores at most: a burst of sign-ins (or an attack on
+        // them) leaves the other half to the orders. Each hashing slot keeps 7 MiB.
         let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
-        let hasher = Hasher::new(settings.hash_concurrency.unwrap_or(cores));
+        let hasher = Hasher::new(settings.hash_concurrency.unwrap_or((cores / 2).max(1)));
         Self(Arc::new(Inner {
             settings,
             db: Database::default(),
