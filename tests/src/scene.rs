@@ -39,6 +39,16 @@ pub async fn world(app: &TestApp) -> World {
 
 /// A partner with an active contract over the world's community and category.
 pub async fn partner(app: &TestApp, w: &World, max_open_jobs: u32, monthly_quota: Option<u32>) -> (Actor, Uuid, Uuid) {
+    let mut terms = json!({"pricing": "free", "max_open_jobs": max_open_jobs});
+    if let Some(q) = monthly_quota {
+        terms["monthly_quota"] = json!(q);
+    }
+    partner_with_terms(app, w, terms).await
+}
+
+/// An approved partner with an active contract of these terms for the world's community and
+/// category: (owner, partner id, contract id).
+pub async fn partner_with_terms(app: &TestApp, w: &World, terms: Value) -> (Actor, Uuid, Uuid) {
     let owner = app.resident().await;
     let body = json!({
         "name": "安居维修服务社", "kind": "household", "credit_code": next_credit_code(),
@@ -50,10 +60,6 @@ pub async fn partner(app: &TestApp, w: &World, max_open_jobs: u32, monthly_quota
     let (status, _) =
         app.call(app.post_empty(&format!("/partners/{partner}/approve"), Some(&w.admin.access_token))).await;
     assert_eq!(status, 200);
-    let mut terms = json!({"pricing": "free", "max_open_jobs": max_open_jobs});
-    if let Some(q) = monthly_quota {
-        terms["monthly_quota"] = json!(q);
-    }
     let contract = app.active_contract(&w.admin, &owner, partner, w.community, &w.category, terms).await;
     (owner, partner, contract)
 }

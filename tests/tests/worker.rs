@@ -8,7 +8,9 @@ use std::sync::Arc;
 use chrono::Duration;
 use futures_util::future::join_all;
 use serde_json::{Value, json};
-use shenbian_tests::scene::{World, assert_replays, dispatch, partner, place, step, volunteer, world};
+use shenbian_tests::scene::{
+    World, assert_replays, dispatch, partner, partner_with_terms, place, step, volunteer, world,
+};
 use shenbian_tests::shenbian::RunningServer;
 use shenbian_tests::shenbian::worker::tick;
 use shenbian_tests::{TestApp, TestClock};
@@ -25,6 +27,28 @@ async fn events(app: &TestApp, w: &World, order: Uuid) -> Vec<String> {
 
 async fn order_of(app: &TestApp, w: &World, order: Uuid) -> Value {
     app.call(app.get(&format!("/orders/{order}"), Some(&w.admin.access_token))).await.1
+}
+
+#[tokio::test]
+async fn a_dispatch_without_a_window_gives_the_contracts_own_accept_window() {
+    let clock = TestClock::new();
+    let app = TestApp::spawn_with_clock(clock.clone()).await;
+    let w = world(&app).await;
+    let resident = app.resident().await;
+    let terms = json!({"pricing": "free", "max_open_jobs": 3, "accept_within_minutes": 47});
+    let (_, partner_id, _) = partner_with_terms(&app, &w, terms).await;
+    let order = id(&place(&app, &w, &resident).await);
+    let body = json!({"provider_ids": [partner_id]});
+    assert_eq!(
+        app.call(app.post(&format!("/orders/{order}/dispatch"), Some(&w.dispatcher.access_token), &body)).await.0,
+        200
+    );
+
+    clock.advance(Duration::minutes(46));
+    assert_eq!(tick(&app.state).await.unwrap().expired, 0, "open for the contract's 47 minutes");
+    clock.advance(Duration::minutes(2));
+    assert_eq!(tick(&app.state).await.unwrap().expired, 1, "and no longer");
+    assert_eq!(order_of(&app, &w, order).await["status"], "pending");
 }
 
 #[tokio::test]

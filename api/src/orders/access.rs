@@ -282,35 +282,8 @@ pub async fn read_order(
         .to_owned();
     let mut query = order::Entity::find_by_id(id).expr_as(sub(name), "resident_name").expr_as(sub(sla), "category_sla");
     if let Some(user_id) = caller {
-        // The caller's membership and volunteer record; with a second condition, the same
-        // rows for the order's provider.
-        let member = SqlQuery::select()
-            .expr(Expr::val(1))
-            .from(partner_member::Entity)
-            .and_where(partner_member::Column::UserId.eq(user_id))
-            .limit(1)
-            .to_owned();
-        let volunteer = SqlQuery::select()
-            .expr(Expr::val(1))
-            .from(volunteer::Entity)
-            .and_where(volunteer::Column::UserId.eq(user_id))
-            .limit(1)
-            .to_owned();
-        let assigned_partner = member
-            .clone()
-            .and_where(
-                Expr::col((partner_member::Entity, partner_member::Column::PartnerId))
-                    .equals((order::Entity, order::Column::ProviderId)),
-            )
-            .to_owned();
-        let assigned_volunteer = volunteer
-            .clone()
-            .and_where(
-                Expr::col((volunteer::Entity, volunteer::Column::Id))
-                    .equals((order::Entity, order::Column::ProviderId)),
-            )
-            .to_owned();
-        // The caller's providers, as sets for `IN`.
+        // The caller's providers, as sets: whether there are any, whether the order's
+        // provider is one of them, and which of its offers are theirs.
         let partners = SqlQuery::select()
             .column(partner_member::Column::PartnerId)
             .from(partner_member::Entity)
@@ -321,33 +294,34 @@ pub async fn read_order(
             .from(volunteer::Entity)
             .and_where(volunteer::Column::UserId.eq(user_id))
             .to_owned();
-        let mine = Alias::new("mine");
-        let theirs = |table: &Alias| {
+        let theirs = |provider: Expr| {
             Condition::any()
-                .add(Expr::col((table.clone(), offer::Column::ProviderId)).in_subquery(partners.clone()))
-                .add(Expr::col((table.clone(), offer::Column::ProviderId)).in_subquery(volunteers.clone()))
+                .add(provider.clone().in_subquery(partners.clone()))
+                .add(provider.in_subquery(volunteers.clone()))
         };
-        let other = Alias::new("other");
+        // `1` when the condition holds, else NULL.
+        let flag = |c: Condition| -> Expr { Expr::case(c, Expr::val(1)).into() };
+        let acts = Condition::any().add(Expr::exists(partners.clone())).add(Expr::exists(volunteers.clone()));
+        let assigned = theirs(Expr::col((order::Entity, order::Column::ProviderId)));
+        let (mine, other) = (Alias::new("mine"), Alias::new("other"));
         let others_open = SqlQuery::select()
             .expr(Expr::val(1))
             .from_as(offer::Entity, other.clone())
             .and_where(Expr::col((other.clone(), offer::Column::OrderId)).equals((order::Entity, order::Column::Id)))
             .and_where(Expr::col((other.clone(), offer::Column::Status)).eq(OfferStatus::Open.to_value()))
-            .cond_where(theirs(&other).not())
+            .cond_where(theirs(Expr::col((other.clone(), offer::Column::ProviderId))).not())
             .limit(1)
             .to_owned();
         query = query
-            .expr_as(sub(member), "is_member")
-            .expr_as(sub(volunteer), "is_volunteer")
-            .expr_as(sub(assigned_partner), "assigned_partner")
-            .expr_as(sub(assigned_volunteer), "assigned_volunteer")
+            .expr_as(flag(acts), "acts_for_providers")
+            .expr_as(flag(assigned), "assigned_to_caller")
             .expr_as(sub(others_open), "others_open");
         for c in offer::Column::iter() {
             query = query.expr_as(Expr::col((mine.clone(), c)), format!("{MINE}{}", c.as_str()));
         }
         let on = Condition::all()
             .add(Expr::col((mine.clone(), offer::Column::OrderId)).equals((order::Entity, order::Column::Id)))
-            .add(theirs(&mine));
+            .add(theirs(Expr::col((mine.clone(), offer::Column::ProviderId))));
         QuerySelect::query(&mut query).join_as(JoinType::LeftJoin, offer::Entity, mine, on);
     }
     if lock && db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
@@ -366,8 +340,8 @@ pub async fn read_order(
         let value: Option<i32> = row.try_get("", column)?;
         Ok(value.is_some())
     };
-    let caller_acts_for_providers = flag("is_member")? || flag("is_volunteer")?;
-    let assigned_to_caller = flag("assigned_partner")? || flag("assigned_volunteer")?;
+    let caller_acts_for_providers = flag("acts_for_providers")?;
+    let assigned_to_caller = flag("assigned_to_caller")?;
     let others_open = flag("others_open")?;
     let mut caller_offers = Vec::new();
     for row in rows.iter().filter(|_| caller.is_some()) {
