@@ -34,6 +34,7 @@ pub async fn connect(settings: &Settings) -> Result<DatabaseConnection, DbErr> {
         .min_connections(0)
         .acquire_timeout(settings.db_acquire_timeout())
         .connect_timeout(settings.db_acquire_timeout())
+        .test_before_acquire_if_idle_for(Duration::from_secs(30))
         .sqlx_logging(false);
     let synchronous = match settings.sqlite_synchronous {
         SqliteSynchronous::Normal => SqlxSync::Normal,
@@ -78,19 +79,22 @@ pub async fn connect_and_migrate(settings: &Settings) -> Result<DatabaseConnecti
 /// once: a deferred transaction that reads and then writes fails with BUSY_SNAPSHOT when
 /// another writer got in between, while an immediate one simply queues.
 ///
-/// On SQLite the writers of this process also queue in process, on one gate per database
-/// file, before they take a connection's `BEGIN IMMEDIATE`: SQLite has one write lock, and
-/// a writer that finds it taken sleeps in the busy handler (1, 2, 5, 10, … up to 100 ms)
-/// while holding a pooled connection that readers wait for. Queued on the gate, a writer
-/// starts the moment the one before it commits. The busy timeout still covers other
-/// processes (the CLI) writing to the same file.
+/// On SQLite the writers of this process take turns, on one gate per database file, and
+/// write on one connection of their own, the file's writer: SQLite has one write lock, and
+/// a writer that finds it taken sleeps in the busy handler (1, 2, 5, 10, … up to 100 ms);
+/// queued on the gate, a writer starts the moment the one before it commits. The writer
+/// is not one of the pool's connections, so a writer never waits for the readers to give
+/// one back while the others queue behind it, and every write transaction runs on the
+/// same connection (its statements prepared, its pages cached). The busy timeout still
+/// covers other processes (the CLI) writing to the same file.
 pub async fn begin_write(db: &DatabaseConnection) -> Result<WriteTx, DbErr> {
-    let gate = match db.get_database_backend() {
+    let (db, gate) = match db.get_database_backend() {
         DatabaseBackend::Sqlite => {
-            let gate = sqlite_gate(db);
-            Some(gate.acquire_owned().await.map_err(|e| DbErr::Custom(e.to_string()))?)
+            let writer = sqlite_writer(db);
+            let turn = writer.gate.acquire_owned().await.map_err(|e| DbErr::Custom(e.to_string()))?;
+            (writer.connection, Some(turn))
         }
-        _ => None,
+        _ => (db.clone(), None),
     };
     let tx = db
         .begin_with_options(TransactionOptions {
@@ -101,12 +105,38 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<WriteTx, DbErr> {
     Ok(WriteTx { tx, _gate: gate })
 }
 
-/// The writers' gate of one SQLite database file, shared by every pool of the process.
-fn sqlite_gate(db: &DatabaseConnection) -> Arc<Semaphore> {
-    static GATES: LazyLock<Mutex<HashMap<PathBuf, Arc<Semaphore>>>> = LazyLock::new(Default::default);
-    let file = db.get_sqlite_connection_pool().connect_options().get_filename().to_path_buf();
-    let mut gates = GATES.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    gates.entry(file).or_insert_with(|| Arc::new(Semaphore::new(1))).clone()
+/// The writers of one SQLite database file in this process: their gate and their connection.
+#[derive(Clone)]
+struct SqliteWriter {
+    gate: Arc<Semaphore>,
+    connection: DatabaseConnection,
+}
+
+/// The writer of the pool's database file, shared by every pool of the process on that
+/// file (a pool of one connection, with the pool's settings and connect options; it
+/// connects on first use and again after a failure).
+fn sqlite_writer(db: &DatabaseConnection) -> SqliteWriter {
+    static WRITERS: LazyLock<Mutex<HashMap<PathBuf, SqliteWriter>>> = LazyLock::new(Default::default);
+    let pool = db.get_sqlite_connection_pool();
+    let file = pool.connect_options().get_filename().to_path_buf();
+    let mut writers = WRITERS.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some(writer) = writers.get(&file) {
+        return writer.clone();
+    }
+    // Files that are gone (a test's database) take their writers with them.
+    writers.retain(|file, _| file.exists());
+    let connection = pool
+        .options()
+        .clone()
+        .max_connections(1)
+        .min_connections(0)
+        .connect_lazy_with((*pool.connect_options()).clone());
+    let writer = SqliteWriter {
+        gate: Arc::new(Semaphore::new(1)),
+        connection: sea_orm::SqlxSqliteConnector::from_sqlx_sqlite_pool(connection),
+    };
+    writers.insert(file, writer.clone());
+    writer
 }
 
 /// A write transaction ([`begin_write`]); on SQLite it holds the process's turn to write

@@ -6,7 +6,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -210,12 +210,16 @@ async fn erase_personal_data(
         .col_expr(order::Column::BuildingId, Expr::value(Option::<Uuid>::None))
         .col_expr(order::Column::Title, Expr::value("（已注销用户的工单）"))
         .col_expr(order::Column::Description, Expr::value(""))
+        // Every write of an order's row bumps its version (see `compare_and_set`): a step
+        // racing the erasure finds the order changed and answers nothing erased.
+        .col_expr(order::Column::Version, Expr::col(order::Column::Version).add(1))
         .filter(order::Column::ResidentId.eq(user_id))
         .exec(db)
         .await?;
     if !phone.is_empty() {
         order::Entity::update_many()
             .col_expr(order::Column::ContactPhone, Expr::value(""))
+            .col_expr(order::Column::Version, Expr::col(order::Column::Version).add(1))
             .filter(order::Column::ContactPhone.eq(phone))
             .exec(db)
             .await?;

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
 use sea_orm::DatabaseConnection;
 use tokio::sync::{OnceCell, watch};
 
@@ -74,8 +74,10 @@ impl AppState {
         self.keys.get().ok_or(ApiError::Unavailable)
     }
 
+    /// Now, to the microsecond: what PostgreSQL keeps of a timestamp, so that a row built in
+    /// memory and written is the row that reading it back gives (see `orders::cas`).
     pub fn now(&self) -> DateTime<Utc> {
-        self.clock.now()
+        self.clock.now().trunc_subsecs(6)
     }
 
     /// The district's time zone (validated at start).

@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect};
 use shenbian_domain::order::{Action, ActorRole, OrderStatus, auto_confirm_due};
 use uuid::Uuid;
@@ -18,6 +18,7 @@ use crate::entity::enums::{OfferStatus, OrderStatusDb};
 use crate::entity::{community, offer, order};
 use crate::error::ApiError;
 use crate::orders::access::lock_order;
+use crate::orders::cas::compare_and_set;
 use crate::orders::closing::count_hours;
 use crate::orders::events::{NewEvent, append};
 use crate::orders::steps::NewOffer;
@@ -94,17 +95,14 @@ async fn expire_offers(state: &AppState, now: DateTime<Utc>) -> Result<u32, ApiE
             .await?;
         let to = if remaining == 0 { OrderStatus::Pending } else { OrderStatus::Offered };
         if to == OrderStatus::Pending {
-            let moved = order::Entity::update_many()
-                .col_expr(order::Column::Status, Expr::value(OrderStatusDb::Pending))
-                .col_expr(order::Column::Version, Expr::value(current.version + 1))
-                .col_expr(order::Column::AcceptBy, Expr::value(Option::<DateTime<Utc>>::None))
-                .col_expr(order::Column::UpdatedAt, Expr::value(now))
-                .filter(order::Column::Id.eq(current.id))
-                .filter(order::Column::Version.eq(current.version))
-                .exec(&tx)
-                .await?
-                .rows_affected;
-            if moved == 0 {
+            let after = order::Model {
+                status: OrderStatusDb::Pending,
+                version: current.version + 1,
+                accept_by: None,
+                updated_at: now,
+                ..current.clone()
+            };
+            if compare_and_set(&tx, &current, after).await?.is_none() {
                 continue;
             }
         }
@@ -210,6 +208,9 @@ async fn escalate(
 ) -> Result<bool, ApiError> {
     let raised = order::Entity::update_many()
         .col_expr(order::Column::EscalationLevel, Expr::value(level))
+        // A write of an order's row bumps its version (see `compare_and_set`): a step that
+        // read the order before the escalation then finds it changed.
+        .col_expr(order::Column::Version, Expr::col(order::Column::Version).add(1))
         .col_expr(order::Column::UpdatedAt, Expr::value(at))
         .filter(order::Column::Id.eq(o.id))
         .filter(order::Column::Status.eq(o.status))
@@ -284,16 +285,13 @@ async fn auto_confirm(state: &AppState, now: DateTime<Utc>) -> Result<u32, ApiEr
         if !due_now {
             continue;
         }
-        let closed = order::Entity::update_many()
-            .col_expr(order::Column::Status, Expr::value(OrderStatusDb::Closed))
-            .col_expr(order::Column::Version, Expr::value(current.version + 1))
-            .col_expr(order::Column::UpdatedAt, Expr::value(now))
-            .filter(order::Column::Id.eq(current.id))
-            .filter(order::Column::Version.eq(current.version))
-            .filter(order::Column::Status.eq(OrderStatusDb::Completed))
-            .exec_with_returning(&tx)
-            .await?
-            .pop();
+        let after = order::Model {
+            status: OrderStatusDb::Closed,
+            version: current.version + 1,
+            updated_at: now,
+            ..current.clone()
+        };
+        let closed = compare_and_set(&tx, &current, after).await?;
         let Some(closed) = closed else { continue };
         count_hours(&tx, &closed, now).await?;
         let event =

@@ -123,6 +123,9 @@ async fn overdue_orders_are_escalated_once_and_listed_as_overdue() {
     let seen = order_of(&app, &w, order).await;
     assert_eq!(seen["escalation_level"], 1);
     assert_eq!(seen["status"], "pending");
+    // The escalation changed the order: its version moved, so a step that read it before
+    // finds it changed instead of answering the order without its escalation.
+    assert_eq!(seen["version"], 2);
     assert_eq!(events(&app, &w, order).await, ["created", "escalated"]);
     assert_replays(&app, &w.admin, order).await;
 }

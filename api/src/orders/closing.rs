@@ -7,7 +7,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, Query as SqlQuery};
-use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait, FromQueryResult};
+use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait, Iterable, ModelTrait};
 use serde::{Deserialize, Serialize};
 use shenbian_domain::order::{Action, ActorRole, OrderStatus, Outcome};
 use shenbian_domain::rating::{Stars, check_comment};
@@ -77,7 +77,7 @@ pub async fn confirm(
         }),
         _ => None,
     };
-    let updated = ctx.move_to(to, |u| u).await?;
+    let updated = ctx.move_to(to, |_| {}).await?;
     count_hours(&ctx.tx, &updated, ctx.now).await?;
     let event = NewEvent::new(Action::Confirmed, Some(principal.user_id), role, ctx.from(), to).reason(reason);
     let standing = ctx.standing.clone();
@@ -97,7 +97,7 @@ pub async fn dispute(
     let reason = body.checked()?;
     let ctx = begin(&state, &principal, id, None).await?;
     let (role, to) = ctx.decide(Action::Disputed, Outcome::Default)?;
-    let updated = ctx.move_to(to, |u| u).await?;
+    let updated = ctx.move_to(to, |_| {}).await?;
     let event = NewEvent::new(Action::Disputed, Some(principal.user_id), role, ctx.from(), to).reason(Some(reason));
     let standing = ctx.standing.clone();
     ctx.finish(updated, vec![event], standing).await
@@ -136,17 +136,17 @@ pub async fn resolve(
     let outcome = if body.outcome == Resolution::Close { Outcome::Close } else { Outcome::Default };
     let (role, to) = ctx.decide(Action::Resolved, outcome)?;
     let updated = if to == OrderStatus::Pending {
-        ctx.move_to(to, |u| {
-            u.col_expr(order::Column::ProviderKind, Expr::value(Option::<ProviderKind>::None))
-                .col_expr(order::Column::ProviderId, Expr::value(Option::<Uuid>::None))
-                .col_expr(order::Column::ContractId, Expr::value(Option::<Uuid>::None))
-                .col_expr(order::Column::AcceptedAt, Expr::value(Option::<DateTime<Utc>>::None))
-                .col_expr(order::Column::CompleteBy, Expr::value(Option::<DateTime<Utc>>::None))
-                .col_expr(order::Column::CompletedAt, Expr::value(Option::<DateTime<Utc>>::None))
+        ctx.move_to(to, |o| {
+            o.provider_kind = None;
+            o.provider_id = None;
+            o.contract_id = None;
+            o.accepted_at = None;
+            o.complete_by = None;
+            o.completed_at = None;
         })
         .await?
     } else {
-        let closed = ctx.move_to(to, |u| u).await?;
+        let closed = ctx.move_to(to, |_| {}).await?;
         count_hours(&ctx.tx, &closed, ctx.now).await?;
         closed
     };
@@ -252,55 +252,39 @@ pub async fn rate(
     let source = if role == ActorRole::Resident { "app" } else { "phone" };
     // The rating goes in only while the order is as read: the step's compare-and-set and
     // its one write in one statement.
-    let values: Vec<Expr> = vec![
-        Expr::val(Uuid::now_v7()),
-        Expr::val(id),
-        Expr::val(kind),
-        Expr::val(provider_id),
-        Expr::val(stars),
-        Expr::val(timeliness),
-        Expr::val(attitude),
-        Expr::val(quality),
-        Expr::val(comment),
-        Expr::val(false),
-        Expr::val(source),
-        Expr::val(principal.user_id),
-        Expr::val(ctx.now),
-    ];
-    use rating::Column as R;
-    let columns = [
-        R::Id,
-        R::OrderId,
-        R::ProviderKind,
-        R::ProviderId,
-        R::Stars,
-        R::Timeliness,
-        R::Attitude,
-        R::Quality,
-        R::Comment,
-        R::CommentHidden,
-        R::Source,
-        R::RatedBy,
-        R::CreatedAt,
-    ];
+    let created = rating::Model {
+        id: Uuid::now_v7(),
+        order_id: id,
+        provider_kind: kind,
+        provider_id,
+        stars,
+        timeliness,
+        attitude,
+        quality,
+        comment,
+        comment_hidden: false,
+        source: source.to_owned(),
+        rated_by: principal.user_id,
+        created_at: ctx.now,
+    };
+    let columns: Vec<rating::Column> = rating::Column::iter().collect();
+    let values: Vec<Expr> = columns.iter().map(|c| Expr::val(created.get(*c))).collect();
     let insert = SqlQuery::insert()
         .into_table(rating::Entity)
         .columns(columns)
         .select_from(SqlQuery::select().exprs(values).and_where(ctx.unchanged()).to_owned())
         .map_err(ApiError::internal)?
-        .returning_all()
         .to_owned();
-    let inserted = ctx.tx.query_one(&insert).await.map_err(|e| {
+    let inserted = ctx.tx.execute(&insert).await.map_err(|e| {
         if violates_unique(&e, "uq_rating_order", "ratings.order_id") {
             ApiError::conflict("already_rated", "this order has been rated")
         } else {
             e.into()
         }
     })?;
-    let created = match inserted {
-        Some(row) => rating::Model::from_query_result(&row, "")?,
-        None => return Err(super::steps::lost_race()),
-    };
+    if inserted.rows_affected() != 1 {
+        return Err(super::steps::lost_race());
+    }
     let event = NewEvent::new(Action::Rated, Some(principal.user_id), role, ctx.from(), to).provider(provider_id);
     append(&ctx.tx, id, vec![event], ctx.now).await?;
     ctx.tx.commit().await?;

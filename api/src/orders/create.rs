@@ -5,7 +5,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, SubsecRound, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, IntoIden, Query as SqlQuery, QueryStatementBuilder};
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TryInsertResult};
 use serde::Deserialize;
@@ -17,6 +17,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::access::visible_order;
+use super::cas::compare_and_set;
 use super::events::{NewEvent, append};
 use super::view::OrderView;
 use crate::access::{is_staff_of, text_field};
@@ -325,43 +326,44 @@ pub async fn create_order(
             (resident.id, resident.display_name, contact_phone, channel, code)
         }
     };
-    let created = order::Entity::insert(order::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        community_id: Set(body.community_id),
-        category_code: Set(body.category_code.clone()),
-        resident_id: Set(resident_id),
-        title: Set(title),
-        description: Set(description),
-        compound_id: Set(address.compound_id),
-        building_id: Set(address.building_id),
-        unit: Set(address.unit),
-        room: Set(address.room),
-        address_detail: Set(address.detail),
-        contact_phone: Set(contact_phone),
-        urgency: Set(body.urgency),
-        channel: Set(channel),
-        preferred_start: Set(body.preferred_start),
-        preferred_end: Set(body.preferred_end),
-        status: Set(OrderStatusDb::Pending),
-        version: Set(1),
-        provider_kind: Set(None),
-        provider_id: Set(None),
-        contract_id: Set(None),
-        dispatch_by: Set(dispatch_deadline(&sla, body.urgency.into(), now)),
-        accept_by: Set(None),
-        complete_by: Set(None),
-        accepted_at: Set(None),
-        completed_at: Set(None),
-        summary: Set(None),
-        minutes: Set(None),
-        escalation_level: Set(0),
-        created_by: Set(principal.user_id),
-        created_at: Set(now),
-        updated_at: Set(now),
-        first_dispatched_at: Set(None),
-    })
-    .exec_with_returning(&tx)
-    .await?;
+    let created = order::Model {
+        id: Uuid::now_v7(),
+        community_id: body.community_id,
+        category_code: body.category_code.clone(),
+        resident_id,
+        title,
+        description,
+        compound_id: address.compound_id,
+        building_id: address.building_id,
+        unit: address.unit,
+        room: address.room,
+        address_detail: address.detail,
+        contact_phone,
+        urgency: body.urgency,
+        channel,
+        // To the microsecond, as the databases keep it.
+        preferred_start: body.preferred_start.map(|t| t.trunc_subsecs(6)),
+        preferred_end: body.preferred_end.map(|t| t.trunc_subsecs(6)),
+        status: OrderStatusDb::Pending,
+        version: 1,
+        provider_kind: None,
+        provider_id: None,
+        contract_id: None,
+        dispatch_by: dispatch_deadline(&sla, body.urgency.into(), now),
+        accept_by: None,
+        complete_by: None,
+        accepted_at: None,
+        completed_at: None,
+        summary: None,
+        minutes: None,
+        escalation_level: 0,
+        created_by: principal.user_id,
+        created_at: now,
+        updated_at: now,
+        first_dispatched_at: None,
+    };
+    // Inserted as built: nothing to read back.
+    order::Entity::insert(order::ActiveModel::from(created.clone())).exec_without_returning(&tx).await?;
     let role = if created.resident_id == principal.user_id { ActorRole::Resident } else { ActorRole::Dispatcher };
     let event = NewEvent {
         action: Action::Created,
@@ -495,34 +497,28 @@ pub async fn patch_order(
     let Some(sla) = sla else { return Err(fields.into_error()) };
     fields.finish()?;
     let urgency = body.urgency.unwrap_or(current.urgency);
-    let mut update = order::Entity::update_many()
-        .col_expr(order::Column::CategoryCode, Expr::value(category))
-        .col_expr(order::Column::Urgency, Expr::value(urgency))
-        .col_expr(order::Column::DispatchBy, Expr::value(dispatch_deadline(&sla, urgency.into(), current.created_at)))
-        .col_expr(order::Column::Version, Expr::value(current.version + 1))
-        .col_expr(order::Column::UpdatedAt, Expr::value(now));
+    let mut after = order::Model {
+        category_code: category,
+        urgency,
+        dispatch_by: dispatch_deadline(&sla, urgency.into(), current.created_at),
+        version: current.version + 1,
+        updated_at: now,
+        ..current.clone()
+    };
     if let Some(Some(title)) = title {
-        update = update.col_expr(order::Column::Title, Expr::value(title));
+        after.title = title;
     }
     if let Some(Some(description)) = description {
-        update = update.col_expr(order::Column::Description, Expr::value(description));
+        after.description = description;
     }
     if let Some(a) = address {
-        update = update
-            .col_expr(order::Column::CompoundId, Expr::value(a.compound_id))
-            .col_expr(order::Column::BuildingId, Expr::value(a.building_id))
-            .col_expr(order::Column::Unit, Expr::value(a.unit))
-            .col_expr(order::Column::Room, Expr::value(a.room))
-            .col_expr(order::Column::AddressDetail, Expr::value(a.detail));
+        after.compound_id = a.compound_id;
+        after.building_id = a.building_id;
+        after.unit = a.unit;
+        after.room = a.room;
+        after.address_detail = a.detail;
     }
-    let updated = update
-        .filter(order::Column::Id.eq(id))
-        .filter(order::Column::Status.eq(current.status))
-        .filter(order::Column::Version.eq(current.version))
-        .exec_with_returning(&tx)
-        .await?
-        .pop()
-        .ok_or_else(super::steps::lost_race)?;
+    let updated = compare_and_set(&tx, &current, after).await?.ok_or_else(super::steps::lost_race)?;
     let name =
         user::Entity::find_by_id(updated.resident_id).one(&tx).await?.map(|u| u.display_name).unwrap_or_default();
     // Appended last: the event counter's row lock is held from here to the commit.

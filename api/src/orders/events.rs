@@ -68,6 +68,6 @@ pub async fn append(
         provider_id: Set(e.provider_id),
         at: Set(at),
     });
-    order_event::Entity::insert_many(rows).exec(db).await?;
+    order_event::Entity::insert_many(rows).exec_without_returning(db).await?;
     Ok(())
 }

@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod capacity;
+pub mod cas;
 pub mod closing;
 pub mod create;
 pub mod events;

@@ -17,6 +17,7 @@ use uuid::Uuid;
 
 use super::access::{OrderRead, Standing, lock_order, providers_of, read_order, standing, visible_read};
 use super::capacity;
+use super::cas::compare_and_set;
 use super::events::{NewEvent, append};
 use super::view::OrderView;
 use crate::access::{ReasonBody, check_reason, text_field};
@@ -124,24 +125,19 @@ impl Ctx {
         self.standing.provider.ok_or(ApiError::Forbidden)
     }
 
-    /// Moves the order with a compare-and-set on its status and version.
+    /// Moves the order with a compare-and-set on its status and version; `change` sets the
+    /// step's other columns.
     pub(super) async fn move_to(
         &self,
         to: OrderStatus,
-        extra: impl FnOnce(sea_orm::UpdateMany<order::Entity>) -> sea_orm::UpdateMany<order::Entity>,
+        change: impl FnOnce(&mut order::Model),
     ) -> Result<order::Model, ApiError> {
-        let update = order::Entity::update_many()
-            .col_expr(order::Column::Status, Expr::value(OrderStatusDb::from(to)))
-            .col_expr(order::Column::Version, Expr::value(self.order.version + 1))
-            .col_expr(order::Column::UpdatedAt, Expr::value(self.now));
-        extra(update)
-            .filter(order::Column::Id.eq(self.order.id))
-            .filter(order::Column::Status.eq(self.order.status))
-            .filter(order::Column::Version.eq(self.order.version))
-            .exec_with_returning(&self.tx)
-            .await?
-            .pop()
-            .ok_or_else(lost_race)
+        let mut after = self.order.clone();
+        after.status = to.into();
+        after.version += 1;
+        after.updated_at = self.now;
+        change(&mut after);
+        compare_and_set(&self.tx, &self.order, after).await?.ok_or_else(lost_race)
     }
 
     /// The compare-and-set of a step that leaves the order's status as it is and writes a
@@ -325,21 +321,15 @@ pub(crate) async fn make_offers(
     }
     let from = OrderStatus::from(o.status);
     let to = OrderStatus::Offered;
-    let updated = order::Entity::update_many()
-        .col_expr(order::Column::Status, Expr::value(OrderStatusDb::Offered))
-        .col_expr(order::Column::Version, Expr::value(o.version + 1))
-        .col_expr(order::Column::UpdatedAt, Expr::value(now))
-        .col_expr(order::Column::AcceptBy, Expr::value(earliest))
-        .col_expr(order::Column::FirstDispatchedAt, Expr::value(o.first_dispatched_at.unwrap_or(now)))
-        .filter(order::Column::Id.eq(o.id))
-        .filter(order::Column::Status.eq(o.status))
-        .filter(order::Column::Version.eq(o.version))
-        .exec_with_returning(db)
-        .await?
-        .pop()
-        .ok_or_else(lost_race)?;
+    let mut after = o.clone();
+    after.status = OrderStatusDb::Offered;
+    after.version += 1;
+    after.updated_at = now;
+    after.accept_by = earliest;
+    after.first_dispatched_at = Some(o.first_dispatched_at.unwrap_or(now));
+    let updated = compare_and_set(db, o, after).await?.ok_or_else(lost_race)?;
     // After the compare-and-set: a step's first write proves the order is as it read it.
-    offer::Entity::insert_many(rows).exec(db).await?;
+    offer::Entity::insert_many(rows).exec_without_returning(db).await?;
     let events = offers
         .iter()
         .enumerate()
@@ -364,8 +354,7 @@ pub async fn withdraw(
     let reason = body.checked()?;
     let ctx = begin(&state, &principal, id, None).await?;
     let (role, to) = ctx.decide(Action::Withdrawn, Outcome::Default)?;
-    let updated =
-        ctx.move_to(to, |u| u.col_expr(order::Column::AcceptBy, Expr::value(Option::<DateTime<Utc>>::None))).await?;
+    let updated = ctx.move_to(to, |o| o.accept_by = None).await?;
     close_open_offers(&ctx.tx, id, OfferStatus::Closed, "withdrawn", ctx.now).await?;
     let event = NewEvent::new(Action::Withdrawn, Some(principal.user_id), role, ctx.from(), to).reason(Some(reason));
     let standing = ctx.standing.clone();
@@ -402,12 +391,12 @@ pub async fn accept(
     let complete_by = ctx.now + Duration::minutes(i64::from(sla.for_urgency(ctx.order.urgency.into()).complete));
     let now = ctx.now;
     let updated = ctx
-        .move_to(to, |u| {
-            u.col_expr(order::Column::ProviderKind, Expr::value(provider.kind))
-                .col_expr(order::Column::ProviderId, Expr::value(provider.id))
-                .col_expr(order::Column::ContractId, Expr::value(offer.contract_id))
-                .col_expr(order::Column::AcceptedAt, Expr::value(now))
-                .col_expr(order::Column::CompleteBy, Expr::value(complete_by))
+        .move_to(to, |o| {
+            o.provider_kind = Some(provider.kind);
+            o.provider_id = Some(provider.id);
+            o.contract_id = offer.contract_id;
+            o.accepted_at = Some(now);
+            o.complete_by = Some(complete_by);
         })
         .await?;
     let spent = offer::Entity::update_many()
@@ -476,11 +465,7 @@ pub async fn decline(
         .await?;
     let outcome = if still_open > 0 { Outcome::OthersStillOpen } else { Outcome::Default };
     let (role, to) = ctx.decide(Action::Declined, outcome)?;
-    let updated = if to == ctx.from() {
-        ctx.order.clone()
-    } else {
-        ctx.move_to(to, |u| u.col_expr(order::Column::AcceptBy, Expr::value(Option::<DateTime<Utc>>::None))).await?
-    };
+    let updated = if to == ctx.from() { ctx.order.clone() } else { ctx.move_to(to, |o| o.accept_by = None).await? };
     let event = NewEvent::new(Action::Declined, Some(principal.user_id), role, ctx.from(), to)
         .reason(Some(reason))
         .provider(provider.id);
@@ -500,7 +485,7 @@ pub async fn start(
 ) -> Result<Json<OrderView>, ApiError> {
     let ctx = begin(&state, &principal, id, body.provider_id).await?;
     let (role, to) = assigned_step(&ctx, Action::Started)?;
-    let updated = ctx.move_to(to, |u| u).await?;
+    let updated = ctx.move_to(to, |_| {}).await?;
     let event = NewEvent::new(Action::Started, Some(principal.user_id), role, ctx.from(), to);
     let standing = ctx.standing.clone();
     ctx.finish(updated, vec![event], standing).await
@@ -551,10 +536,10 @@ pub async fn complete(
     };
     let now = ctx.now;
     let updated = ctx
-        .move_to(to, |u| {
-            u.col_expr(order::Column::Summary, Expr::value(summary))
-                .col_expr(order::Column::Minutes, Expr::value(minutes))
-                .col_expr(order::Column::CompletedAt, Expr::value(now))
+        .move_to(to, |o| {
+            o.summary = Some(summary);
+            o.minutes = minutes;
+            o.completed_at = Some(now);
         })
         .await?;
     capacity::give_back(&ctx.tx, &ctx.order).await?;
@@ -573,13 +558,13 @@ async fn unassign(
     reason: String,
 ) -> Result<Json<OrderView>, ApiError> {
     let updated = ctx
-        .move_to(to, |u| {
-            u.col_expr(order::Column::ProviderKind, Expr::value(Option::<ProviderKind>::None))
-                .col_expr(order::Column::ProviderId, Expr::value(Option::<Uuid>::None))
-                .col_expr(order::Column::ContractId, Expr::value(Option::<Uuid>::None))
-                .col_expr(order::Column::AcceptedAt, Expr::value(Option::<DateTime<Utc>>::None))
-                .col_expr(order::Column::CompleteBy, Expr::value(Option::<DateTime<Utc>>::None))
-                .col_expr(order::Column::AcceptBy, Expr::value(Option::<DateTime<Utc>>::None))
+        .move_to(to, |o| {
+            o.provider_kind = None;
+            o.provider_id = None;
+            o.contract_id = None;
+            o.accepted_at = None;
+            o.complete_by = None;
+            o.accept_by = None;
         })
         .await?;
     capacity::give_back(&ctx.tx, &ctx.order).await?;
@@ -644,7 +629,7 @@ pub async fn cancel(
     let reason = body.checked()?;
     let ctx = begin(&state, &principal, id, None).await?;
     let (role, to) = ctx.decide(Action::Cancelled, Outcome::Default)?;
-    let updated = ctx.move_to(to, |u| u).await?;
+    let updated = ctx.move_to(to, |_| {}).await?;
     close_open_offers(&ctx.tx, id, OfferStatus::Closed, "cancelled", ctx.now).await?;
     if ctx.from().holds_capacity() {
         capacity::give_back(&ctx.tx, &ctx.order).await?;
@@ -686,17 +671,14 @@ pub async fn close_offers_where(
             .count(db)
             .await?;
         if current.status == OrderStatusDb::Offered && remaining == 0 {
-            let moved = order::Entity::update_many()
-                .col_expr(order::Column::Status, Expr::value(OrderStatusDb::Pending))
-                .col_expr(order::Column::Version, Expr::value(current.version + 1))
-                .col_expr(order::Column::AcceptBy, Expr::value(Option::<DateTime<Utc>>::None))
-                .col_expr(order::Column::UpdatedAt, Expr::value(at))
-                .filter(order::Column::Id.eq(current.id))
-                .filter(order::Column::Version.eq(current.version))
-                .exec(db)
-                .await?
-                .rows_affected;
-            if moved == 1 {
+            let after = order::Model {
+                status: OrderStatusDb::Pending,
+                version: current.version + 1,
+                accept_by: None,
+                updated_at: at,
+                ..current.clone()
+            };
+            if compare_and_set(db, &current, after).await?.is_some() {
                 let event = NewEvent::new(
                     Action::Withdrawn,
                     actor,
