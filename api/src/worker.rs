@@ -18,7 +18,7 @@ use crate::entity::enums::{OfferStatus, OrderStatusDb};
 use crate::entity::{community, offer, order};
 use crate::error::ApiError;
 use crate::orders::access::lock_order;
-use crate::orders::cas::compare_and_set;
+use crate::orders::cas::{back_to_pending, compare_and_set};
 use crate::orders::closing::count_hours;
 use crate::orders::events::{NewEvent, append};
 use crate::orders::steps::NewOffer;
@@ -94,17 +94,9 @@ async fn expire_offers(state: &AppState, now: DateTime<Utc>) -> Result<u32, ApiE
             .count(&tx)
             .await?;
         let to = if remaining == 0 { OrderStatus::Pending } else { OrderStatus::Offered };
-        if to == OrderStatus::Pending {
-            let after = order::Model {
-                status: OrderStatusDb::Pending,
-                version: current.version + 1,
-                accept_by: None,
-                updated_at: now,
-                ..current.clone()
-            };
-            if compare_and_set(&tx, &current, after).await?.is_none() {
-                continue;
-            }
+        if to == OrderStatus::Pending && compare_and_set(&tx, &current, back_to_pending(&current, now)).await?.is_none()
+        {
+            continue;
         }
         let event =
             NewEvent::new(Action::Expired, None, ActorRole::System, OrderStatus::Offered, to).provider(o.provider_id);

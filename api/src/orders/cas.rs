@@ -1,8 +1,10 @@
 //! The order's compare-and-set: the one way an order's row changes once it exists.
 
+use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, Iterable, ModelTrait, QueryFilter};
 
+use crate::entity::enums::OrderStatusDb;
 use crate::entity::order;
 
 /// Writes `after` over the order read as `before`, provided the row still has `before`'s
@@ -34,4 +36,25 @@ pub async fn compare_and_set(
         .await?
         .rows_affected;
     Ok((written == 1).then_some(after))
+}
+
+/// The order with no provider: kind, provider, contract and the times of its acceptance
+/// cleared (release, reassign, a dispute resolved by a redo).
+pub fn unassigned(o: &mut order::Model) {
+    o.provider_kind = None;
+    o.provider_id = None;
+    o.contract_id = None;
+    o.accepted_at = None;
+    o.complete_by = None;
+}
+
+/// An offered order whose last open offer closed, pending again (as of `at`).
+pub fn back_to_pending(o: &order::Model, at: DateTime<Utc>) -> order::Model {
+    order::Model {
+        status: OrderStatusDb::Pending,
+        version: o.version + 1,
+        accept_by: None,
+        updated_at: at,
+        ..o.clone()
+    }
 }

@@ -137,11 +137,7 @@ pub async fn resolve(
     let (role, to) = ctx.decide(Action::Resolved, outcome)?;
     let updated = if to == OrderStatus::Pending {
         ctx.move_to(to, |o| {
-            o.provider_kind = None;
-            o.provider_id = None;
-            o.contract_id = None;
-            o.accepted_at = None;
-            o.complete_by = None;
+            super::cas::unassigned(o);
             o.completed_at = None;
         })
         .await?

@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use super::access::{OrderRead, Standing, lock_order, providers_of, read_order, standing, visible_read};
 use super::capacity;
-use super::cas::compare_and_set;
+use super::cas::{back_to_pending, compare_and_set};
 use super::events::{NewEvent, append};
 use super::view::OrderView;
 use crate::access::{ReasonBody, check_reason, text_field};
@@ -559,11 +559,7 @@ async fn unassign(
 ) -> Result<Json<OrderView>, ApiError> {
     let updated = ctx
         .move_to(to, |o| {
-            o.provider_kind = None;
-            o.provider_id = None;
-            o.contract_id = None;
-            o.accepted_at = None;
-            o.complete_by = None;
+            super::cas::unassigned(o);
             o.accept_by = None;
         })
         .await?;
@@ -670,26 +666,15 @@ pub async fn close_offers_where(
             .filter(offer::Column::Status.eq(OfferStatus::Open))
             .count(db)
             .await?;
-        if current.status == OrderStatusDb::Offered && remaining == 0 {
-            let after = order::Model {
-                status: OrderStatusDb::Pending,
-                version: current.version + 1,
-                accept_by: None,
-                updated_at: at,
-                ..current.clone()
-            };
-            if compare_and_set(db, &current, after).await?.is_some() {
-                let event = NewEvent::new(
-                    Action::Withdrawn,
-                    actor,
-                    ActorRole::System,
-                    OrderStatus::Offered,
-                    OrderStatus::Pending,
-                )
-                .reason(Some(reason.to_owned()))
-                .provider(o.provider_id);
-                events.push((current.id, event));
-            }
+        if current.status == OrderStatusDb::Offered
+            && remaining == 0
+            && compare_and_set(db, &current, back_to_pending(&current, at)).await?.is_some()
+        {
+            let event =
+                NewEvent::new(Action::Withdrawn, actor, ActorRole::System, OrderStatus::Offered, OrderStatus::Pending)
+                    .reason(Some(reason.to_owned()))
+                    .provider(o.provider_id);
+            events.push((current.id, event));
         }
     }
     for (order_id, event) in events {
