@@ -118,24 +118,20 @@ struct SqliteWriter {
 fn sqlite_writer(db: &DatabaseConnection) -> SqliteWriter {
     static WRITERS: LazyLock<Mutex<HashMap<PathBuf, SqliteWriter>>> = LazyLock::new(Default::default);
     let pool = db.get_sqlite_connection_pool();
-    let file = pool.connect_options().get_filename().to_path_buf();
+    let options = pool.connect_options();
+    let file = options.get_filename();
     let mut writers = WRITERS.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    if let Some(writer) = writers.get(&file) {
+    if let Some(writer) = writers.get(file) {
         return writer.clone();
     }
     // Files that are gone (a test's database) take their writers with them.
     writers.retain(|file, _| file.exists());
-    let connection = pool
-        .options()
-        .clone()
-        .max_connections(1)
-        .min_connections(0)
-        .connect_lazy_with((*pool.connect_options()).clone());
+    let connection = pool.options().clone().max_connections(1).min_connections(0).connect_lazy_with((*options).clone());
     let writer = SqliteWriter {
         gate: Arc::new(Semaphore::new(1)),
         connection: sea_orm::SqlxSqliteConnector::from_sqlx_sqlite_pool(connection),
     };
-    writers.insert(file, writer.clone());
+    writers.insert(file.to_path_buf(), writer.clone());
     writer
 }
 

@@ -38,11 +38,8 @@ async fn a_dispatch_without_a_window_gives_the_contracts_own_accept_window() {
     let terms = json!({"pricing": "free", "max_open_jobs": 3, "accept_within_minutes": 47});
     let (_, partner_id, _) = partner_with_terms(&app, &w, terms).await;
     let order = id(&place(&app, &w, &resident).await);
-    let body = json!({"provider_ids": [partner_id]});
-    assert_eq!(
-        app.call(app.post(&format!("/orders/{order}/dispatch"), Some(&w.dispatcher.access_token), &body)).await.0,
-        200
-    );
+    // No window of the dispatcher's.
+    dispatch(&app, &w, order, &[partner_id]).await;
 
     clock.advance(Duration::minutes(46));
     assert_eq!(tick(&app.state).await.unwrap().expired, 0, "open for the contract's 47 minutes");

@@ -1,4 +1,7 @@
-//! The order's compare-and-set: the one way an order's row changes once it exists.
+//! The order's compare-and-set: how a step (and the worker's expiry and auto-confirm)
+//! changes an order's row. The other writes of an order's row — the worker's escalation,
+//! the erasure of a resident's data — are guarded updates of their own, and bump its
+//! version too.
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
