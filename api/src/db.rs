@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
@@ -87,12 +88,18 @@ pub async fn connect_and_migrate(settings: &Settings) -> Result<DatabaseConnecti
 /// one back while the others queue behind it, and every write transaction runs on the
 /// same connection (its statements prepared, its pages cached). The busy timeout still
 /// covers other processes (the CLI) writing to the same file.
+///
+/// The writer does not checkpoint the write-ahead log after its commits (SQLite's default,
+/// every 1,000 pages, copies the log into the database file and syncs both, tens of
+/// milliseconds with the write lock held: every writer queued behind waited for it); a
+/// checkpoint runs beside the writers every [`CHECKPOINT_EVERY`] commits instead, on a
+/// connection of its own ([`Checkpointer`]).
 pub async fn begin_write(db: &DatabaseConnection) -> Result<WriteTx, DbErr> {
-    let (db, gate) = match db.get_database_backend() {
+    let (db, turn) = match db.get_database_backend() {
         DatabaseBackend::Sqlite => {
             let writer = sqlite_writer(db);
-            let turn = writer.gate.acquire_owned().await.map_err(|e| DbErr::Custom(e.to_string()))?;
-            (writer.connection, Some(turn))
+            let gate = writer.gate.acquire_owned().await.map_err(|e| DbErr::Custom(e.to_string()))?;
+            (writer.connection, Some(Turn { _gate: gate, checkpointer: writer.checkpointer }))
         }
         _ => (db.clone(), None),
     };
@@ -102,14 +109,49 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<WriteTx, DbErr> {
             ..TransactionOptions::default()
         })
         .await?;
-    Ok(WriteTx { tx, _gate: gate })
+    Ok(WriteTx { tx, turn })
 }
 
-/// The writers of one SQLite database file in this process: their gate and their connection.
+/// SQLite write commits between two checkpoints of the write-ahead log: a step writes a few
+/// pages, so the log stays within a few megabytes.
+pub const CHECKPOINT_EVERY: u32 = 256;
+
+/// The writer's checkpoints of one SQLite file: a `PASSIVE` checkpoint (it copies what it
+/// can of the log into the database file without waiting for, or blocking, readers and
+/// writers) every [`CHECKPOINT_EVERY`] commits, one at a time, on a connection of its own.
+/// The writer still checkpoints by itself should the log ever reach 16,384 pages.
+struct Checkpointer {
+    commits: AtomicU32,
+    running: AtomicBool,
+    connection: DatabaseConnection,
+}
+
+impl Checkpointer {
+    /// Counts a commit and, every [`CHECKPOINT_EVERY`], starts a checkpoint unless one runs.
+    fn committed(self: &Arc<Self>) {
+        if self.commits.fetch_add(1, Ordering::Relaxed) + 1 < CHECKPOINT_EVERY
+            || self.running.swap(true, Ordering::AcqRel)
+        {
+            return;
+        }
+        self.commits.store(0, Ordering::Relaxed);
+        let this = self.clone();
+        tokio::spawn(async move {
+            if let Err(e) = this.connection.execute_unprepared("PRAGMA wal_checkpoint(PASSIVE)").await {
+                tracing::warn!(error = %e, "write-ahead log checkpoint failed");
+            }
+            this.running.store(false, Ordering::Release);
+        });
+    }
+}
+
+/// The writers of one SQLite database file in this process: their gate, their connection
+/// and their checkpoints.
 #[derive(Clone)]
 struct SqliteWriter {
     gate: Arc<Semaphore>,
     connection: DatabaseConnection,
+    checkpointer: Arc<Checkpointer>,
 }
 
 /// The writer of the pool's database file, shared by every pool of the process on that
@@ -126,10 +168,17 @@ fn sqlite_writer(db: &DatabaseConnection) -> SqliteWriter {
     }
     // Files that are gone (a test's database) take their writers with them.
     writers.retain(|file, _| file.exists());
-    let connection = pool.options().clone().max_connections(1).min_connections(0).connect_lazy_with((*options).clone());
+    let one = || pool.options().clone().max_connections(1).min_connections(0);
+    let connection = one().connect_lazy_with((*options).clone().pragma("wal_autocheckpoint", "16384"));
+    let checkpoints = one().connect_lazy_with((*options).clone());
     let writer = SqliteWriter {
         gate: Arc::new(Semaphore::new(1)),
         connection: sea_orm::SqlxSqliteConnector::from_sqlx_sqlite_pool(connection),
+        checkpointer: Arc::new(Checkpointer {
+            commits: AtomicU32::new(0),
+            running: AtomicBool::new(false),
+            connection: sea_orm::SqlxSqliteConnector::from_sqlx_sqlite_pool(checkpoints),
+        }),
     };
     writers.insert(file.to_path_buf(), writer.clone());
     writer
@@ -139,12 +188,23 @@ fn sqlite_writer(db: &DatabaseConnection) -> SqliteWriter {
 /// until it commits, rolls back or is dropped.
 pub struct WriteTx {
     tx: DatabaseTransaction,
-    _gate: Option<OwnedSemaphorePermit>,
+    turn: Option<Turn>,
+}
+
+/// A SQLite writer's turn: the gate's permit, and whom to tell of the commit.
+struct Turn {
+    _gate: OwnedSemaphorePermit,
+    checkpointer: Arc<Checkpointer>,
 }
 
 impl WriteTx {
     pub async fn commit(self) -> Result<(), DbErr> {
-        self.tx.commit().await
+        self.tx.commit().await?;
+        if let Some(Turn { _gate, checkpointer }) = self.turn {
+            drop(_gate);
+            checkpointer.committed();
+        }
+        Ok(())
     }
 
     pub async fn rollback(self) -> Result<(), DbErr> {

@@ -105,6 +105,54 @@ async fn sqlite_runs_in_wal_with_foreign_keys() {
     assert_eq!(pragma("PRAGMA synchronous").await, "1", "NORMAL by default");
 }
 
+#[tokio::test]
+async fn sqlite_checkpoints_its_log_beside_the_writers() {
+    use sea_orm::sqlx::sqlite::SqliteConnectOptions;
+    use sea_orm::sqlx::{ConnectOptions, Row};
+    use shenbian_tests::shenbian::db::{CHECKPOINT_EVERY, begin_write};
+
+    let app = TestApp::spawn().await;
+    let db = app.db();
+    if db.get_database_backend() != DatabaseBackend::Sqlite {
+        return;
+    }
+    // What the database file itself holds, without the log.
+    let file = db.get_sqlite_connection_pool().connect_options().get_filename().to_owned();
+    let in_file = || async {
+        // Opened anew each time: an immutable file's pages are never read twice.
+        let mut main_file = SqliteConnectOptions::new().filename(&file).immutable(true).connect().await.unwrap();
+        let row = sea_orm::sqlx::query("SELECT value FROM event_counter WHERE id = 1")
+            .fetch_one(&mut main_file)
+            .await
+            .unwrap();
+        row.get::<i64, _>(0)
+    };
+    // The schema into the file first, so that the file has a counter to read.
+    db.execute_unprepared("PRAGMA wal_checkpoint(TRUNCATE)").await.unwrap();
+    let before = in_file().await;
+
+    let bump = "UPDATE event_counter SET value = value + 1 WHERE id = 1";
+    for _ in 0..2 * CHECKPOINT_EVERY {
+        let tx = begin_write(db).await.unwrap();
+        tx.execute_unprepared(bump).await.unwrap();
+        tx.commit().await.unwrap();
+    }
+    // The file has the first CHECKPOINT_EVERY commits once a checkpoint ran beside the
+    // writer (the writer alone would leave them in the log until it reached 16,384 pages).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let value = in_file().await;
+        if value >= before + i64::from(CHECKPOINT_EVERY) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no checkpoint: the file holds {value} - {before} of the commits"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_writers_queue_instead_of_failing() {
     let app = TestApp::spawn().await;
