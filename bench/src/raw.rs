@@ -2,7 +2,8 @@
 //! through sea-orm on a pool like the server's — no HTTP, no authentication, no reads. One
 //! write transaction per step (IMMEDIATE on SQLite, as the server begins them) holding:
 //!
-//! - create: the order `INSERT`; the counter bump and the event `INSERT`;
+//! - create: the order `INSERT`; the counter bump and the event `INSERT` (one round trip,
+//!   as the server does it: `orders::events::insert_in_sequence`);
 //! - dispatch: the offer `INSERT`; the guarded order `UPDATE`; counter and event;
 //! - accept: the guarded offer `UPDATE`; the guarded capacity `UPDATE` of the contract; the
 //!   month's accept count as one upsert; the guarded order `UPDATE`; counter and event;
@@ -24,7 +25,8 @@ use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
 use shenbian::db::begin_write;
 use shenbian::entity::enums::{ActionDb, ActorRoleDb, Channel, OfferStatus, OrderStatusDb, ProviderKind, UrgencyDb};
-use shenbian::entity::{contract, contract_usage, event_counter, offer, order, order_event, rating};
+use shenbian::entity::{contract, contract_usage, offer, order, order_event, rating};
+use shenbian::orders::events::insert_in_sequence;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 use uuid::Uuid;
@@ -414,28 +416,21 @@ struct Event {
     provider: Option<Uuid>,
 }
 
-/// The counter bump (last write but one, as the server does it) and the event `INSERT`.
+/// The counter bump and the event `INSERT`, last, in one round trip: the server's own
+/// statement ([`insert_in_sequence`]).
 async fn append(db: &impl ConnectionTrait, order_id: Uuid, e: Event, at: DateTime<Utc>) -> Result<(), Failed> {
-    let bumped = event_counter::Entity::update_many()
-        .col_expr(event_counter::Column::Value, Expr::col(event_counter::Column::Value).add(1))
-        .filter(event_counter::Column::Id.eq(1))
-        .exec_with_returning(db)
-        .await?;
-    let seq = bumped.first().map(|c| c.value).ok_or(Failed::Guard)?;
-    order_event::Entity::insert(order_event::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        seq: Set(seq),
-        order_id: Set(order_id),
-        action: Set(e.action),
-        actor_id: Set(Some(e.actor)),
-        actor_role: Set(e.role),
-        from_status: Set(e.from),
-        to_status: Set(e.to),
-        reason: Set(None),
-        provider_id: Set(e.provider),
-        at: Set(at),
-    })
-    .exec_without_returning(db)
-    .await?;
-    Ok(())
+    let event = order_event::Model {
+        id: Uuid::now_v7(),
+        seq: 0,
+        order_id,
+        action: e.action,
+        actor_id: Some(e.actor),
+        actor_role: e.role,
+        from_status: e.from,
+        to_status: e.to,
+        reason: None,
+        provider_id: e.provider,
+        at,
+    };
+    if insert_in_sequence(db, &[event]).await? { Ok(()) } else { Err(Failed::Guard) }
 }

@@ -366,6 +366,26 @@ async fn the_feed_gives_each_caller_their_events_in_order() {
     assert_eq!(stranger_feed["items"], json!([]));
 }
 
+#[tokio::test]
+async fn a_broadcast_logs_one_event_per_offer_numbered_in_turn() {
+    let app = TestApp::spawn().await;
+    let w = world(&app).await;
+    let resident = app.resident().await;
+    let (_, first, _) = partner(&app, &w, 3, None).await;
+    let (_, second, _) = partner(&app, &w, 3, None).await;
+    let order_id = id(&place(&app, &w, &resident).await);
+    dispatch(&app, &w, order_id, &[first, second]).await;
+    let (_, feed) = app.call(app.get("/events", Some(&resident.access_token))).await;
+    let items = feed["items"].as_array().unwrap();
+    let actions: Vec<&str> = items.iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["created", "dispatched", "dispatched"]);
+    let providers: Vec<&str> = items[1..].iter().map(|e| e["provider_id"].as_str().unwrap()).collect();
+    assert_eq!(providers, [first.to_string(), second.to_string()]);
+    // Nothing else happened meanwhile: the three events have the next three numbers.
+    let seqs: Vec<i64> = items.iter().map(|e| e["seq"].as_i64().unwrap()).collect();
+    assert_eq!(seqs, [seqs[0], seqs[0] + 1, seqs[0] + 2]);
+}
+
 /// A step answers the order as it is then stored: what the caller is told is what reading it
 /// back gives, on both databases (times to the microsecond, every column the step changed,
 /// and none it did not). The steps write without reading the row back, so this is what
