@@ -200,8 +200,9 @@ struct Turn {
 impl WriteTx {
     pub async fn commit(self) -> Result<(), DbErr> {
         self.tx.commit().await?;
-        if let Some(Turn { _gate, checkpointer }) = self.turn {
-            drop(_gate);
+        if let Some(Turn { _gate: gate, checkpointer }) = self.turn {
+            // The next writer's turn first; the checkpoint runs beside it.
+            drop(gate);
             checkpointer.committed();
         }
         Ok(())

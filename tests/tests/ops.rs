@@ -107,6 +107,8 @@ async fn sqlite_runs_in_wal_with_foreign_keys() {
 
 #[tokio::test]
 async fn sqlite_checkpoints_its_log_beside_the_writers() {
+    use std::time::{Duration, Instant};
+
     use sea_orm::sqlx::sqlite::SqliteConnectOptions;
     use sea_orm::sqlx::{ConnectOptions, Row};
     use shenbian_tests::shenbian::db::{CHECKPOINT_EVERY, begin_write};
@@ -139,17 +141,14 @@ async fn sqlite_checkpoints_its_log_beside_the_writers() {
     }
     // The file has the first CHECKPOINT_EVERY commits once a checkpoint ran beside the
     // writer (the writer alone would leave them in the log until it reached 16,384 pages).
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let value = in_file().await;
         if value >= before + i64::from(CHECKPOINT_EVERY) {
             break;
         }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no checkpoint: the file holds {value} - {before} of the commits"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        assert!(Instant::now() < deadline, "no checkpoint: the file holds {value} - {before} of the commits");
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 
