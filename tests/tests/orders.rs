@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 use shenbian_tests::scene::{World, assert_replays, dispatch, order_body, partner, place, step, volunteer, world};
-use shenbian_tests::{TestApp, next_phone};
+use shenbian_tests::{PASSWORD, TestApp, next_phone};
 use uuid::Uuid;
 
 fn id(v: &Value) -> Uuid {
@@ -433,4 +433,46 @@ async fn every_step_answers_the_order_as_it_is_stored() {
         assert_eq!(answered, stored(actor).await, "{action}");
     }
     assert_replays(&app, &w.admin, order).await;
+}
+
+#[tokio::test]
+async fn a_session_that_ended_is_refused_where_the_order_is_read_and_changes_nothing() {
+    let app = TestApp::spawn().await;
+    let w = world(&app).await;
+    let resident = app.resident().await;
+    let other_device = app.login(&resident.phone, PASSWORD).await;
+    let (_, partner_id, _) = partner(&app, &w, 3, None).await;
+    let order_id = id(&place(&app, &w, &resident).await);
+    let offered = dispatch(&app, &w, order_id, &[partner_id]).await;
+
+    // The resident signs out on one device; that device's token is refused everywhere an
+    // order is read with the caller's session, an unknown order included (401, not 404).
+    let out = app.post_empty("/auth/logout", Some(&resident.access_token)).send().await.unwrap();
+    assert_eq!(out.status(), 204);
+    let token = Some(resident.access_token.as_str());
+    let path = format!("/orders/{order_id}");
+    assert_eq!(app.get(&path, token).send().await.unwrap().status(), 401);
+    let unknown = format!("/orders/{}", Uuid::now_v7());
+    assert_eq!(app.get(&unknown, token).send().await.unwrap().status(), 401);
+    let cancel = json!({"reason": "不需要了"});
+    assert_eq!(app.post(&format!("{path}/cancel"), token, &cancel).send().await.unwrap().status(), 401);
+    assert_eq!(app.post(&format!("{unknown}/cancel"), token, &cancel).send().await.unwrap().status(), 401);
+    assert_eq!(app.post("/orders", token, &order_body(&w)).send().await.unwrap().status(), 401);
+
+    // A deactivated dispatcher too, from the next request on.
+    let deactivate = format!("/users/{}/deactivate", w.dispatcher.user_id);
+    assert_eq!(app.post_empty(&deactivate, Some(&w.admin.access_token)).send().await.unwrap().status(), 200);
+    let (status, _) = step(&app, &w.dispatcher, order_id, "withdraw", Some(json!({"reason": "重新派单"}))).await;
+    assert_eq!(status, 401);
+    let (status, _) = app.call(app.get(&path, Some(&w.dispatcher.access_token))).await;
+    assert_eq!(status, 401);
+
+    // Nothing changed: the other device sees the order as dispatched, and only that one.
+    let (status, seen) = app.call(app.get(&path, Some(&other_device.access_token))).await;
+    assert_eq!(status, 200);
+    assert_eq!(seen["status"], "offered");
+    assert_eq!(seen["version"], offered["version"]);
+    let (status, list) = app.call(app.get("/orders", Some(&other_device.access_token))).await;
+    assert_eq!(status, 200);
+    assert_eq!(list["items"].as_array().map(Vec::len), Some(1));
 }

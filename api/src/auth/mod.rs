@@ -1,7 +1,8 @@
 //! Who is calling. An access token names a user and a session; the session and the user
-//! are read on every request, so a logout, a deactivation or a role change takes effect
-//! at once on every instance. Role guards are typed extractors, so a handler's signature
-//! says who may call it.
+//! are read on every request (by themselves, or in the statement a handler reads with
+//! anyway: [`Bearer`]), so a logout, a deactivation or a role change takes effect at once
+//! on every instance. Role guards are typed extractors, so a handler's signature says who
+//! may call it.
 
 pub mod keys;
 pub mod password;
@@ -12,7 +13,9 @@ pub mod throttle;
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
-use sea_orm::EntityTrait;
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, JoinType, Query as SqlQuery, SelectStatement};
+use sea_orm::{ConnectionTrait, DbErr, FromQueryResult, IdenStatic, QueryResult};
 use shenbian_domain::{Role, RoleSet};
 use uuid::Uuid;
 
@@ -43,35 +46,132 @@ impl FromRequestParts<AppState> for Principal {
         if let Some(principal) = parts.extensions.get::<Principal>() {
             return Ok(principal.clone());
         }
+        let principal = Bearer::from_request_parts(parts, state).await?.authenticate(state).await?;
+        parts.extensions.insert(principal.clone());
+        Ok(principal)
+    }
+}
+
+/// An access token whose signature and expiry were checked, its session not yet. A handler
+/// that takes one instead of a [`Principal`] reads the caller's session in the statement
+/// it reads with anyway ([`join_session`]) and gets its [`Principal`] from
+/// [`Bearer::principal`]: one round trip to the database fewer. Until then it knows only
+/// which user and session the token names, and must act on nothing.
+#[derive(Debug)]
+pub struct Bearer {
+    claims: keys::Claims,
+}
+
+impl FromRequestParts<AppState> for Bearer {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let token = parts
             .headers
             .get(AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
             .ok_or(ApiError::Unauthorized)?;
-        let db = state.db()?;
+        // Not yet ready (the database still connecting) answers 503 before any 401.
+        state.db()?;
         let claims = state.keys()?.verify_access(token.trim()).ok_or(ApiError::Unauthorized)?;
-        let (session, user) =
-            match sessions::Entity::find_by_id(claims.sid).find_also_related(user::Entity).one(db).await? {
-                Some((session, Some(user))) => (session, user),
-                _ => return Err(ApiError::Unauthorized),
-            };
-        let live = session.user_id == claims.sub
-            && session.revoked_at.is_none()
-            && session.expires_at > state.now()
-            && user.status == user::UserStatus::Active;
+        Ok(Self { claims })
+    }
+}
+
+impl Bearer {
+    /// The user the token names.
+    pub fn user_id(&self) -> Uuid {
+        self.claims.sub
+    }
+
+    /// The session the token belongs to.
+    pub fn session_id(&self) -> Uuid {
+        self.claims.sid
+    }
+
+    /// The caller, from their session as a statement read it ([`CallerSession::read`]):
+    /// 401 unless the session is the token's, open and unexpired, and its user active.
+    pub fn principal(&self, state: &AppState, session: Option<CallerSession>) -> Result<Principal, ApiError> {
+        let s = session.ok_or(ApiError::Unauthorized)?;
+        let live = s.user_id == Some(self.claims.sub)
+            && s.revoked_at.is_none()
+            && s.expires_at.is_some_and(|at| at > state.now())
+            && s.status == Some(user::UserStatus::Active);
         if !live {
             return Err(ApiError::Unauthorized);
         }
         let principal = Principal {
-            user_id: user.id,
-            session_id: session.id,
-            roles: RoleSet::from_stored(&user.roles),
-            community_id: user.community_id,
+            user_id: self.claims.sub,
+            session_id: self.claims.sid,
+            roles: RoleSet::from_stored(s.roles.as_deref().unwrap_or_default()),
+            community_id: s.community_id,
         };
         tracing::Span::current().record("user_id", tracing::field::display(principal.user_id));
-        parts.extensions.insert(principal.clone());
         Ok(principal)
+    }
+
+    /// The caller, read in a statement of its own.
+    pub async fn authenticate(&self, state: &AppState) -> Result<Principal, ApiError> {
+        let mut query = SqlQuery::select();
+        query.from_subquery(SqlQuery::select().expr(Expr::val(1)).to_owned(), Alias::new("one"));
+        join_session(&mut query, self.claims.sid);
+        let row = state.db()?.query_one(&query).await?;
+        let session = row.map(|row| CallerSession::read(&row)).transpose()?.flatten();
+        self.principal(state, session)
+    }
+}
+
+/// What authenticating a caller needs of their session and user, left-joined into another
+/// statement by [`join_session`]: every column is NULL when the session does not exist.
+#[derive(Debug, FromQueryResult)]
+pub struct CallerSession {
+    user_id: Option<Uuid>,
+    expires_at: Option<DateTime<Utc>>,
+    revoked_at: Option<DateTime<Utc>>,
+    status: Option<user::UserStatus>,
+    roles: Option<String>,
+    community_id: Option<Uuid>,
+}
+
+/// The prefix of [`CallerSession`]'s columns in a statement that [`join_session`] extended.
+const CALLER: &str = "caller_";
+
+impl CallerSession {
+    /// The caller's session from a row of a statement that [`join_session`] extended; `None`
+    /// when there is no such session.
+    pub fn read(row: &QueryResult) -> Result<Option<Self>, DbErr> {
+        let session = Self::from_query_result(row, CALLER)?;
+        Ok(session.user_id.is_some().then_some(session))
+    }
+}
+
+/// Extends a statement with the session `session_id` and its user, left-joined (every row
+/// of the statement gets them, or NULLs), as the columns [`CallerSession::read`] reads.
+pub fn join_session(query: &mut SelectStatement, session_id: Uuid) {
+    let (s, u) = (Alias::new("caller_session"), Alias::new("caller_user"));
+    query
+        .join_as(
+            JoinType::LeftJoin,
+            sessions::Entity,
+            s.clone(),
+            Expr::col((s.clone(), sessions::Column::Id)).eq(session_id),
+        )
+        .join_as(
+            JoinType::LeftJoin,
+            user::Entity,
+            u.clone(),
+            Expr::col((u.clone(), user::Column::Id)).equals((s.clone(), sessions::Column::UserId)),
+        );
+    for (table, column) in [
+        (&s, sessions::Column::UserId.as_str()),
+        (&s, sessions::Column::ExpiresAt.as_str()),
+        (&s, sessions::Column::RevokedAt.as_str()),
+        (&u, user::Column::Status.as_str()),
+        (&u, user::Column::Roles.as_str()),
+        (&u, user::Column::CommunityId.as_str()),
+    ] {
+        query.expr_as(Expr::col((table.clone(), Alias::new(column))), format!("{CALLER}{column}"));
     }
 }
 

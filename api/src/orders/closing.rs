@@ -18,6 +18,7 @@ use super::events::{NewEvent, append};
 use super::steps::begin;
 use super::view::OrderView;
 use crate::access::{ReasonBody, check_reason};
+use crate::auth::Bearer;
 use crate::entity::enums::ProviderKind;
 use crate::entity::{order, rating, volunteer_hour};
 use crate::error::{ApiError, FieldError, violates_unique};
@@ -60,11 +61,11 @@ pub struct ConfirmBody {
 #[tracing::instrument(skip_all, fields(user_id, order_id = %id))]
 pub async fn confirm(
     State(state): State<AppState>,
-    principal: crate::auth::Principal,
+    caller: Bearer,
     Path(id): Path<Uuid>,
     MaybeJson(body): MaybeJson<ConfirmBody>,
 ) -> Result<Json<OrderView>, ApiError> {
-    let ctx = begin(&state, &principal, id, None).await?;
+    let ctx = begin(&state, &caller, id, None).await?;
     // The resident's own confirmation first; a dispatcher's is a follow-up call.
     let roles: Vec<ActorRole> = ctx.standing.roles().into_iter().filter(|r| *r != ActorRole::Provider).collect();
     let (role, to) = shenbian_domain::order::decide_as_any(ctx.from(), Action::Confirmed, &roles, Outcome::Default)
@@ -79,7 +80,7 @@ pub async fn confirm(
     };
     let updated = ctx.move_to(to, |_| {}).await?;
     count_hours(&ctx.tx, &updated, ctx.now).await?;
-    let event = NewEvent::new(Action::Confirmed, Some(principal.user_id), role, ctx.from(), to).reason(reason);
+    let event = NewEvent::new(Action::Confirmed, Some(ctx.principal.user_id), role, ctx.from(), to).reason(reason);
     let standing = ctx.standing.clone();
     ctx.finish(updated, vec![event], standing).await
 }
@@ -90,15 +91,15 @@ pub async fn confirm(
 #[tracing::instrument(skip_all, fields(user_id, order_id = %id))]
 pub async fn dispute(
     State(state): State<AppState>,
-    principal: crate::auth::Principal,
+    caller: Bearer,
     Path(id): Path<Uuid>,
     JsonBody(body): JsonBody<ReasonBody>,
 ) -> Result<Json<OrderView>, ApiError> {
     let reason = body.checked()?;
-    let ctx = begin(&state, &principal, id, None).await?;
+    let ctx = begin(&state, &caller, id, None).await?;
     let (role, to) = ctx.decide(Action::Disputed, Outcome::Default)?;
     let updated = ctx.move_to(to, |_| {}).await?;
-    let event = NewEvent::new(Action::Disputed, Some(principal.user_id), role, ctx.from(), to).reason(Some(reason));
+    let event = NewEvent::new(Action::Disputed, Some(ctx.principal.user_id), role, ctx.from(), to).reason(Some(reason));
     let standing = ctx.standing.clone();
     ctx.finish(updated, vec![event], standing).await
 }
@@ -127,12 +128,12 @@ pub struct ResolveBody {
 #[tracing::instrument(skip_all, fields(user_id, order_id = %id))]
 pub async fn resolve(
     State(state): State<AppState>,
-    principal: crate::auth::Principal,
+    caller: Bearer,
     Path(id): Path<Uuid>,
     JsonBody(body): JsonBody<ResolveBody>,
 ) -> Result<Json<OrderView>, ApiError> {
     let reason = check_reason(&body.reason)?;
-    let ctx = begin(&state, &principal, id, None).await?;
+    let ctx = begin(&state, &caller, id, None).await?;
     let outcome = if body.outcome == Resolution::Close { Outcome::Close } else { Outcome::Default };
     let (role, to) = ctx.decide(Action::Resolved, outcome)?;
     let updated = if to == OrderStatus::Pending {
@@ -146,7 +147,8 @@ pub async fn resolve(
         count_hours(&ctx.tx, &closed, ctx.now).await?;
         closed
     };
-    let mut event = NewEvent::new(Action::Resolved, Some(principal.user_id), role, ctx.from(), to).reason(Some(reason));
+    let mut event =
+        NewEvent::new(Action::Resolved, Some(ctx.principal.user_id), role, ctx.from(), to).reason(Some(reason));
     event.provider_id = ctx.order.provider_id;
     let standing = ctx.standing.clone();
     ctx.finish(updated, vec![event], standing).await
@@ -212,7 +214,7 @@ impl RatingView {
 #[tracing::instrument(skip_all, fields(user_id, order_id = %id))]
 pub async fn rate(
     State(state): State<AppState>,
-    principal: crate::auth::Principal,
+    caller: Bearer,
     Path(id): Path<Uuid>,
     JsonBody(body): JsonBody<RatingBody>,
 ) -> Result<(StatusCode, Json<RatingView>), ApiError> {
@@ -237,7 +239,7 @@ pub async fn rate(
         _ => None,
     };
     let Some(stars) = stars.filter(|_| errors.is_empty()) else { return Err(ApiError::Validation(errors)) };
-    let ctx = begin(&state, &principal, id, None).await?;
+    let ctx = begin(&state, &caller, id, None).await?;
     let roles: Vec<ActorRole> = ctx.standing.roles().into_iter().filter(|r| *r != ActorRole::Provider).collect();
     let (role, to) = shenbian_domain::order::decide_as_any(ctx.from(), Action::Rated, &roles, Outcome::Default)
         .map_err(super::steps::refusal)
@@ -260,7 +262,7 @@ pub async fn rate(
         comment,
         comment_hidden: false,
         source: source.to_owned(),
-        rated_by: principal.user_id,
+        rated_by: ctx.principal.user_id,
         created_at: ctx.now,
     };
     let columns: Vec<rating::Column> = rating::Column::iter().collect();
@@ -281,7 +283,7 @@ pub async fn rate(
     if inserted.rows_affected() != 1 {
         return Err(super::steps::lost_race());
     }
-    let event = NewEvent::new(Action::Rated, Some(principal.user_id), role, ctx.from(), to).provider(provider_id);
+    let event = NewEvent::new(Action::Rated, Some(ctx.principal.user_id), role, ctx.from(), to).provider(provider_id);
     append(&ctx.tx, id, vec![event], ctx.now).await?;
     ctx.tx.commit().await?;
     Ok((StatusCode::CREATED, Json(RatingView::new(created, true))))

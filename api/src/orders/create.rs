@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Duration, SubsecRound, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait, IntoIden, Query as SqlQuery, QueryStatementBuilder};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, IntoIden, Query as SqlQuery, QueryStatementBuilder};
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TryInsertResult};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -21,13 +21,14 @@ use super::cas::compare_and_set;
 use super::events::{NewEvent, append};
 use super::view::OrderView;
 use crate::access::{is_staff_of, text_field};
-use crate::auth::Principal;
+use crate::auth::{Bearer, CallerSession, Principal, join_session};
 use crate::db::begin_write;
 use crate::entity::enums::{Channel, OrderStatusDb, UrgencyDb};
 use crate::entity::one_time_code::CodePurpose;
 use crate::entity::{building, category, community, compound, idempotency_key, order, user};
 use crate::error::ApiError;
 use crate::extract::{Fields, JsonBody, JsonRaw, Path};
+use crate::places::CommunitySettings;
 use crate::state::AppState;
 use crate::users::issue_code;
 
@@ -86,10 +87,11 @@ struct Address {
     detail: String,
 }
 
-/// What checking an order's fields needs from the database, read in one statement of
-/// scalar subqueries.
+/// What checking an order's fields needs from the database, with the caller's session, read
+/// in one statement of scalar subqueries.
 struct Lookups {
-    community: bool,
+    /// The community's settings (stored JSON), if it exists.
+    community_settings: Option<String>,
     /// The category's service levels (stored JSON), if it exists and takes orders.
     category_sla: Option<String>,
     /// The community of the named compound, the compound of the named building.
@@ -98,10 +100,13 @@ struct Lookups {
     /// The caller's phone and display name, when asked for.
     my_phone: Option<String>,
     my_name: Option<String>,
+    /// The caller's session, when asked for ([`join_session`]).
+    session: Option<CallerSession>,
 }
 
 async fn lookups(
     db: &impl ConnectionTrait,
+    session: Option<Uuid>,
     community_id: Uuid,
     category_code: &str,
     address: Option<&AddressBody>,
@@ -114,8 +119,11 @@ async fn lookups(
     }
     let building_id = address.and_then(|a| a.building_id).unwrap_or_default();
     let me = me.unwrap_or_default();
-    let query = SqlQuery::select()
-        .expr_as(scalar(community::Column::Id, community::Entity, community::Column::Id.eq(community_id)), "community")
+    let mut query = SqlQuery::select()
+        .expr_as(
+            scalar(community::Column::Settings, community::Entity, community::Column::Id.eq(community_id)),
+            "community_settings",
+        )
         .expr_as(
             scalar(
                 category::Column::Sla,
@@ -138,17 +146,21 @@ async fn lookups(
         )
         .expr_as(scalar(user::Column::Phone, user::Entity, user::Column::Id.eq(me)), "my_phone")
         .expr_as(scalar(user::Column::DisplayName, user::Entity, user::Column::Id.eq(me)), "my_name")
+        .from_subquery(SqlQuery::select().expr(Expr::val(1)).to_owned(), Alias::new("one"))
         .to_owned();
+    if let Some(session_id) = session {
+        join_session(&mut query, session_id);
+    }
     let row =
         db.query_one(&query).await?.ok_or_else(|| ApiError::internal("a select of subqueries answered no row"))?;
-    let community: Option<Uuid> = row.try_get("", "community")?;
     Ok(Lookups {
-        community: community.is_some(),
+        community_settings: row.try_get("", "community_settings")?,
         category_sla: row.try_get("", "category_sla")?,
         compound_community: row.try_get("", "compound_community")?,
         building_compound: row.try_get("", "building_compound")?,
         my_phone: row.try_get("", "my_phone")?,
         my_name: row.try_get("", "my_name")?,
+        session: if session.is_some() { CallerSession::read(&row)? } else { None },
     })
 }
 
@@ -192,17 +204,24 @@ enum For {
 /// Place an order: a resident for themselves, or a dispatcher for a resident who called or
 /// walked in (an unknown phone gets an account to claim with the `claim_code` answered once).
 /// With `Idempotency-Key`, a retry returns the first answer; the same key with another body
-/// is 422.
+/// is 422. The caller's session is checked in the statement that looks up the order's
+/// community, category and address.
 #[utoipa::path(post, path = "/orders", tag = "orders", security(("bearer" = [])), request_body = NewOrder,
     params(("idempotency-key" = Option<String>, Header, description = "makes retries safe; kept at least 24 hours")),
     responses((status = 201, body = OrderView)))]
 #[tracing::instrument(skip_all, fields(user_id))]
 pub async fn create_order(
     State(state): State<AppState>,
-    principal: Principal,
+    caller: Bearer,
     headers: HeaderMap,
     JsonRaw(body, raw): JsonRaw<NewOrder>,
 ) -> Result<Response, ApiError> {
+    let db = state.db()?;
+    // The caller's own phone and name are looked up when the order is for themselves.
+    let me = body.on_behalf_of_phone.is_none().then_some(caller.user_id());
+    let mut found =
+        lookups(db, Some(caller.session_id()), body.community_id, &body.category_code, Some(&body.address), me).await?;
+    let principal = caller.principal(&state, found.session.take())?;
     let key = match headers.get("idempotency-key") {
         None => None,
         Some(v) => match v.to_str() {
@@ -210,7 +229,6 @@ pub async fn create_order(
             _ => return Err(ApiError::validation("Idempotency-Key", "must be 1–255 visible characters")),
         },
     };
-    let db = state.db()?;
     let mut fields = Fields::default();
     // Who the order is for decides which fields are allowed.
     let for_whom = match &body.on_behalf_of_phone {
@@ -256,9 +274,7 @@ pub async fn create_order(
     {
         fields.push("preferred_end", "must be after preferred_start");
     }
-    let me = matches!(for_whom, Some(For::Themselves)).then_some(principal.user_id);
-    let found = lookups(db, body.community_id, &body.category_code, Some(&body.address), me).await?;
-    if !found.community {
+    if found.community_settings.is_none() {
         fields.push("community_id", "no such community");
     }
     let sla = active_category(&found)?;
@@ -392,18 +408,13 @@ pub async fn create_order(
     tracing::info!(order_id = %order_id, "order created");
     // Where the community dispatches automatically, offer it now rather than at the next
     // worker tick. The answer stays the order as created; failures are the worker's to retry.
-    if auto_dispatches(db, body.community_id, &body.category_code).await.unwrap_or(false)
+    let settings = found.community_settings.as_deref().map(CommunitySettings::from_stored).unwrap_or_default();
+    if crate::worker::auto_dispatches(&settings, &body.category_code)
         && let Err(err) = crate::worker::auto_dispatch_one(&state, order_id).await
     {
         tracing::warn!(order_id = %order_id, error = %err, "auto-dispatch after creation failed");
     }
     Ok((StatusCode::CREATED, [(axum::http::header::CONTENT_TYPE, "application/json")], json).into_response())
-}
-
-/// Whether a community offers this category's orders automatically.
-async fn auto_dispatches(db: &impl ConnectionTrait, community_id: Uuid, category: &str) -> Result<bool, ApiError> {
-    let Some(c) = community::Entity::find_by_id(community_id).one(db).await? else { return Ok(false) };
-    Ok(crate::worker::auto_dispatches(&crate::places::CommunitySettings::from_stored(&c.settings), category))
 }
 
 /// A hash of the request body as JSON, so that whitespace or key order do not matter.
@@ -483,7 +494,7 @@ pub async fn patch_order(
         decide_as_any(from, Action::Updated, &standing.roles(), Outcome::Default).map_err(super::steps::refusal)?;
     let mut fields = Fields::default();
     let category = body.category_code.clone().unwrap_or_else(|| current.category_code.clone());
-    let found = lookups(&tx, current.community_id, &category, body.address.as_ref(), None).await?;
+    let found = lookups(&tx, None, current.community_id, &category, body.address.as_ref(), None).await?;
     let sla = active_category(&found)?;
     if sla.is_none() {
         fields.push("category_code", "no such category, or it takes no orders");

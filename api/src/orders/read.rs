@@ -15,10 +15,10 @@ use shenbian_domain::order::OrderStatus;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::access::{ProviderRef, providers_of, visible_order, visible_read};
+use super::access::{ProviderRef, authenticated_read, providers_of, visible_order};
 use super::view::{OrderView, resident_names};
 use crate::audit::{self, Entry};
-use crate::auth::Principal;
+use crate::auth::{Bearer, Principal};
 use crate::db::begin_write;
 use crate::entity::enums::{ActionDb, ActorRoleDb, OfferStatus, OrderStatusDb, ProviderKind, UrgencyDb};
 use crate::entity::{offer, order, order_event, user};
@@ -244,17 +244,18 @@ async fn filtered_parts(
     Ok(Filtered { base: query, branches, providers, searched_phone })
 }
 
-/// One order, as the caller may see it. Staff reads of personal data are audited.
+/// One order, as the caller may see it (their session checked in the order's read). Staff
+/// reads of personal data are audited.
 #[utoipa::path(get, path = "/orders/{id}", tag = "orders", security(("bearer" = [])), params(("id" = Uuid, Path)),
     responses((status = 200, body = OrderView)))]
 #[tracing::instrument(skip_all, fields(user_id, order_id = %id))]
 pub async fn get_order(
     State(state): State<AppState>,
-    principal: Principal,
+    caller: Bearer,
     Path(id): Path<Uuid>,
 ) -> Result<Json<OrderView>, ApiError> {
     let db = state.db()?;
-    let (read, standing) = visible_read(db, &principal, id, None).await?;
+    let (principal, read, standing) = authenticated_read(db, &state, &caller, id, None).await?;
     let unmasked = standing.sees_personal_data(read.order.status.into());
     if unmasked && standing.is_staff_read() {
         let tx = begin_write(db).await?;

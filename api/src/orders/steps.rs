@@ -15,13 +15,13 @@ use shenbian_domain::order::{Action, ActorRole, OrderStatus, Outcome, Refusal, d
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::access::{OrderRead, Standing, lock_order, providers_of, read_order, standing, visible_read};
+use super::access::{OrderRead, Standing, authenticated_read, lock_order, providers_of, read_order, standing};
 use super::capacity;
 use super::cas::{back_to_pending, compare_and_set};
 use super::events::{NewEvent, append};
 use super::view::OrderView;
 use crate::access::{ReasonBody, check_reason, text_field};
-use crate::auth::Principal;
+use crate::auth::{Bearer, Principal};
 use crate::db::{WriteTx, begin_write};
 use crate::eligibility::{Ask, ReasonView, month_key, partner_facts, volunteer_facts};
 use crate::entity::enums::{OfferStatus, OrderStatusDb, ProviderKind};
@@ -47,6 +47,8 @@ pub fn lost_race() -> ApiError {
 /// transaction open for the step.
 pub(super) struct Ctx {
     pub(super) tx: WriteTx,
+    /// The caller, authenticated with the order's read.
+    pub(super) principal: Principal,
     pub(super) order: order::Model,
     pub(super) standing: Standing,
     /// The resident's display name, for the answer.
@@ -63,16 +65,13 @@ pub(super) struct Ctx {
 /// changed since; when something did, the step changes nothing and answers 409. On SQLite
 /// every statement inside the transaction holds the database's one write lock, so reads
 /// are kept out of it.
-pub(super) async fn begin(
-    state: &AppState,
-    principal: &Principal,
-    id: Uuid,
-    chosen: Option<Uuid>,
-) -> Result<Ctx, ApiError> {
+///
+/// The caller's session is checked in the order's read ([`authenticated_read`]).
+pub(super) async fn begin(state: &AppState, caller: &Bearer, id: Uuid, chosen: Option<Uuid>) -> Result<Ctx, ApiError> {
     let pool = state.db()?;
-    let (read, standing) = visible_read(pool, principal, id, chosen).await?;
+    let (principal, read, standing) = authenticated_read(pool, state, caller, id, chosen).await?;
     let tx = begin_write(pool).await?;
-    Ok(Ctx::new(tx, read, standing, state.now()))
+    Ok(Ctx::new(tx, principal, read, standing, state.now()))
 }
 
 /// Begins a step that may leave the order's row as it is (a decline among other open
@@ -86,18 +85,18 @@ pub(super) async fn begin_locked(
     let pool = state.db()?;
     let providers = providers_of(pool, principal.user_id).await?;
     let tx = begin_write(pool).await?;
-    let read = read_order(&tx, id, true, None).await?.ok_or(ApiError::NotFound)?;
+    let read = read_order(&tx, id, true, None, None).await?.ok_or(ApiError::NotFound)?;
     let standing = standing(&tx, principal, providers, &read.order, chosen).await?;
     if !standing.visible() {
         return Err(ApiError::NotFound);
     }
-    Ok(Ctx::new(tx, read, standing, state.now()))
+    Ok(Ctx::new(tx, principal.clone(), read, standing, state.now()))
 }
 
 impl Ctx {
-    fn new(tx: WriteTx, read: OrderRead, standing: Standing, now: DateTime<Utc>) -> Self {
+    fn new(tx: WriteTx, principal: Principal, read: OrderRead, standing: Standing, now: DateTime<Utc>) -> Self {
         let OrderRead { order, resident_name, category_sla, .. } = read;
-        Self { tx, order, standing, resident_name, category_sla, now }
+        Self { tx, principal, order, standing, resident_name, category_sla, now }
     }
 
     /// The service levels of the order's category, as read with the order.
@@ -211,7 +210,7 @@ pub struct DispatchBody {
 #[tracing::instrument(skip_all, fields(user_id, order_id = %id))]
 pub async fn dispatch(
     State(state): State<AppState>,
-    principal: Principal,
+    caller: Bearer,
     lang: Lang,
     Path(id): Path<Uuid>,
     JsonBody(body): JsonBody<DispatchBody>,
@@ -225,7 +224,7 @@ pub async fn dispatch(
     if body.accept_within_minutes.is_some_and(|m| !(1..=10_080).contains(&m)) {
         return Err(ApiError::validation("accept_within_minutes", "between 1 and 10080"));
     }
-    let ctx = begin(&state, &principal, id, None).await?;
+    let ctx = begin(&state, &caller, id, None).await?;
     let (role, _) = ctx.decide(Action::Dispatched, Outcome::Default)?;
     let today = state.today();
     let month = month_key(today);
@@ -276,7 +275,8 @@ pub async fn dispatch(
     if !ineligible.is_empty() {
         return Err(ApiError::NotEligible(ineligible));
     }
-    let (updated, events) = make_offers(&ctx.tx, &ctx.order, &offers, Some(principal.user_id), role, ctx.now).await?;
+    let (updated, events) =
+        make_offers(&ctx.tx, &ctx.order, &offers, Some(ctx.principal.user_id), role, ctx.now).await?;
     let standing = ctx.standing.clone();
     ctx.finish(updated, events, standing).await
 }
@@ -347,16 +347,17 @@ pub(crate) async fn make_offers(
 #[tracing::instrument(skip_all, fields(user_id, order_id = %id))]
 pub async fn withdraw(
     State(state): State<AppState>,
-    principal: Principal,
+    caller: Bearer,
     Path(id): Path<Uuid>,
     JsonBody(body): JsonBody<ReasonBody>,
 ) -> Result<Json<OrderView>, ApiError> {
     let reason = body.checked()?;
-    let ctx = begin(&state, &principal, id, None).await?;
+    let ctx = begin(&state, &caller, id, None).await?;
     let (role, to) = ctx.decide(Action::Withdrawn, Outcome::Default)?;
     let updated = ctx.move_to(to, |o| o.accept_by = None).await?;
     close_open_offers(&ctx.tx, id, OfferStatus::Closed, "withdrawn", ctx.now).await?;
-    let event = NewEvent::new(Action::Withdrawn, Some(principal.user_id), role, ctx.from(), to).reason(Some(reason));
+    let event =
+        NewEvent::new(Action::Withdrawn, Some(ctx.principal.user_id), role, ctx.from(), to).reason(Some(reason));
     let standing = ctx.standing.clone();
     ctx.finish(updated, vec![event], standing).await
 }
@@ -375,11 +376,11 @@ pub struct ProviderChoice {
 #[tracing::instrument(skip_all, fields(user_id, order_id = %id))]
 pub async fn accept(
     State(state): State<AppState>,
-    principal: Principal,
+    caller: Bearer,
     Path(id): Path<Uuid>,
     MaybeJson(body): MaybeJson<ProviderChoice>,
 ) -> Result<Json<OrderView>, ApiError> {
-    let ctx = begin(&state, &principal, id, body.provider_id).await?;
+    let ctx = begin(&state, &caller, id, body.provider_id).await?;
     let (role, to) = ctx.decide(Action::Accepted, Outcome::Default)?;
     let provider = ctx.acting_provider()?;
     let offer =
@@ -414,7 +415,8 @@ pub async fn accept(
     if ctx.standing.others_open {
         close_open_offers(&ctx.tx, id, OfferStatus::Closed, "accepted_by_another", ctx.now).await?;
     }
-    let event = NewEvent::new(Action::Accepted, Some(principal.user_id), role, ctx.from(), to).provider(provider.id);
+    let event =
+        NewEvent::new(Action::Accepted, Some(ctx.principal.user_id), role, ctx.from(), to).provider(provider.id);
     let mut standing = ctx.standing.clone();
     standing.assigned = true;
     ctx.finish(updated, vec![event], standing).await
@@ -479,14 +481,14 @@ pub async fn decline(
 #[tracing::instrument(skip_all, fields(user_id, order_id = %id))]
 pub async fn start(
     State(state): State<AppState>,
-    principal: Principal,
+    caller: Bearer,
     Path(id): Path<Uuid>,
     MaybeJson(body): MaybeJson<ProviderChoice>,
 ) -> Result<Json<OrderView>, ApiError> {
-    let ctx = begin(&state, &principal, id, body.provider_id).await?;
+    let ctx = begin(&state, &caller, id, body.provider_id).await?;
     let (role, to) = assigned_step(&ctx, Action::Started)?;
     let updated = ctx.move_to(to, |_| {}).await?;
-    let event = NewEvent::new(Action::Started, Some(principal.user_id), role, ctx.from(), to);
+    let event = NewEvent::new(Action::Started, Some(ctx.principal.user_id), role, ctx.from(), to);
     let standing = ctx.standing.clone();
     ctx.finish(updated, vec![event], standing).await
 }
@@ -520,12 +522,12 @@ pub struct CompleteBody {
 #[tracing::instrument(skip_all, fields(user_id, order_id = %id))]
 pub async fn complete(
     State(state): State<AppState>,
-    principal: Principal,
+    caller: Bearer,
     Path(id): Path<Uuid>,
     JsonBody(body): JsonBody<CompleteBody>,
 ) -> Result<Json<OrderView>, ApiError> {
     let summary = text_field(&body.summary, 1, 1000).map_err(|e| ApiError::validation("summary", e))?;
-    let ctx = begin(&state, &principal, id, body.provider_id).await?;
+    let ctx = begin(&state, &caller, id, body.provider_id).await?;
     let (role, to) = assigned_step(&ctx, Action::Completed)?;
     let minutes = match (ctx.order.provider_kind, body.minutes) {
         (Some(ProviderKind::Volunteer), None) => {
@@ -543,7 +545,7 @@ pub async fn complete(
         })
         .await?;
     capacity::give_back(&ctx.tx, &ctx.order).await?;
-    let event = NewEvent::new(Action::Completed, Some(principal.user_id), role, ctx.from(), to);
+    let event = NewEvent::new(Action::Completed, Some(ctx.principal.user_id), role, ctx.from(), to);
     let standing = ctx.standing.clone();
     ctx.finish(updated, vec![event], standing).await
 }
@@ -554,7 +556,6 @@ async fn unassign(
     action: Action,
     role: ActorRole,
     to: OrderStatus,
-    actor: Uuid,
     reason: String,
 ) -> Result<Json<OrderView>, ApiError> {
     let updated = ctx
@@ -564,7 +565,7 @@ async fn unassign(
         })
         .await?;
     capacity::give_back(&ctx.tx, &ctx.order).await?;
-    let mut event = NewEvent::new(action, Some(actor), role, ctx.from(), to).reason(Some(reason));
+    let mut event = NewEvent::new(action, Some(ctx.principal.user_id), role, ctx.from(), to).reason(Some(reason));
     event.provider_id = ctx.order.provider_id;
     let mut standing = ctx.standing.clone();
     standing.assigned = false;
@@ -585,14 +586,14 @@ pub struct ReleaseBody {
 #[tracing::instrument(skip_all, fields(user_id, order_id = %id))]
 pub async fn release(
     State(state): State<AppState>,
-    principal: Principal,
+    caller: Bearer,
     Path(id): Path<Uuid>,
     JsonBody(body): JsonBody<ReleaseBody>,
 ) -> Result<Json<OrderView>, ApiError> {
     let reason = check_reason(&body.reason)?;
-    let ctx = begin(&state, &principal, id, body.provider_id).await?;
+    let ctx = begin(&state, &caller, id, body.provider_id).await?;
     let (role, to) = assigned_step(&ctx, Action::Released)?;
-    unassign(ctx, Action::Released, role, to, principal.user_id, reason).await
+    unassign(ctx, Action::Released, role, to, reason).await
 }
 
 /// Take a job from its provider (a no-show), with a reason (the community's dispatchers).
@@ -601,14 +602,14 @@ pub async fn release(
 #[tracing::instrument(skip_all, fields(user_id, order_id = %id))]
 pub async fn reassign(
     State(state): State<AppState>,
-    principal: Principal,
+    caller: Bearer,
     Path(id): Path<Uuid>,
     JsonBody(body): JsonBody<ReasonBody>,
 ) -> Result<Json<OrderView>, ApiError> {
     let reason = body.checked()?;
-    let ctx = begin(&state, &principal, id, None).await?;
+    let ctx = begin(&state, &caller, id, None).await?;
     let (role, to) = ctx.decide(Action::Reassigned, Outcome::Default)?;
-    unassign(ctx, Action::Reassigned, role, to, principal.user_id, reason).await
+    unassign(ctx, Action::Reassigned, role, to, reason).await
 }
 
 /// Cancel, with a reason: the resident before the job starts, a dispatcher any time before
@@ -618,19 +619,20 @@ pub async fn reassign(
 #[tracing::instrument(skip_all, fields(user_id, order_id = %id))]
 pub async fn cancel(
     State(state): State<AppState>,
-    principal: Principal,
+    caller: Bearer,
     Path(id): Path<Uuid>,
     JsonBody(body): JsonBody<ReasonBody>,
 ) -> Result<Json<OrderView>, ApiError> {
     let reason = body.checked()?;
-    let ctx = begin(&state, &principal, id, None).await?;
+    let ctx = begin(&state, &caller, id, None).await?;
     let (role, to) = ctx.decide(Action::Cancelled, Outcome::Default)?;
     let updated = ctx.move_to(to, |_| {}).await?;
     close_open_offers(&ctx.tx, id, OfferStatus::Closed, "cancelled", ctx.now).await?;
     if ctx.from().holds_capacity() {
         capacity::give_back(&ctx.tx, &ctx.order).await?;
     }
-    let event = NewEvent::new(Action::Cancelled, Some(principal.user_id), role, ctx.from(), to).reason(Some(reason));
+    let event =
+        NewEvent::new(Action::Cancelled, Some(ctx.principal.user_id), role, ctx.from(), to).reason(Some(reason));
     let standing = ctx.standing.clone();
     ctx.finish(updated, vec![event], standing).await
 }
