@@ -232,11 +232,17 @@ async fn filtered_parts(
                 return Err(ApiError::Forbidden);
             }
             let phone = Phone::parse(phone).map_err(|e| ApiError::validation("phone", e))?;
-            let residents = user::Entity::find().filter(user::Column::Phone.eq(phone.as_str())).all(db).await?;
+            let residents: Vec<Uuid> = user::Entity::find()
+                .select_only()
+                .column(user::Column::Id)
+                .filter(user::Column::Phone.eq(phone.as_str()))
+                .into_tuple()
+                .all(db)
+                .await?;
             query = query.filter(
                 Condition::any()
                     .add(order::Column::ContactPhone.eq(phone.as_str()))
-                    .add(order::Column::ResidentId.is_in(residents.into_iter().map(|u| u.id))),
+                    .add(order::Column::ResidentId.is_in(residents)),
             );
             true
         }

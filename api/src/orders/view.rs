@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 use serde::{Deserialize, Serialize};
 use shenbian_domain::name::mask_name;
 use shenbian_domain::phone::mask_phone;
@@ -130,6 +130,14 @@ pub async fn resident_names(
     orders: &[order::Model],
 ) -> Result<BTreeMap<Uuid, String>, ApiError> {
     let ids: Vec<Uuid> = orders.iter().map(|o| o.resident_id).collect();
-    let users = user::Entity::find().filter(user::Column::Id.is_in(ids)).all(db).await?;
-    Ok(users.into_iter().map(|u| (u.id, u.display_name)).collect())
+    // The two columns only: a list has no business with phones or password hashes.
+    let names: Vec<(Uuid, String)> = user::Entity::find()
+        .select_only()
+        .column(user::Column::Id)
+        .column(user::Column::DisplayName)
+        .filter(user::Column::Id.is_in(ids))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(names.into_iter().collect())
 }
