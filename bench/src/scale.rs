@@ -28,6 +28,8 @@ const TIMES: usize = 100;
 const TICKS: usize = 5;
 /// How deep the deep cursor points: this share of the way to the oldest order.
 const DEPTH: f64 = 0.9;
+/// The lists' page size.
+const PAGE: usize = 20;
 /// The first server's size.
 pub const SMALL: u64 = 1_000;
 pub const TICK: &str = "worker tick (one pass, all jobs)";
@@ -60,9 +62,14 @@ impl Side {
         Ok((Self { api, db, world, plan, ids, today }, written, took))
     }
 
-    /// The id of an order about `DEPTH` of the way down a scope made of every `modulus`-th.
+    /// The id of an order about `DEPTH` of the way down a scope made of every `modulus`-th,
+    /// or as far down as still leaves a full page of that scope behind it (and the one row
+    /// more a list reads to know there are more): a page compares with a page of as many
+    /// rows on the other side.
     fn deep(&self, modulus: usize) -> String {
-        let at = ((self.ids.len() as f64 * DEPTH) as usize / modulus) * modulus;
+        let full_page = (PAGE + 2) * modulus;
+        let depth = ((self.ids.len() as f64 * DEPTH) as usize).min(self.ids.len().saturating_sub(full_page));
+        let at = (depth / modulus) * modulus;
         encode_cursor(self.ids[at.min(self.ids.len() - 1)])
     }
 
@@ -71,10 +78,10 @@ impl Side {
         let (resident, dispatcher, admin) =
             (&crew.resident.token, &self.world.dispatcher.token, &self.world.admin.token);
         let list = |cursor: Option<String>| match cursor {
-            Some(c) => format!("/orders?limit=20&cursor={c}"),
-            None => "/orders?limit=20".to_owned(),
+            Some(c) => format!("/orders?limit={PAGE}&cursor={c}"),
+            None => format!("/orders?limit={PAGE}"),
         };
-        let (residents, places) = (self.plan.residents.len(), self.plan.places.len());
+        let (residents, places) = (seed::RESIDENT_STRIDE, self.plan.places.len());
         let probe = |name, path: String, token: &String| Probe { name, path, token: token.clone() };
         let year = format!("?from={}&to={}", self.today - chrono::Duration::days(364), self.today);
         vec![

@@ -3,8 +3,9 @@
 //!
 //! Order `j` (0 = the newest) was created `j + 1` half-minutes before the seed started, so
 //! that seeding more orders adds history behind the first ones and the first page stays the
-//! same. It belongs to community `j % C`, resident `j % R` and provider `j % P`; index 0 is
-//! the one the bench signs in as. The first [`LIVE`] orders are the measured partner's jobs
+//! same. It belongs to community `j % C` and provider `j % P`, and to the resident the bench
+//! signs in as when `j` is a multiple of [`RESIDENT_STRIDE`] (else to one of the other
+//! `R - 1`); index 0 is the one the bench signs in as. The first [`LIVE`] orders are the measured partner's jobs
 //! in flight (open offers and assigned jobs); orders completed in the last three days wait
 //! for confirmation; older ones are closed (confirmed), and every third of those is rated —
 //! what the worker and the residents leave behind, so that the worker finds no backlog.
@@ -33,6 +34,10 @@ const PER_TRANSACTION: usize = 10_000;
 /// Rows per `INSERT` (orders have 32 columns: 16,000 parameters, under SQLite's 32,766).
 const ORDER_ROWS: usize = 500;
 const EVENT_ROWS: usize = 2_000;
+
+/// The timed resident owns every this-many-th order (all in the first community, a multiple
+/// of the communities): 25 of 1,000 orders, so that their pages are full at 1 k as at 1 M.
+pub const RESIDENT_STRIDE: usize = 40;
 
 /// Who and where the seeded orders belong to; index 0 of each is the world's own.
 pub struct Plan {
@@ -206,7 +211,10 @@ impl Plan {
         let ms = created.timestamp_millis() as u64;
         let id = Uuid::new_v7(Timestamp::from_unix(NoContext, ms / 1000, (ms % 1000) as u32 * 1_000_000));
         let (community, compound) = self.places[j as usize % self.places.len()];
-        let resident = self.residents[j as usize % self.residents.len()];
+        let resident = match j as usize % RESIDENT_STRIDE {
+            0 => self.residents[0],
+            _ => self.residents[1 + j as usize % (self.residents.len() - 1)],
+        };
         let live = j < LIVE;
         let (provider, contract) =
             if live { self.providers[0] } else { self.providers[j as usize % self.providers.len()] };
