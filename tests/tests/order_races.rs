@@ -213,3 +213,40 @@ async fn suspending_a_partner_closes_its_open_offers_and_returns_lone_orders_to_
         assert_replays(&app, &w.admin, order).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn start_complete_and_confirm_sent_ten_times_at_once_each_win_once() {
+    // These steps write first and read only when their write matched nothing: the race is
+    // decided by the write itself.
+    let app = TestApp::spawn().await;
+    let w = world(&app).await;
+    let resident = app.resident().await;
+    let (member, partner_id, contract) = partner(&app, &w, 5, None).await;
+    // Another job holds one unit of the contract's capacity throughout.
+    let other = id(&place(&app, &w, &resident).await);
+    dispatch(&app, &w, other, &[partner_id]).await;
+    assert_eq!(step(&app, &member, other, "accept", None).await.0, 200);
+    let order_id = id(&place(&app, &w, &resident).await);
+    dispatch(&app, &w, order_id, &[partner_id]).await;
+    assert_eq!(step(&app, &member, order_id, "accept", None).await.0, 200);
+    let summary = Some(json!({"summary": "换好了灯泡"}));
+    for (actor, action, body, to) in [
+        (&member, "start", None, "in_progress"),
+        (&member, "complete", summary, "completed"),
+        (&resident, "confirm", None, "closed"),
+    ] {
+        let answers = join_all((0..10).map(|_| step(&app, actor, order_id, action, body.clone()))).await;
+        let statuses: Vec<u16> = answers.iter().map(|(s, _)| *s).collect();
+        assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 1, "{action}: {statuses:?}");
+        assert_eq!(statuses.iter().filter(|s| **s == 409).count(), 9, "{action}: {statuses:?}");
+        let (_, order) = app.call(app.get(&format!("/orders/{order_id}"), Some(&w.admin.access_token))).await;
+        assert_eq!(order["status"], to, "{action}");
+    }
+    let (_, events) = app.call(app.get(&format!("/orders/{order_id}/events"), Some(&w.admin.access_token))).await;
+    let actions: Vec<&str> =
+        events["items"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["created", "dispatched", "accepted", "started", "completed", "confirmed"]);
+    assert_replays(&app, &w.admin, order_id).await;
+    let (_, c) = app.call(app.get(&format!("/contracts/{contract}"), Some(&w.admin.access_token))).await;
+    assert_eq!(c["open_jobs"], 1, "the job's capacity was given back once, the other job's kept");
+}

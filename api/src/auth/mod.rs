@@ -14,8 +14,8 @@ use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, JoinType, Query as SqlQuery, SelectStatement};
-use sea_orm::{ConnectionTrait, DbErr, FromQueryResult, IdenStatic, QueryResult};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, JoinType, Query as SqlQuery, QueryStatementBuilder, SelectStatement};
+use sea_orm::{ActiveEnum, ColumnTrait, ConnectionTrait, DbErr, FromQueryResult, IdenStatic, QueryResult};
 use shenbian_domain::{Role, RoleSet};
 use uuid::Uuid;
 
@@ -101,14 +101,58 @@ impl Bearer {
         if !live {
             return Err(ApiError::Unauthorized);
         }
+        Ok(self.checked(s.roles.as_deref(), s.community_id))
+    }
+
+    /// The condition, for a statement that acts for the caller, that their session is live:
+    /// the same check as [`Bearer::principal`]'s, in SQL, for a write that authorizes itself
+    /// (the session is the token's and its user's, not revoked, not expired, its user
+    /// active). A statement that held it gets its [`Principal`] from [`Bearer::checked`].
+    pub fn live_session(&self, now: DateTime<Utc>) -> Expr {
+        let live = SqlQuery::select()
+            .expr(Expr::val(1))
+            .from(sessions::Entity)
+            .inner_join(
+                user::Entity,
+                Expr::col((user::Entity, user::Column::Id)).equals((sessions::Entity, sessions::Column::UserId)),
+            )
+            .and_where(Expr::col((sessions::Entity, sessions::Column::Id)).eq(self.claims.sid))
+            .and_where(Expr::col((sessions::Entity, sessions::Column::UserId)).eq(self.claims.sub))
+            .and_where(Expr::col((sessions::Entity, sessions::Column::RevokedAt)).is_null())
+            .and_where(Expr::col((sessions::Entity, sessions::Column::ExpiresAt)).gt(now))
+            .and_where(Expr::col((user::Entity, user::Column::Status)).eq(user::UserStatus::Active.to_value()))
+            .to_owned();
+        Expr::exists(live)
+    }
+
+    /// The caller's user's roles and community, as scalar subqueries for a statement that
+    /// holds [`Bearer::live_session`] and reads them back (in that order) for
+    /// [`Bearer::checked`].
+    pub fn caller_user(&self) -> [Expr; 2] {
+        [user::Column::Roles, user::Column::CommunityId].map(|column| {
+            // Named apart from the statement's own columns: PostgreSQL names a subquery's
+            // value after its column.
+            let q = SqlQuery::select()
+                .expr_as(Expr::col(column), format!("{CALLER}{}", column.as_str()))
+                .from(user::Entity)
+                .and_where(user::Column::Id.eq(self.claims.sub))
+                .to_owned();
+            Expr::SubQuery(None, Box::new(q.into_sub_query_statement()))
+        })
+    }
+
+    /// The caller, once a statement found their session live: from its check in
+    /// [`Bearer::principal`], or its condition [`Bearer::live_session`] holding; with their
+    /// user's stored roles and community as the statement read them.
+    pub fn checked(&self, roles: Option<&str>, community_id: Option<Uuid>) -> Principal {
         let principal = Principal {
             user_id: self.claims.sub,
             session_id: self.claims.sid,
-            roles: RoleSet::from_stored(s.roles.as_deref().unwrap_or_default()),
-            community_id: s.community_id,
+            roles: RoleSet::from_stored(roles.unwrap_or_default()),
+            community_id,
         };
         tracing::Span::current().record("user_id", tracing::field::display(principal.user_id));
-        Ok(principal)
+        principal
     }
 
     /// The caller, read in a statement of its own.

@@ -214,6 +214,21 @@ pub async fn authenticated_read(
     if standing.visible() { Ok((principal, read, standing)) } else { Err(ApiError::NotFound) }
 }
 
+/// The caller's standing on an order whose step's write found them its resident or, with
+/// `assigned`, found the provider assigned it among theirs (the one they named, if they
+/// did): what [`standing_of`] gives for them on the order as it was before that write,
+/// without a query. An assigned order has no open offers, and the rest of the standing is
+/// the caller's roles. (The resident's standing leaves out any provider of theirs the order
+/// was offered to: it counts for neither a resident's step nor what they may see.)
+pub fn standing_written(principal: &Principal, order: &order::Model, assigned: bool) -> Standing {
+    let provider = match (assigned, order.provider_kind, order.provider_id) {
+        (true, Some(kind), Some(id)) => Some(ProviderRef { kind, id }),
+        _ => None,
+    };
+    let providers: Vec<ProviderRef> = provider.into_iter().collect();
+    stand(principal, &providers, order, provider.map(|p| p.id), Vec::new(), false)
+}
+
 /// The standing from what was read: the caller's providers, which of them is assigned the
 /// order, the caller's offers on it, and whether another provider holds an open one.
 fn stand(

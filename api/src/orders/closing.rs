@@ -15,7 +15,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::events::{NewEvent, append};
-use super::steps::begin;
+use super::steps::{Guard, begin, begin_first};
 use super::view::OrderView;
 use crate::access::{ReasonBody, check_reason};
 use crate::auth::Bearer;
@@ -65,7 +65,7 @@ pub async fn confirm(
     Path(id): Path<Uuid>,
     MaybeJson(body): MaybeJson<ConfirmBody>,
 ) -> Result<Json<OrderView>, ApiError> {
-    let ctx = begin(&state, &caller, id, None).await?;
+    let ctx = begin_first(&state, &caller, id, Action::Confirmed, Guard::Resident, &[], state.now()).await?;
     // The resident's own confirmation first; a dispatcher's is a follow-up call.
     let roles: Vec<ActorRole> = ctx.standing.roles().into_iter().filter(|r| *r != ActorRole::Provider).collect();
     let (role, to) = shenbian_domain::order::decide_as_any(ctx.from(), Action::Confirmed, &roles, Outcome::Default)
@@ -78,7 +78,7 @@ pub async fn confirm(
         }),
         _ => None,
     };
-    let updated = ctx.move_to(to, |_| {}).await?;
+    let updated = ctx.move_with(to, &[]).await?;
     count_hours(&ctx.tx, &updated, ctx.now).await?;
     let event = NewEvent::new(Action::Confirmed, Some(ctx.principal.user_id), role, ctx.from(), to).reason(reason);
     let standing = ctx.standing.clone();

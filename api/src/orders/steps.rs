@@ -7,15 +7,20 @@
 use axum::Json;
 use axum::extract::State;
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::sea_query::{Expr, LockType, Query as SqlQuery};
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::sea_query::{Expr, ExprTrait, LockType, Query as SqlQuery, QueryStatementBuilder, ReturningClause};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, Iterable, ModelTrait,
+    PaginatorTrait, QueryFilter, Value,
+};
 use serde::Deserialize;
 use shenbian_domain::eligibility::{Ineligible, partner_eligibility, volunteer_eligibility};
-use shenbian_domain::order::{Action, ActorRole, OrderStatus, Outcome, Refusal, decide_as_any};
+use shenbian_domain::order::{Action, ActorRole, OrderStatus, Outcome, Refusal, allowed_from, decide, decide_as_any};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::access::{OrderRead, Standing, authenticated_read, lock_order, providers_of, read_order, standing};
+use super::access::{
+    OrderRead, Standing, authenticated_read, lock_order, providers_of, read_order, standing, standing_written,
+};
 use super::capacity;
 use super::cas::{back_to_pending, compare_and_set};
 use super::events::{NewEvent, append};
@@ -25,7 +30,7 @@ use crate::auth::{Bearer, Principal};
 use crate::db::{WriteTx, begin_write};
 use crate::eligibility::{Ask, ReasonView, month_key, partner_facts, volunteer_facts};
 use crate::entity::enums::{OfferStatus, OrderStatusDb, ProviderKind};
-use crate::entity::{offer, order};
+use crate::entity::{offer, order, partner_member, user, volunteer};
 use crate::error::{ApiError, FieldError, IneligibleProvider};
 use crate::extract::{JsonBody, Lang, MaybeJson, Path};
 use crate::state::AppState;
@@ -51,6 +56,9 @@ pub(super) struct Ctx {
     pub(super) principal: Principal,
     pub(super) order: order::Model,
     pub(super) standing: Standing,
+    /// The order's row as the step wrote it, when the step was written first
+    /// ([`write_first`]); `order` is then the row as it was before that write.
+    written: Option<order::Model>,
     /// The resident's display name, for the answer.
     resident_name: String,
     /// The order's category's service levels (stored JSON), as read with the order.
@@ -93,10 +101,156 @@ pub(super) async fn begin_locked(
     Ok(Ctx::new(tx, principal.clone(), read, standing, state.now()))
 }
 
+/// Who a step written first ([`write_first`]) is for, as its `UPDATE`'s condition.
+pub(super) enum Guard {
+    /// The provider assigned the order is one of the caller's (the one they named, if any).
+    Assigned(Option<Uuid>),
+    /// The caller is the order's resident.
+    Resident,
+}
+
+impl Guard {
+    fn role(&self) -> ActorRole {
+        match self {
+            Self::Assigned(_) => ActorRole::Provider,
+            Self::Resident => ActorRole::Resident,
+        }
+    }
+
+    fn condition(&self, caller: &Bearer) -> Condition {
+        let user_id = caller.user_id();
+        match self {
+            Self::Assigned(chosen) => {
+                let partners = SqlQuery::select()
+                    .column(partner_member::Column::PartnerId)
+                    .from(partner_member::Entity)
+                    .and_where(partner_member::Column::UserId.eq(user_id))
+                    .to_owned();
+                let volunteers = SqlQuery::select()
+                    .column(volunteer::Column::Id)
+                    .from(volunteer::Entity)
+                    .and_where(volunteer::Column::UserId.eq(user_id))
+                    .to_owned();
+                let theirs = Condition::any()
+                    .add(order::Column::ProviderId.in_subquery(partners))
+                    .add(order::Column::ProviderId.in_subquery(volunteers));
+                let mut condition = Condition::all().add(theirs);
+                if let Some(chosen) = chosen {
+                    condition = condition.add(order::Column::ProviderId.eq(*chosen));
+                }
+                condition
+            }
+            Self::Resident => Condition::all().add(order::Column::ResidentId.eq(user_id)),
+        }
+    }
+}
+
+/// Begins a step that moves the order from one state ([`Action::Started`] and the like)
+/// write-first ([`write_first`]), else as [`begin`] does; either way the step's time is
+/// `now`, the time its columns `set` were made with.
+pub(super) async fn begin_first(
+    state: &AppState,
+    caller: &Bearer,
+    id: Uuid,
+    action: Action,
+    guard: Guard,
+    set: &[(order::Column, Value)],
+    now: DateTime<Utc>,
+) -> Result<Ctx, ApiError> {
+    let chosen = match guard {
+        Guard::Assigned(chosen) => chosen,
+        Guard::Resident => None,
+    };
+    if let Some(ctx) = write_first(state, caller, id, action, guard, set, now).await? {
+        return Ok(ctx);
+    }
+    let mut ctx = begin(state, caller, id, chosen).await?;
+    ctx.now = now;
+    Ok(ctx)
+}
+
+/// Begins a step write-first: the step's compare-and-set comes first and carries the
+/// caller's session check ([`Bearer::live_session`]) and their standing ([`Guard`]) in its
+/// condition, so that the step needs no read before it. The order is moved from the one
+/// state the domain lets the guard's role take `action` from, to where the domain says,
+/// with the step's other columns `set`; the row comes back with the resident's name and the
+/// caller's roles. The context then holds the order as it was before (as a read would
+/// have found it; `set`'s columns excepted) and the caller's standing on it
+/// ([`standing_written`]), and the step goes on as after [`begin`]: its decision is
+/// taken again on them, and [`Ctx::move_with`] gives the row already written.
+///
+/// `None` when no row matched — an unknown order, a session that is not live, another
+/// caller, another state, a lost race: the write is rolled back and the step begins again
+/// with [`begin`], which answers each of these as it always did. A step whose action may
+/// start from several states is not written first.
+async fn write_first(
+    state: &AppState,
+    caller: &Bearer,
+    id: Uuid,
+    action: Action,
+    guard: Guard,
+    set: &[(order::Column, Value)],
+    now: DateTime<Utc>,
+) -> Result<Option<Ctx>, ApiError> {
+    let role = guard.role();
+    let &[from] = allowed_from(action, role) else { return Ok(None) };
+    let to = decide(from, action, role, Outcome::Default).map_err(refusal)?;
+    let pool = state.db()?;
+    let tx = begin_write(pool).await?;
+    let mut update = SqlQuery::update();
+    update
+        .table(order::Entity)
+        .value(order::Column::Status, order::Column::Status.save_as(Expr::value(OrderStatusDb::from(to))))
+        .value(order::Column::Version, Expr::col(order::Column::Version).add(1))
+        .value(order::Column::UpdatedAt, Expr::value(now));
+    for (column, value) in set {
+        update.value(*column, column.save_as(Expr::value(value.clone())));
+    }
+    // The subqueries' columns are named apart from the order's (PostgreSQL names a
+    // subquery's value after its column); they are read back by position.
+    let name = SqlQuery::select()
+        .expr_as(Expr::col((user::Entity, user::Column::DisplayName)), "resident_name")
+        .from(user::Entity)
+        .and_where(Expr::col((user::Entity, user::Column::Id)).equals((order::Entity, order::Column::ResidentId)))
+        .to_owned();
+    let sub = |q: sea_orm::sea_query::SelectStatement| Expr::SubQuery(None, Box::new(q.into_sub_query_statement()));
+    let mut returning: Vec<Expr> = order::Column::iter().map(|c| c.select_as(Expr::col((order::Entity, c)))).collect();
+    let columns = returning.len();
+    returning.push(sub(name));
+    returning.extend(caller.caller_user());
+    update
+        .and_where(order::Column::Id.eq(id))
+        .and_where(order::Column::Status.eq(OrderStatusDb::from(from)))
+        .and_where(caller.live_session(now))
+        .cond_where(guard.condition(caller))
+        .returning(ReturningClause::Exprs(returning));
+    let Some(row) = tx.query_one(&update).await? else {
+        tx.rollback().await?;
+        return Ok(None);
+    };
+    let written = order::Model::from_query_result(&row, "")?;
+    let resident_name: Option<String> = row.try_get_by_index(columns)?;
+    let roles: Option<String> = row.try_get_by_index(columns + 1)?;
+    let community_id: Option<Uuid> = row.try_get_by_index(columns + 2)?;
+    let principal = caller.checked(roles.as_deref(), community_id);
+    let order = order::Model { status: from.into(), version: written.version - 1, ..written.clone() };
+    let standing = standing_written(&principal, &order, matches!(guard, Guard::Assigned(_)));
+    Ok(Some(Ctx {
+        tx,
+        principal,
+        order,
+        standing,
+        written: Some(written),
+        resident_name: resident_name.unwrap_or_default(),
+        category_sla: None,
+        now,
+    }))
+}
+
 impl Ctx {
     fn new(tx: WriteTx, principal: Principal, read: OrderRead, standing: Standing, now: DateTime<Utc>) -> Self {
         let OrderRead { order, resident_name, category_sla, .. } = read;
-        Self { tx, principal, order, standing, resident_name, category_sla, now }
+        Self { tx, principal, order, standing, written: None, resident_name, category_sla, now }
     }
 
     /// The service levels of the order's category, as read with the order.
@@ -131,12 +285,49 @@ impl Ctx {
         to: OrderStatus,
         change: impl FnOnce(&mut order::Model),
     ) -> Result<order::Model, ApiError> {
+        let mut after = self.moved(to);
+        change(&mut after);
+        self.write(after).await
+    }
+
+    /// The order moved to `to`, as its compare-and-set writes it: the version bumped, the
+    /// update's time now.
+    fn moved(&self, to: OrderStatus) -> order::Model {
         let mut after = self.order.clone();
         after.status = to.into();
         after.version += 1;
         after.updated_at = self.now;
-        change(&mut after);
+        after
+    }
+
+    /// The compare-and-set of the order read to `after`; 409 when it moved meanwhile.
+    async fn write(&self, after: order::Model) -> Result<order::Model, ApiError> {
+        if self.written.is_some() {
+            return Err(ApiError::internal("a step written first moves with move_with"));
+        }
         compare_and_set(&self.tx, &self.order, after).await?.ok_or_else(lost_race)
+    }
+
+    /// Moves the order as [`Ctx::move_to`] does, with the step's other columns `set` —
+    /// or, for a step written first ([`write_first`]) with the same `set`, gives the row
+    /// that write left, once it is sure the domain decided the same move.
+    pub(super) async fn move_with(
+        &self,
+        to: OrderStatus,
+        set: &[(order::Column, Value)],
+    ) -> Result<order::Model, ApiError> {
+        if let Some(written) = &self.written {
+            return if OrderStatus::from(written.status) == to {
+                Ok(written.clone())
+            } else {
+                Err(ApiError::internal("a step written first moved the order elsewhere"))
+            };
+        }
+        let mut after = self.moved(to);
+        for (column, value) in set {
+            after.try_set(*column, value.clone()).map_err(ApiError::internal)?;
+        }
+        self.write(after).await
     }
 
     /// The compare-and-set of a step that leaves the order's status as it is and writes a
@@ -304,7 +495,7 @@ pub(crate) async fn make_offers(
     let mut rows = Vec::new();
     for offer in offers {
         let accept_by = now + Duration::minutes(i64::from(offer.minutes));
-        earliest = Some(earliest.map_or(accept_by, |e| e.min(accept_by)));
+        earliest = Some(earliest.map_or(accept_by, |e| Ord::min(e, accept_by)));
         rows.push(offer::ActiveModel {
             id: Set(Uuid::now_v7()),
             order_id: Set(o.id),
@@ -485,9 +676,10 @@ pub async fn start(
     Path(id): Path<Uuid>,
     MaybeJson(body): MaybeJson<ProviderChoice>,
 ) -> Result<Json<OrderView>, ApiError> {
-    let ctx = begin(&state, &caller, id, body.provider_id).await?;
+    let guard = Guard::Assigned(body.provider_id);
+    let ctx = begin_first(&state, &caller, id, Action::Started, guard, &[], state.now()).await?;
     let (role, to) = assigned_step(&ctx, Action::Started)?;
-    let updated = ctx.move_to(to, |_| {}).await?;
+    let updated = ctx.move_with(to, &[]).await?;
     let event = NewEvent::new(Action::Started, Some(ctx.principal.user_id), role, ctx.from(), to);
     let standing = ctx.standing.clone();
     ctx.finish(updated, vec![event], standing).await
@@ -527,23 +719,25 @@ pub async fn complete(
     JsonBody(body): JsonBody<CompleteBody>,
 ) -> Result<Json<OrderView>, ApiError> {
     let summary = text_field(&body.summary, 1, 1000).map_err(|e| ApiError::validation("summary", e))?;
-    let ctx = begin(&state, &caller, id, body.provider_id).await?;
+    let now = state.now();
+    // The minutes as written; out of range, none are, and the step refuses below.
+    let minutes = body.minutes.filter(|m| (1..=1440).contains(m)).map(|m| m as i32);
+    let set = [
+        (order::Column::Summary, Some(summary).into()),
+        (order::Column::Minutes, minutes.into()),
+        (order::Column::CompletedAt, Some(now).into()),
+    ];
+    let guard = Guard::Assigned(body.provider_id);
+    let ctx = begin_first(&state, &caller, id, Action::Completed, guard, &set, now).await?;
     let (role, to) = assigned_step(&ctx, Action::Completed)?;
-    let minutes = match (ctx.order.provider_kind, body.minutes) {
+    match (ctx.order.provider_kind, body.minutes) {
         (Some(ProviderKind::Volunteer), None) => {
             return Err(ApiError::validation("minutes", "a volunteer's job records the minutes worked"));
         }
         (_, Some(m)) if !(1..=1440).contains(&m) => return Err(ApiError::validation("minutes", "between 1 and 1440")),
-        (_, m) => m.map(|m| m as i32),
-    };
-    let now = ctx.now;
-    let updated = ctx
-        .move_to(to, |o| {
-            o.summary = Some(summary);
-            o.minutes = minutes;
-            o.completed_at = Some(now);
-        })
-        .await?;
+        _ => {}
+    }
+    let updated = ctx.move_with(to, &set).await?;
     capacity::give_back(&ctx.tx, &ctx.order).await?;
     let event = NewEvent::new(Action::Completed, Some(ctx.principal.user_id), role, ctx.from(), to);
     let standing = ctx.standing.clone();
