@@ -215,7 +215,7 @@ async fn suspending_a_partner_closes_its_open_offers_and_returns_lone_orders_to_
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn start_complete_and_confirm_sent_ten_times_at_once_each_win_once() {
+async fn start_complete_confirm_and_rating_sent_ten_times_at_once_each_win_once() {
     // These steps write first and read only when their write matched nothing: the race is
     // decided by the write itself.
     let app = TestApp::spawn().await;
@@ -242,10 +242,15 @@ async fn start_complete_and_confirm_sent_ten_times_at_once_each_win_once() {
         let (_, order) = app.call(app.get(&format!("/orders/{order_id}"), Some(&w.admin.access_token))).await;
         assert_eq!(order["status"], to, "{action}");
     }
+    let rating = Some(json!({"stars": 5}));
+    let answers = join_all((0..10).map(|_| step(&app, &resident, order_id, "rating", rating.clone()))).await;
+    let statuses: Vec<u16> = answers.iter().map(|(s, _)| *s).collect();
+    assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 1, "rating: {statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 409).count(), 9, "rating: {statuses:?}");
     let (_, events) = app.call(app.get(&format!("/orders/{order_id}/events"), Some(&w.admin.access_token))).await;
     let actions: Vec<&str> =
         events["items"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
-    assert_eq!(actions, ["created", "dispatched", "accepted", "started", "completed", "confirmed"]);
+    assert_eq!(actions, ["created", "dispatched", "accepted", "started", "completed", "confirmed", "rated"]);
     assert_replays(&app, &w.admin, order_id).await;
     let (_, c) = app.call(app.get(&format!("/contracts/{contract}"), Some(&w.admin.access_token))).await;
     assert_eq!(c["open_jobs"], 1, "the job's capacity was given back once, the other job's kept");

@@ -229,6 +229,26 @@ pub fn standing_written(principal: &Principal, order: &order::Model, assigned: b
     stand(principal, &providers, order, provider.map(|p| p.id), Vec::new(), false)
 }
 
+/// The standing of the resident of an order of the community `community_id` whose step's
+/// write found them its resident, as [`standing_written`] gives it, without the order.
+pub fn resident_standing(principal: &Principal, community_id: Uuid) -> Standing {
+    Standing {
+        owner: true,
+        dispatcher: dispatches(principal, community_id),
+        admin: principal.has(Role::Admin),
+        provider: None,
+        open_offer: None,
+        assigned: false,
+        ambiguous: false,
+        others_open: false,
+    }
+}
+
+/// Whether the caller is a dispatcher of the community.
+fn dispatches(principal: &Principal, community_id: Uuid) -> bool {
+    principal.has(Role::Dispatcher) && principal.community_id == Some(community_id)
+}
+
 /// The standing from what was read: the caller's providers, which of them is assigned the
 /// order, the caller's offers on it, and whether another provider holds an open one.
 fn stand(
@@ -247,7 +267,7 @@ fn stand(
     let open_offer = provider.and_then(|p| open.iter().find(|o| o.provider_id == p.id).map(|o| (*o).clone()));
     Standing {
         owner: order.resident_id == principal.user_id,
-        dispatcher: principal.has(Role::Dispatcher) && principal.community_id == Some(order.community_id),
+        dispatcher: dispatches(principal, order.community_id),
         admin: principal.has(Role::Admin),
         assigned: provider.is_some() && assigned.is_some(),
         ambiguous: assigned.is_none() && open.len() > 1,

@@ -6,20 +6,25 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, Query as SqlQuery};
-use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait, Iterable, ModelTrait};
+use sea_orm::sea_query::{Expr, LockType, Query as SqlQuery, QueryStatementBuilder, ReturningClause};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseBackend, DbErr, EntityTrait, FromQueryResult, Iterable,
+    ModelTrait,
+};
 use serde::{Deserialize, Serialize};
-use shenbian_domain::order::{Action, ActorRole, OrderStatus, Outcome};
+use shenbian_domain::order::{Action, ActorRole, OrderStatus, Outcome, decide_as_any};
 use shenbian_domain::rating::{Stars, check_comment};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::access::resident_standing;
 use super::events::{NewEvent, append};
 use super::steps::{Guard, begin, begin_first};
 use super::view::OrderView;
 use crate::access::{ReasonBody, check_reason};
 use crate::auth::Bearer;
-use crate::entity::enums::ProviderKind;
+use crate::db::begin_write;
+use crate::entity::enums::{OrderStatusDb, ProviderKind};
 use crate::entity::{order, rating, volunteer_hour};
 use crate::error::{ApiError, FieldError, violates_unique};
 use crate::extract::{JsonBody, MaybeJson, Path};
@@ -207,6 +212,86 @@ impl RatingView {
     }
 }
 
+/// A second rating of an order is 409.
+fn rated_twice(e: DbErr) -> ApiError {
+    if violates_unique(&e, "uq_rating_order", "ratings.order_id") {
+        ApiError::conflict("already_rated", "this order has been rated")
+    } else {
+        e.into()
+    }
+}
+
+/// Rates a closed order write-first, as its resident in the app (`given`): the rating's
+/// `INSERT … SELECT` from the order carries the session check, the order's state (closed,
+/// with a provider) and its resident in its condition, takes the order's provider, and
+/// locks the order's row on PostgreSQL as [`super::steps::Ctx::unchanged`] does; the
+/// rating comes back with the caller's roles, and the domain decides on them as after a
+/// read. `None` when no row went in or the domain decides otherwise (a resident who also
+/// dispatches for the order's community rates "by phone"): nothing is written, and the
+/// rating is made as before, after a read.
+async fn rate_first(
+    state: &AppState,
+    caller: &Bearer,
+    given: &rating::Model,
+) -> Result<Option<rating::Model>, ApiError> {
+    let pool = state.db()?;
+    let tx = begin_write(pool).await?;
+    let from = OrderStatus::Closed;
+    let values = rating::Column::iter().map(|c| match c {
+        rating::Column::ProviderKind => Expr::col((order::Entity, order::Column::ProviderKind)),
+        rating::Column::ProviderId => Expr::col((order::Entity, order::Column::ProviderId)),
+        c => Expr::val(given.get(c)),
+    });
+    let mut rated = SqlQuery::select();
+    rated
+        .exprs(values)
+        .from(order::Entity)
+        .and_where(order::Column::Id.eq(given.order_id))
+        .and_where(order::Column::Status.eq(OrderStatusDb::from(from)))
+        .and_where(order::Column::ResidentId.eq(caller.user_id()))
+        .and_where(order::Column::ProviderId.is_not_null())
+        .and_where(caller.live_session(given.created_at));
+    if tx.get_database_backend() == DatabaseBackend::Postgres {
+        rated.lock(LockType::Update);
+    }
+    // The order's community, named apart from the rating's columns.
+    let community = SqlQuery::select()
+        .expr_as(Expr::col(order::Column::CommunityId), "order_community_id")
+        .from(order::Entity)
+        .and_where(order::Column::Id.eq(given.order_id))
+        .to_owned();
+    let mut returning: Vec<Expr> = rating::Column::iter().map(|c| c.select_as(Expr::col(c))).collect();
+    let columns = returning.len();
+    returning.extend(caller.caller_user());
+    returning.push(Expr::SubQuery(None, Box::new(community.into_sub_query_statement())));
+    let mut insert = SqlQuery::insert();
+    insert
+        .into_table(rating::Entity)
+        .columns(rating::Column::iter())
+        .select_from(rated)
+        .map_err(ApiError::internal)?
+        .returning(ReturningClause::Exprs(returning));
+    let Some(row) = tx.query_one(&insert).await.map_err(rated_twice)? else {
+        tx.rollback().await?;
+        return Ok(None);
+    };
+    let created = rating::Model::from_query_result(&row, "")?;
+    let roles: Option<String> = row.try_get_by_index(columns)?;
+    let community_id: Option<Uuid> = row.try_get_by_index(columns + 1)?;
+    let order_community: Uuid = row.try_get_by_index(columns + 2)?;
+    let principal = caller.checked(roles.as_deref(), community_id);
+    let standing = resident_standing(&principal, order_community);
+    let decided = decide_as_any(from, Action::Rated, &standing.roles(), Outcome::Default);
+    let Ok((role @ ActorRole::Resident, to)) = decided else {
+        tx.rollback().await?;
+        return Ok(None);
+    };
+    let event = NewEvent::new(Action::Rated, Some(principal.user_id), role, from, to).provider(created.provider_id);
+    append(&tx, created.order_id, vec![event], created.created_at).await?;
+    tx.commit().await?;
+    Ok(Some(created))
+}
+
 /// Rate a completed or closed job, once: the resident in the app, or a dispatcher recording
 /// a rating given by phone (marked as such). A second rating is 409.
 #[utoipa::path(post, path = "/orders/{id}/rating", tag = "orders", security(("bearer" = [])), params(("id" = Uuid, Path)),
@@ -239,6 +324,26 @@ pub async fn rate(
         _ => None,
     };
     let Some(stars) = stars.filter(|_| errors.is_empty()) else { return Err(ApiError::Validation(errors)) };
+    let now = state.now();
+    // The rating as the resident gives it in the app; the provider is the order's.
+    let given = rating::Model {
+        id: Uuid::now_v7(),
+        order_id: id,
+        provider_kind: ProviderKind::Partner,
+        provider_id: Uuid::nil(),
+        stars,
+        timeliness,
+        attitude,
+        quality,
+        comment,
+        comment_hidden: false,
+        source: "app".to_owned(),
+        rated_by: caller.user_id(),
+        created_at: now,
+    };
+    if let Some(created) = rate_first(&state, &caller, &given).await? {
+        return Ok((StatusCode::CREATED, Json(RatingView::new(created, true))));
+    }
     let ctx = begin(&state, &caller, id, None).await?;
     let roles: Vec<ActorRole> = ctx.standing.roles().into_iter().filter(|r| *r != ActorRole::Provider).collect();
     let (role, to) = shenbian_domain::order::decide_as_any(ctx.from(), Action::Rated, &roles, Outcome::Default)
@@ -251,19 +356,12 @@ pub async fn rate(
     // The rating goes in only while the order is as read: the step's compare-and-set and
     // its one write in one statement.
     let created = rating::Model {
-        id: Uuid::now_v7(),
-        order_id: id,
         provider_kind: kind,
         provider_id,
-        stars,
-        timeliness,
-        attitude,
-        quality,
-        comment,
-        comment_hidden: false,
         source: source.to_owned(),
         rated_by: ctx.principal.user_id,
         created_at: ctx.now,
+        ..given
     };
     let columns: Vec<rating::Column> = rating::Column::iter().collect();
     let values: Vec<Expr> = columns.iter().map(|c| Expr::val(created.get(*c))).collect();
@@ -273,13 +371,7 @@ pub async fn rate(
         .select_from(SqlQuery::select().exprs(values).and_where(ctx.unchanged()).to_owned())
         .map_err(ApiError::internal)?
         .to_owned();
-    let inserted = ctx.tx.execute(&insert).await.map_err(|e| {
-        if violates_unique(&e, "uq_rating_order", "ratings.order_id") {
-            ApiError::conflict("already_rated", "this order has been rated")
-        } else {
-            e.into()
-        }
-    })?;
+    let inserted = ctx.tx.execute(&insert).await.map_err(rated_twice)?;
     if inserted.rows_affected() != 1 {
         return Err(super::steps::lost_race());
     }
