@@ -344,21 +344,9 @@ pub async fn read_order(
     if let Some(user_id) = caller {
         // The caller's providers, as sets: whether there are any, whether the order's
         // provider is one of them, and which of its offers are theirs.
-        let partners = SqlQuery::select()
-            .column(partner_member::Column::PartnerId)
-            .from(partner_member::Entity)
-            .and_where(partner_member::Column::UserId.eq(user_id))
-            .to_owned();
-        let volunteers = SqlQuery::select()
-            .column(volunteer::Column::Id)
-            .from(volunteer::Entity)
-            .and_where(volunteer::Column::UserId.eq(user_id))
-            .to_owned();
-        let theirs = |provider: Expr| {
-            Condition::any()
-                .add(provider.clone().in_subquery(partners.clone()))
-                .add(provider.in_subquery(volunteers.clone()))
-        };
+        let sets = provider_sets(user_id);
+        let [partners, volunteers] = &sets;
+        let theirs = |provider: Expr| in_sets(provider, &sets);
         // `1` when the condition holds, else NULL.
         let flag = |c: Condition| -> Expr { Expr::case(c, Expr::val(1)).into() };
         let acts = Condition::any().add(Expr::exists(partners.clone())).add(Expr::exists(volunteers.clone()));
@@ -423,6 +411,28 @@ pub async fn read_order(
         others_open,
         session: if session.is_some() { CallerSession::read(row)? } else { None },
     }))
+}
+
+/// The providers a user acts for, as two sets of ids for a statement's conditions: the
+/// partners they belong to, and their volunteer record.
+pub fn provider_sets(user_id: Uuid) -> [sea_orm::sea_query::SelectStatement; 2] {
+    let partners = SqlQuery::select()
+        .column(partner_member::Column::PartnerId)
+        .from(partner_member::Entity)
+        .and_where(partner_member::Column::UserId.eq(user_id))
+        .to_owned();
+    let volunteers = SqlQuery::select()
+        .column(volunteer::Column::Id)
+        .from(volunteer::Entity)
+        .and_where(volunteer::Column::UserId.eq(user_id))
+        .to_owned();
+    [partners, volunteers]
+}
+
+/// The condition that `provider` is one of the [`provider_sets`].
+pub fn in_sets(provider: Expr, sets: &[sea_orm::sea_query::SelectStatement; 2]) -> Condition {
+    let [partners, volunteers] = sets;
+    Condition::any().add(provider.clone().in_subquery(partners.clone())).add(provider.in_subquery(volunteers.clone()))
 }
 
 /// The prefix of the caller's offer's columns in [`read_order`]'s rows.

@@ -1,8 +1,10 @@
 //! The steps of an order's life: dispatch, withdraw, accept, decline, start, complete,
 //! release, reassign, cancel. Each is one transaction whose first write is a compare-and-set
 //! on the order's status and version (the order was read just before, with the caller's
-//! standing, and the domain decided on it); offers and capacity change with it, and the event
-//! log gets its entry. Two racing actors: one wins, the other gets 409.
+//! standing, and the domain decided on it) — or, for start and complete (and confirm), on
+//! its status and the caller's standing, with no read before it ([`write_first`]); offers
+//! and capacity change with it, and the event log gets its entry. Two racing actors: one
+//! wins, the other gets 409.
 
 use axum::Json;
 use axum::extract::State;
@@ -19,7 +21,8 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::access::{
-    OrderRead, Standing, authenticated_read, lock_order, providers_of, read_order, standing, standing_written,
+    OrderRead, Standing, authenticated_read, in_sets, lock_order, provider_sets, providers_of, read_order, standing,
+    standing_written,
 };
 use super::capacity;
 use super::cas::{back_to_pending, compare_and_set};
@@ -30,7 +33,7 @@ use crate::auth::{Bearer, Principal};
 use crate::db::{WriteTx, begin_write};
 use crate::eligibility::{Ask, ReasonView, month_key, partner_facts, volunteer_facts};
 use crate::entity::enums::{OfferStatus, OrderStatusDb, ProviderKind};
-use crate::entity::{offer, order, partner_member, user, volunteer};
+use crate::entity::{offer, order, user};
 use crate::error::{ApiError, FieldError, IneligibleProvider};
 use crate::extract::{JsonBody, Lang, MaybeJson, Path};
 use crate::state::AppState;
@@ -61,7 +64,8 @@ pub(super) struct Ctx {
     written: Option<order::Model>,
     /// The resident's display name, for the answer.
     resident_name: String,
-    /// The order's category's service levels (stored JSON), as read with the order.
+    /// The order's category's service levels (stored JSON), as read with the order (not
+    /// after a write first: the steps written first need none).
     category_sla: Option<String>,
     pub(super) now: DateTime<Utc>,
 }
@@ -121,19 +125,7 @@ impl Guard {
         let user_id = caller.user_id();
         match self {
             Self::Assigned(chosen) => {
-                let partners = SqlQuery::select()
-                    .column(partner_member::Column::PartnerId)
-                    .from(partner_member::Entity)
-                    .and_where(partner_member::Column::UserId.eq(user_id))
-                    .to_owned();
-                let volunteers = SqlQuery::select()
-                    .column(volunteer::Column::Id)
-                    .from(volunteer::Entity)
-                    .and_where(volunteer::Column::UserId.eq(user_id))
-                    .to_owned();
-                let theirs = Condition::any()
-                    .add(order::Column::ProviderId.in_subquery(partners))
-                    .add(order::Column::ProviderId.in_subquery(volunteers));
+                let theirs = in_sets(Expr::col((order::Entity, order::Column::ProviderId)), &provider_sets(user_id));
                 let mut condition = Condition::all().add(theirs);
                 if let Some(chosen) = chosen {
                     condition = condition.add(order::Column::ProviderId.eq(*chosen));
