@@ -328,11 +328,6 @@ pub async fn read_order(
     session: Option<Uuid>,
 ) -> Result<Option<OrderRead>, ApiError> {
     let sub = |q: sea_orm::sea_query::SelectStatement| Expr::SubQuery(None, Box::new(q.into_sub_query_statement()));
-    let name = SqlQuery::select()
-        .column(user::Column::DisplayName)
-        .from(user::Entity)
-        .and_where(Expr::col((user::Entity, user::Column::Id)).equals((order::Entity, order::Column::ResidentId)))
-        .to_owned();
     let sla = SqlQuery::select()
         .column(category::Column::Sla)
         .from(category::Entity)
@@ -340,7 +335,8 @@ pub async fn read_order(
             Expr::col((category::Entity, category::Column::Code)).equals((order::Entity, order::Column::CategoryCode)),
         )
         .to_owned();
-    let mut query = order::Entity::find_by_id(id).expr_as(sub(name), "resident_name").expr_as(sub(sla), "category_sla");
+    let mut query =
+        order::Entity::find_by_id(id).expr_as(resident_name(), "resident_name").expr_as(sub(sla), "category_sla");
     if let Some(user_id) = caller {
         // The caller's providers, as sets: whether there are any, whether the order's
         // provider is one of them, and which of its offers are theirs.
@@ -411,6 +407,18 @@ pub async fn read_order(
         others_open,
         session: if session.is_some() { CallerSession::read(row)? } else { None },
     }))
+}
+
+/// The display name of the resident of the order in the statement's `orders` row, as a
+/// scalar subquery. Its value is named `resident_name` on its own (PostgreSQL names a
+/// subquery's value after its column), apart from any column of the order.
+pub fn resident_name() -> Expr {
+    let name = SqlQuery::select()
+        .expr_as(Expr::col((user::Entity, user::Column::DisplayName)), "resident_name")
+        .from(user::Entity)
+        .and_where(Expr::col((user::Entity, user::Column::Id)).equals((order::Entity, order::Column::ResidentId)))
+        .to_owned();
+    Expr::SubQuery(None, Box::new(name.into_sub_query_statement()))
 }
 
 /// The providers a user acts for, as two sets of ids for a statement's conditions: the

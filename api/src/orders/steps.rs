@@ -9,7 +9,7 @@
 use axum::Json;
 use axum::extract::State;
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait, LockType, Query as SqlQuery, QueryStatementBuilder, ReturningClause};
+use sea_orm::sea_query::{Expr, ExprTrait, LockType, Query as SqlQuery, ReturningClause};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, Iterable, ModelTrait,
     PaginatorTrait, QueryFilter, Value,
@@ -21,8 +21,8 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::access::{
-    OrderRead, Standing, authenticated_read, in_sets, lock_order, provider_sets, providers_of, read_order, standing,
-    standing_written,
+    OrderRead, Standing, authenticated_read, in_sets, lock_order, provider_sets, providers_of, read_order,
+    resident_name, standing, standing_written,
 };
 use super::capacity;
 use super::cas::{back_to_pending, compare_and_set};
@@ -33,7 +33,7 @@ use crate::auth::{Bearer, Principal};
 use crate::db::{WriteTx, begin_write};
 use crate::eligibility::{Ask, ReasonView, month_key, partner_facts, volunteer_facts};
 use crate::entity::enums::{OfferStatus, OrderStatusDb, ProviderKind};
-use crate::entity::{offer, order, user};
+use crate::entity::{offer, order};
 use crate::error::{ApiError, FieldError, IneligibleProvider};
 use crate::extract::{JsonBody, Lang, MaybeJson, Path};
 use crate::state::AppState;
@@ -200,15 +200,9 @@ async fn write_first(
     }
     // The subqueries' columns are named apart from the order's (PostgreSQL names a
     // subquery's value after its column); they are read back by position.
-    let name = SqlQuery::select()
-        .expr_as(Expr::col((user::Entity, user::Column::DisplayName)), "resident_name")
-        .from(user::Entity)
-        .and_where(Expr::col((user::Entity, user::Column::Id)).equals((order::Entity, order::Column::ResidentId)))
-        .to_owned();
-    let sub = |q: sea_orm::sea_query::SelectStatement| Expr::SubQuery(None, Box::new(q.into_sub_query_statement()));
     let mut returning: Vec<Expr> = order::Column::iter().map(|c| c.select_as(Expr::col((order::Entity, c)))).collect();
     let columns = returning.len();
-    returning.push(sub(name));
+    returning.push(resident_name());
     returning.extend(caller.caller_user());
     update
         .and_where(order::Column::Id.eq(id))
