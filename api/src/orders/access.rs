@@ -229,6 +229,15 @@ pub fn standing_written(principal: &Principal, order: &order::Model, assigned: b
     stand(principal, &providers, order, provider.map(|p| p.id), Vec::new(), false)
 }
 
+/// The standing of a caller whose accept's write found exactly one open offer of the order
+/// to one of their providers (`offer`, as it was before that write; the one they named, if
+/// they did): what [`standing_of`] gives for them on the order, without a query.
+/// `others_open`: another offer of the order is open.
+pub fn offer_standing(principal: &Principal, order: &order::Model, offer: offer::Model, others_open: bool) -> Standing {
+    let provider = ProviderRef { kind: offer.provider_kind, id: offer.provider_id };
+    stand(principal, &[provider], order, None, vec![offer], others_open)
+}
+
 /// The standing of the resident of an order of the community `community_id` whose step's
 /// write found them its resident, as [`standing_written`] gives it, without the order.
 pub fn resident_standing(principal: &Principal, community_id: Uuid) -> Standing {

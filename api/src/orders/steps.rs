@@ -2,17 +2,18 @@
 //! release, reassign, cancel. Each is one transaction whose first write is a compare-and-set
 //! on the order's status and version (the order was read just before, with the caller's
 //! standing, and the domain decided on it) — or, for start and complete (and confirm), on
-//! its status and the caller's standing, with no read before it ([`write_first`]); offers
-//! and capacity change with it, and the event log gets its entry. Two racing actors: one
-//! wins, the other gets 409.
+//! its status and the caller's standing, with no read before it ([`write_first`]); an
+//! accept spends the caller's offer first, with the order's row locked by that write's
+//! condition, and then moves the order ([`accept_first`]); offers and capacity change with
+//! it, and the event log gets its entry. Two racing actors: one wins, the other gets 409.
 
 use axum::Json;
 use axum::extract::State;
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait, LockType, Query as SqlQuery, ReturningClause};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, LockType, Query as SqlQuery, QueryStatementBuilder, ReturningClause};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, Iterable, ModelTrait,
-    PaginatorTrait, QueryFilter, Value,
+    ActiveEnum, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, Iterable,
+    ModelTrait, PaginatorTrait, QueryFilter, Value,
 };
 use serde::Deserialize;
 use shenbian_domain::eligibility::{Ineligible, partner_eligibility, volunteer_eligibility};
@@ -21,8 +22,8 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::access::{
-    OrderRead, Standing, authenticated_read, in_sets, lock_order, provider_sets, providers_of, read_order,
-    resident_name, standing, standing_written,
+    OrderRead, Standing, authenticated_read, in_sets, lock_order, offer_standing, provider_sets, providers_of,
+    read_order, resident_name, standing, standing_written,
 };
 use super::capacity;
 use super::cas::{back_to_pending, compare_and_set};
@@ -33,7 +34,7 @@ use crate::auth::{Bearer, Principal};
 use crate::db::{WriteTx, begin_write};
 use crate::eligibility::{Ask, ReasonView, month_key, partner_facts, volunteer_facts};
 use crate::entity::enums::{OfferStatus, OrderStatusDb, ProviderKind};
-use crate::entity::{offer, order};
+use crate::entity::{category, offer, order};
 use crate::error::{ApiError, FieldError, IneligibleProvider};
 use crate::extract::{JsonBody, Lang, MaybeJson, Path};
 use crate::state::AppState;
@@ -557,46 +558,221 @@ pub async fn accept(
     Path(id): Path<Uuid>,
     MaybeJson(body): MaybeJson<ProviderChoice>,
 ) -> Result<Json<OrderView>, ApiError> {
-    let ctx = begin(&state, &caller, id, body.provider_id).await?;
+    let now = state.now();
+    let (ctx, offer_spent) = match accept_first(&state, &caller, id, body.provider_id, now).await? {
+        Some(ctx) => (ctx, true),
+        None => {
+            let mut ctx = begin(&state, &caller, id, body.provider_id).await?;
+            ctx.now = now;
+            (ctx, false)
+        }
+    };
     let (role, to) = ctx.decide(Action::Accepted, Outcome::Default)?;
     let provider = ctx.acting_provider()?;
     let offer =
         ctx.standing.open_offer.clone().ok_or_else(|| ApiError::InvalidTransition("your offer is closed".into()))?;
-    if offer.accept_by <= ctx.now {
+    if offer.accept_by <= now {
         return Err(ApiError::InvalidTransition("your offer has expired".into()));
     }
-    let sla = ctx.sla()?;
-    let complete_by = ctx.now + Duration::minutes(i64::from(sla.for_urgency(ctx.order.urgency.into()).complete));
-    let now = ctx.now;
-    let updated = ctx
-        .move_to(to, |o| {
-            o.provider_kind = Some(provider.kind);
-            o.provider_id = Some(provider.id);
-            o.contract_id = offer.contract_id;
-            o.accepted_at = Some(now);
-            o.complete_by = Some(complete_by);
-        })
-        .await?;
-    let spent = offer::Entity::update_many()
-        .col_expr(offer::Column::Status, Expr::value(OfferStatus::Accepted))
-        .col_expr(offer::Column::ClosedAt, Expr::value(ctx.now))
-        .filter(offer::Column::Id.eq(offer.id))
-        .filter(offer::Column::Status.eq(OfferStatus::Open))
-        .exec(&ctx.tx)
-        .await?
-        .rows_affected;
-    if spent == 0 {
-        return Err(lost_race());
+    let complete_by = completion_deadline(ctx.sla()?, ctx.order.urgency, now);
+    let updated = ctx.move_with(to, &accepted_set(provider, offer.contract_id, now, complete_by)).await?;
+    if !offer_spent {
+        let spent = offer::Entity::update_many()
+            .col_expr(offer::Column::Status, Expr::value(OfferStatus::Accepted))
+            .col_expr(offer::Column::ClosedAt, Expr::value(now))
+            .filter(offer::Column::Id.eq(offer.id))
+            .filter(offer::Column::Status.eq(OfferStatus::Open))
+            .exec(&ctx.tx)
+            .await?
+            .rows_affected;
+        if spent == 0 {
+            return Err(lost_race());
+        }
     }
     capacity::take(&ctx.tx, provider.kind, provider.id, offer.contract_id, &month_key(state.today())).await?;
     if ctx.standing.others_open {
-        close_open_offers(&ctx.tx, id, OfferStatus::Closed, "accepted_by_another", ctx.now).await?;
+        close_open_offers(&ctx.tx, id, OfferStatus::Closed, "accepted_by_another", now).await?;
     }
     let event =
         NewEvent::new(Action::Accepted, Some(ctx.principal.user_id), role, ctx.from(), to).provider(provider.id);
     let mut standing = ctx.standing.clone();
     standing.assigned = true;
     ctx.finish(updated, vec![event], standing).await
+}
+
+/// When an accepted job is due: the category's completion time for the order's urgency.
+fn completion_deadline(
+    sla: shenbian_domain::category::Sla,
+    urgency: crate::entity::enums::UrgencyDb,
+    now: DateTime<Utc>,
+) -> DateTime<Utc> {
+    now + Duration::minutes(i64::from(sla.for_urgency(urgency.into()).complete))
+}
+
+/// The columns an accept sets besides the status: who, under which contract, when, and by
+/// when the job is due.
+fn accepted_set(
+    provider: super::access::ProviderRef,
+    contract_id: Option<Uuid>,
+    now: DateTime<Utc>,
+    complete_by: DateTime<Utc>,
+) -> [(order::Column, Value); 5] {
+    [
+        (order::Column::ProviderKind, Some(provider.kind).into()),
+        (order::Column::ProviderId, Some(provider.id).into()),
+        (order::Column::ContractId, contract_id.into()),
+        (order::Column::AcceptedAt, Some(now).into()),
+        (order::Column::CompleteBy, Some(complete_by).into()),
+    ]
+}
+
+/// Begins an accept write-first: the caller's offer is spent first — its `UPDATE` carries
+/// the session check, that the offer is open and to one of the caller's providers (the one
+/// they named, if they did), and that the order is offered (the order's row locked by that
+/// check on PostgreSQL, first, as every step locks it) — and returns the offer with the
+/// caller's roles, the category's service levels, the order's urgency and whether another
+/// offer of the order is open. The order then moves with a compare-and-set on its status,
+/// its deadline worked out from those service levels. The context is as after [`begin`],
+/// with the standing [`offer_standing`] gives, and [`Ctx::move_with`] gives the row
+/// written.
+///
+/// `None` when not exactly one offer matched, or it has expired, or the order did not
+/// move: everything is rolled back, and the accept begins again with [`begin`], which
+/// answers each of these as it always did.
+async fn accept_first(
+    state: &AppState,
+    caller: &Bearer,
+    id: Uuid,
+    chosen: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> Result<Option<Ctx>, ApiError> {
+    let from = OrderStatus::Offered;
+    let pool = state.db()?;
+    let tx = begin_write(pool).await?;
+    let postgres = tx.get_database_backend() == sea_orm::DatabaseBackend::Postgres;
+    let mut offered = SqlQuery::select();
+    offered
+        .expr(Expr::val(1))
+        .from(order::Entity)
+        .and_where(order::Column::Id.eq(id))
+        .and_where(order::Column::Status.eq(OrderStatusDb::from(from)));
+    if postgres {
+        offered.lock(LockType::Update);
+    }
+    let sla = SqlQuery::select()
+        .expr_as(Expr::col((category::Entity, category::Column::Sla)), "category_sla")
+        .from(category::Entity)
+        .and_where(
+            Expr::col((category::Entity, category::Column::Code)).in_subquery(
+                SqlQuery::select()
+                    .column(order::Column::CategoryCode)
+                    .from(order::Entity)
+                    .and_where(order::Column::Id.eq(id))
+                    .to_owned(),
+            ),
+        )
+        .to_owned();
+    let other = Alias::new("other");
+    let others_open = SqlQuery::select()
+        .expr_as(Expr::val(1), "others_open")
+        .from_as(offer::Entity, other.clone())
+        .and_where(Expr::col((other.clone(), offer::Column::OrderId)).eq(id))
+        .and_where(Expr::col((other.clone(), offer::Column::Status)).eq(OfferStatus::Open.to_value()))
+        .and_where(Expr::col((other.clone(), offer::Column::Id)).ne(Expr::col((offer::Entity, offer::Column::Id))))
+        .limit(1)
+        .to_owned();
+    let mut returning: Vec<Expr> = offer::Column::iter().map(|c| c.select_as(Expr::col((offer::Entity, c)))).collect();
+    let columns = returning.len();
+    returning.extend(caller.caller_user());
+    returning.push(Expr::SubQuery(None, Box::new(sla.into_sub_query_statement())));
+    let urgency = SqlQuery::select()
+        .expr_as(order::Column::Urgency.select_as(Expr::col(order::Column::Urgency)), "order_urgency")
+        .from(order::Entity)
+        .and_where(order::Column::Id.eq(id))
+        .to_owned();
+    returning.push(Expr::SubQuery(None, Box::new(urgency.into_sub_query_statement())));
+    returning.push(Expr::SubQuery(None, Box::new(others_open.into_sub_query_statement())));
+    let mut spend = SqlQuery::update();
+    spend
+        .table(offer::Entity)
+        .value(offer::Column::Status, offer::Column::Status.save_as(Expr::value(OfferStatus::Accepted)))
+        .value(offer::Column::ClosedAt, Expr::value(Some(now)))
+        .and_where(offer::Column::OrderId.eq(id))
+        .and_where(offer::Column::Status.eq(OfferStatus::Open))
+        .cond_where(in_sets(Expr::col((offer::Entity, offer::Column::ProviderId)), &provider_sets(caller.user_id())))
+        .and_where(caller.live_session(now))
+        .and_where(Expr::exists(offered))
+        .returning(ReturningClause::Exprs(returning));
+    if let Some(chosen) = chosen {
+        spend.and_where(offer::Column::ProviderId.eq(chosen));
+    }
+    let rows = tx.query_all(&spend).await?;
+    let [row] = rows.as_slice() else {
+        tx.rollback().await?;
+        return Ok(None);
+    };
+    let spent = offer::Model::from_query_result(row, "")?;
+    if spent.accept_by <= now {
+        tx.rollback().await?;
+        return Ok(None);
+    }
+    let roles: Option<String> = row.try_get_by_index(columns)?;
+    let community_id: Option<Uuid> = row.try_get_by_index(columns + 1)?;
+    let category_sla: Option<String> = row.try_get_by_index(columns + 2)?;
+    let urgency: crate::entity::enums::UrgencyDb = row.try_get_by_index(columns + 3)?;
+    let others_open: Option<i32> = row.try_get_by_index(columns + 4)?;
+    let sla = match &category_sla {
+        Some(sla) => serde_json::from_str(sla).map_err(ApiError::internal)?,
+        None => return Err(ApiError::internal("order without category")),
+    };
+    let provider = super::access::ProviderRef { kind: spent.provider_kind, id: spent.provider_id };
+    let set = accepted_set(provider, spent.contract_id, now, completion_deadline(sla, urgency, now));
+    let mut update = SqlQuery::update();
+    update
+        .table(order::Entity)
+        .value(order::Column::Status, order::Column::Status.save_as(Expr::value(OrderStatusDb::Accepted)))
+        .value(order::Column::Version, Expr::col(order::Column::Version).add(1))
+        .value(order::Column::UpdatedAt, Expr::value(now));
+    for (column, value) in &set {
+        update.value(*column, column.save_as(Expr::value(value.clone())));
+    }
+    let mut returning: Vec<Expr> = order::Column::iter().map(|c| c.select_as(Expr::col((order::Entity, c)))).collect();
+    let order_columns = returning.len();
+    returning.push(resident_name());
+    update
+        .and_where(order::Column::Id.eq(id))
+        .and_where(order::Column::Status.eq(OrderStatusDb::from(from)))
+        .returning(ReturningClause::Exprs(returning));
+    let Some(moved) = tx.query_one(&update).await? else {
+        tx.rollback().await?;
+        return Ok(None);
+    };
+    let written = order::Model::from_query_result(&moved, "")?;
+    let resident_name: Option<String> = moved.try_get_by_index(order_columns)?;
+    let principal = caller.checked(roles.as_deref(), community_id);
+    // The order as it was: offered, to no provider yet.
+    let order = order::Model {
+        status: from.into(),
+        version: written.version - 1,
+        provider_kind: None,
+        provider_id: None,
+        contract_id: None,
+        accepted_at: None,
+        complete_by: None,
+        ..written.clone()
+    };
+    let before = offer::Model { status: OfferStatus::Open, closed_at: None, ..spent };
+    let standing = offer_standing(&principal, &order, before, others_open.is_some());
+    Ok(Some(Ctx {
+        tx,
+        principal,
+        order,
+        standing,
+        written: Some(written),
+        resident_name: resident_name.unwrap_or_default(),
+        category_sla,
+        now,
+    }))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
