@@ -70,6 +70,10 @@ struct Args {
     /// Keep the (large side's) PostgreSQL database after the run, to inspect its plans.
     #[arg(long)]
     keep_database: bool,
+    /// On a PostgreSQL server whose autovacuum is off, do not `ANALYZE` during the load
+    /// (see [`keep_analyzed`]).
+    #[arg(long)]
+    no_analyze: bool,
 }
 
 fn main() -> ExitCode {
@@ -150,6 +154,7 @@ async fn run_load(args: &Args, target: &Target) -> Result<Vec<String>, String> {
         world.crews.len(),
         started.elapsed().as_secs_f64()
     );
+    let analyzer = if args.no_analyze { None } else { keep_analyzed(target).await? };
     tokio::time::sleep(Duration::from_millis(500)).await;
     let idle = rss::kib().unwrap_or(0);
 
@@ -191,6 +196,9 @@ async fn run_load(args: &Args, target: &Target) -> Result<Vec<String>, String> {
         raw.merge(raw::closed(&db, &world, &month, args.clients, warmup, slice).await);
     }
     let _ = db.close().await;
+    if let Some(analyzer) = analyzer {
+        analyzer.abort();
+    }
     let (steps, raw) = (steps.ordered(&load::STEPS), raw.ordered(&raw::STEPS));
     let alternating = format!("{rounds} slices of {:.1} s alternating with [4]", slice.as_secs_f64());
     println!("\n[2] life-cycle steps only, closed loop, {} users, {} s ({alternating})", args.clients, args.seconds);
@@ -227,6 +235,47 @@ async fn run_load(args: &Args, target: &Target) -> Result<Vec<String>, String> {
         format!("step_vs_noop={:.3}", ratio(api_steps, noop_rate)),
         format!("step_vs_raw={:.3}", ratio(api_steps, raw_steps)),
     ])
+}
+
+/// How often [`keep_analyzed`] analyzes.
+const ANALYZE_EVERY: Duration = Duration::from_secs(5);
+
+/// The statistics autovacuum keeps, on a PostgreSQL server where it is off (this machine's
+/// CI configuration turns it off): `ANALYZE` of the whole database every [`ANALYZE_EVERY`]
+/// until aborted, started before the load. Without it, the statements the server's pooled
+/// connections prepared while the tables were nearly empty keep the plans chosen then for
+/// good (an order's `UPDATE` by id and status went through the index on status and
+/// completion time), and the steps through the API slow down as the orders pile up, while
+/// the least SQL, which reads nothing, does not. It never vacuums. `None` on SQLite, and
+/// when autovacuum is on.
+async fn keep_analyzed(target: &Target) -> Result<Option<tokio::task::JoinHandle<()>>, String> {
+    use sea_orm::ConnectionTrait;
+    if target.settings.database_url.is_none() {
+        return Ok(None);
+    }
+    let db = shenbian::db::connect(&target.settings).await.map_err(|e| format!("analyzer: {e}"))?;
+    let row = db
+        .query_one_raw(sea_orm::Statement::from_string(db.get_database_backend(), "SHOW autovacuum"))
+        .await
+        .map_err(|e| format!("analyzer: {e}"))?;
+    let autovacuum: Option<String> = row.map(|r| r.try_get_by_index(0)).transpose().map_err(|e| e.to_string())?;
+    if autovacuum.as_deref() != Some("off") {
+        let _ = db.close().await;
+        return Ok(None);
+    }
+    println!(
+        "statistics: the server's autovacuum is off, so the bench runs ANALYZE every {} s during the load \
+         (--no-analyze: never)",
+        ANALYZE_EVERY.as_secs()
+    );
+    Ok(Some(tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(ANALYZE_EVERY).await;
+            if let Err(e) = db.execute_unprepared("ANALYZE").await {
+                eprintln!("analyzer: {e}");
+            }
+        }
+    })))
 }
 
 async fn run_scale(args: &Args, target: &Target) -> Result<Vec<String>, String> {
