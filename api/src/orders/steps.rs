@@ -65,8 +65,9 @@ pub(super) struct Ctx {
     written: Option<order::Model>,
     /// The resident's display name, for the answer.
     resident_name: String,
-    /// The order's category's service levels (stored JSON), as read with the order (not
-    /// after a write first: the steps written first need none).
+    /// The order's category's service levels (stored JSON), as read with the order or
+    /// returned by an accept's first write ([`accept_first`]); none after [`write_first`],
+    /// whose steps need none.
     category_sla: Option<String>,
     pub(super) now: DateTime<Utc>,
 }
