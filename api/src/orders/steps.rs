@@ -191,24 +191,10 @@ async fn write_first(
     let to = decide(from, action, role, Outcome::Default).map_err(refusal)?;
     let pool = state.db()?;
     let tx = begin_write(pool).await?;
-    let mut update = SqlQuery::update();
-    update
-        .table(order::Entity)
-        .value(order::Column::Status, order::Column::Status.save_as(Expr::value(OrderStatusDb::from(to))))
-        .value(order::Column::Version, Expr::col(order::Column::Version).add(1))
-        .value(order::Column::UpdatedAt, Expr::value(now));
-    for (column, value) in set {
-        update.value(*column, column.save_as(Expr::value(value.clone())));
-    }
-    // The subqueries' columns are named apart from the order's (PostgreSQL names a
-    // subquery's value after its column); they are read back by position.
-    let mut returning: Vec<Expr> = order::Column::iter().map(|c| c.select_as(Expr::col((order::Entity, c)))).collect();
-    let columns = returning.len();
-    returning.push(resident_name());
+    let (mut update, mut returning) = order_move(id, from, to, set, now);
+    let columns = returning.len() - 1;
     returning.extend(caller.caller_user());
     update
-        .and_where(order::Column::Id.eq(id))
-        .and_where(order::Column::Status.eq(OrderStatusDb::from(from)))
         .and_where(caller.live_session(now))
         .cond_where(guard.condition(caller))
         .returning(ReturningClause::Exprs(returning));
@@ -235,6 +221,33 @@ async fn write_first(
     }))
 }
 
+/// The `UPDATE` that moves an order from `from` to `to` with the step's other columns `set`,
+/// at `now`, conditioned on its id and status, and what it should return: the order's
+/// columns, then the resident's name. The subqueries a caller adds to that list are named
+/// apart from the order's columns (PostgreSQL names a subquery's value after its column)
+/// and read back by position.
+fn order_move(
+    id: Uuid,
+    from: OrderStatus,
+    to: OrderStatus,
+    set: &[(order::Column, Value)],
+    now: DateTime<Utc>,
+) -> (sea_orm::sea_query::UpdateStatement, Vec<Expr>) {
+    let mut update = SqlQuery::update();
+    update
+        .table(order::Entity)
+        .value(order::Column::Status, order::Column::Status.save_as(Expr::value(OrderStatusDb::from(to))))
+        .value(order::Column::Version, Expr::col(order::Column::Version).add(1))
+        .value(order::Column::UpdatedAt, Expr::value(now));
+    for (column, value) in set {
+        update.value(*column, column.save_as(Expr::value(value.clone())));
+    }
+    update.and_where(order::Column::Id.eq(id)).and_where(order::Column::Status.eq(OrderStatusDb::from(from)));
+    let mut returning: Vec<Expr> = order::Column::iter().map(|c| c.select_as(Expr::col((order::Entity, c)))).collect();
+    returning.push(resident_name());
+    (update, returning)
+}
+
 impl Ctx {
     fn new(tx: WriteTx, principal: Principal, read: OrderRead, standing: Standing, now: DateTime<Utc>) -> Self {
         let OrderRead { order, resident_name, category_sla, .. } = read;
@@ -243,10 +256,7 @@ impl Ctx {
 
     /// The service levels of the order's category, as read with the order.
     fn sla(&self) -> Result<shenbian_domain::category::Sla, ApiError> {
-        match &self.category_sla {
-            Some(sla) => serde_json::from_str(sla).map_err(ApiError::internal),
-            None => Err(ApiError::internal("order without category")),
-        }
+        parse_sla(self.category_sla.as_deref())
     }
 
     pub(super) fn from(&self) -> OrderStatus {
@@ -348,6 +358,30 @@ impl Ctx {
         let unmasked = standing.sees_personal_data(updated.status.into());
         Ok(Json(OrderView::new(updated, &name, unmasked)))
     }
+}
+
+/// Closes one offer if it is still open, with a status and, for a decline, a reason;
+/// `false` when it was not open any more (someone else closed it first).
+async fn close_offer(
+    db: &impl ConnectionTrait,
+    offer_id: Uuid,
+    status: OfferStatus,
+    reason: Option<&str>,
+    at: DateTime<Utc>,
+) -> Result<bool, ApiError> {
+    let mut update = offer::Entity::update_many()
+        .col_expr(offer::Column::Status, Expr::value(status))
+        .col_expr(offer::Column::ClosedAt, Expr::value(at));
+    if let Some(reason) = reason {
+        update = update.col_expr(offer::Column::Reason, Expr::value(reason));
+    }
+    let closed = update
+        .filter(offer::Column::Id.eq(offer_id))
+        .filter(offer::Column::Status.eq(OfferStatus::Open))
+        .exec(db)
+        .await?
+        .rows_affected;
+    Ok(closed > 0)
 }
 
 /// Closes every open offer of an order, with a status and a reason.
@@ -577,18 +611,8 @@ pub async fn accept(
     }
     let complete_by = completion_deadline(ctx.sla()?, ctx.order.urgency, now);
     let updated = ctx.move_with(to, &accepted_set(provider, offer.contract_id, now, complete_by)).await?;
-    if !offer_spent {
-        let spent = offer::Entity::update_many()
-            .col_expr(offer::Column::Status, Expr::value(OfferStatus::Accepted))
-            .col_expr(offer::Column::ClosedAt, Expr::value(now))
-            .filter(offer::Column::Id.eq(offer.id))
-            .filter(offer::Column::Status.eq(OfferStatus::Open))
-            .exec(&ctx.tx)
-            .await?
-            .rows_affected;
-        if spent == 0 {
-            return Err(lost_race());
-        }
+    if !offer_spent && !close_offer(&ctx.tx, offer.id, OfferStatus::Accepted, None, now).await? {
+        return Err(lost_race());
     }
     capacity::take(&ctx.tx, provider.kind, provider.id, offer.contract_id, &month_key(state.today())).await?;
     if ctx.standing.others_open {
@@ -599,6 +623,14 @@ pub async fn accept(
     let mut standing = ctx.standing.clone();
     standing.assigned = true;
     ctx.finish(updated, vec![event], standing).await
+}
+
+/// A category's service levels, as stored (JSON); every order has a category.
+fn parse_sla(stored: Option<&str>) -> Result<shenbian_domain::category::Sla, ApiError> {
+    match stored {
+        Some(sla) => serde_json::from_str(sla).map_err(ApiError::internal),
+        None => Err(ApiError::internal("order without category")),
+    }
 }
 
 /// When an accepted job is due: the category's completion time for the order's urgency.
@@ -722,28 +754,12 @@ async fn accept_first(
     let category_sla: Option<String> = row.try_get_by_index(columns + 2)?;
     let urgency: crate::entity::enums::UrgencyDb = row.try_get_by_index(columns + 3)?;
     let others_open: Option<i32> = row.try_get_by_index(columns + 4)?;
-    let sla = match &category_sla {
-        Some(sla) => serde_json::from_str(sla).map_err(ApiError::internal)?,
-        None => return Err(ApiError::internal("order without category")),
-    };
+    let sla = parse_sla(category_sla.as_deref())?;
     let provider = super::access::ProviderRef { kind: spent.provider_kind, id: spent.provider_id };
     let set = accepted_set(provider, spent.contract_id, now, completion_deadline(sla, urgency, now));
-    let mut update = SqlQuery::update();
-    update
-        .table(order::Entity)
-        .value(order::Column::Status, order::Column::Status.save_as(Expr::value(OrderStatusDb::Accepted)))
-        .value(order::Column::Version, Expr::col(order::Column::Version).add(1))
-        .value(order::Column::UpdatedAt, Expr::value(now));
-    for (column, value) in &set {
-        update.value(*column, column.save_as(Expr::value(value.clone())));
-    }
-    let mut returning: Vec<Expr> = order::Column::iter().map(|c| c.select_as(Expr::col((order::Entity, c)))).collect();
-    let order_columns = returning.len();
-    returning.push(resident_name());
-    update
-        .and_where(order::Column::Id.eq(id))
-        .and_where(order::Column::Status.eq(OrderStatusDb::from(from)))
-        .returning(ReturningClause::Exprs(returning));
+    let (mut update, returning) = order_move(id, from, OrderStatus::Accepted, &set, now);
+    let order_columns = returning.len() - 1;
+    update.returning(ReturningClause::Exprs(returning));
     let Some(moved) = tx.query_one(&update).await? else {
         tx.rollback().await?;
         return Ok(None);
@@ -802,16 +818,7 @@ pub async fn decline(
     let provider = ctx.acting_provider()?;
     let offer =
         ctx.standing.open_offer.clone().ok_or_else(|| ApiError::InvalidTransition("your offer is closed".into()))?;
-    let closed = offer::Entity::update_many()
-        .col_expr(offer::Column::Status, Expr::value(OfferStatus::Declined))
-        .col_expr(offer::Column::Reason, Expr::value(reason.clone()))
-        .col_expr(offer::Column::ClosedAt, Expr::value(ctx.now))
-        .filter(offer::Column::Id.eq(offer.id))
-        .filter(offer::Column::Status.eq(OfferStatus::Open))
-        .exec(&ctx.tx)
-        .await?
-        .rows_affected;
-    if closed == 0 {
+    if !close_offer(&ctx.tx, offer.id, OfferStatus::Declined, Some(&reason), ctx.now).await? {
         return Err(lost_race());
     }
     let still_open = offer::Entity::find()
@@ -1012,14 +1019,7 @@ pub async fn close_offers_where(
     for o in &open {
         // Lock the order first, as every step does, so that this never deadlocks with one.
         let Some(current) = lock_order(db, o.order_id).await? else { continue };
-        offer::Entity::update_many()
-            .col_expr(offer::Column::Status, Expr::value(OfferStatus::Closed))
-            .col_expr(offer::Column::Reason, Expr::value(reason))
-            .col_expr(offer::Column::ClosedAt, Expr::value(at))
-            .filter(offer::Column::Id.eq(o.id))
-            .filter(offer::Column::Status.eq(OfferStatus::Open))
-            .exec(db)
-            .await?;
+        close_offer(db, o.id, OfferStatus::Closed, Some(reason), at).await?;
         let remaining = offer::Entity::find()
             .filter(offer::Column::OrderId.eq(o.order_id))
             .filter(offer::Column::Status.eq(OfferStatus::Open))
