@@ -93,7 +93,8 @@ pub async fn connect_and_migrate(settings: &Settings) -> Result<DatabaseConnecti
 /// every 1,000 pages, copies the log into the database file and syncs both, tens of
 /// milliseconds with the write lock held: every writer queued behind waited for it); a
 /// checkpoint runs beside the writers every [`CHECKPOINT_EVERY`] commits instead, on a
-/// connection of its own ([`Checkpointer`]).
+/// connection of its own, and holds the writers back only for the last few pages when the
+/// log is to start over ([`Checkpointer`]).
 pub async fn begin_write(db: &DatabaseConnection) -> Result<WriteTx, DbErr> {
     let (db, turn) = match db.get_database_backend() {
         DatabaseBackend::Sqlite => {
@@ -112,18 +113,36 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<WriteTx, DbErr> {
     Ok(WriteTx { tx, turn })
 }
 
-/// SQLite write commits between two checkpoints of the write-ahead log: a step writes a few
-/// pages, so the log stays within a few megabytes.
-pub const CHECKPOINT_EVERY: u32 = 256;
+/// SQLite write commits between two checkpoints of the write-ahead log. A step writes some
+/// eighteen pages (the order, the offer, the event, their indexes), so a checkpoint has
+/// about 5 MB of log to sync: a few milliseconds of the disk, during which the writer's own
+/// appends to the log may wait. Shorter syncs, more often, kept those waits shorter than
+/// 256 commits did (docs/BENCHMARKS.md, ninth session).
+pub const CHECKPOINT_EVERY: u32 = 64;
 
-/// The writer's checkpoints of one SQLite file: a `PASSIVE` checkpoint (it copies what it
-/// can of the log into the database file without waiting for, or blocking, readers and
-/// writers) every [`CHECKPOINT_EVERY`] commits, one at a time, on a connection of its own.
-/// The writer still checkpoints by itself should the log ever reach 16,384 pages.
+/// Pages in the write-ahead log from which a checkpoint finishes with the writers held
+/// back, so that the log starts over from its beginning (16 MB).
+pub const RESTART_AT: i64 = 4_096;
+
+/// The writer's checkpoints of one SQLite file, one at a time, on a connection of its own:
+/// every [`CHECKPOINT_EVERY`] commits a `PASSIVE` checkpoint, which copies what it can of
+/// the log into the database file without waiting for, or blocking, readers and writers.
+///
+/// Under a steady load such a checkpoint never finishes — the writer appends while it
+/// copies — and SQLite starts the log over only after a finished one, so the log would
+/// grow until the writer's own checkpoint at 16,384 pages, which syncs both files inside
+/// the writer's turn (8–10 ms every 1.3 s at 1,000 requests/s). So once the log holds
+/// [`RESTART_AT`] pages, the checkpointer copies again what was written meanwhile, then
+/// takes the writers' turn and copies the rest — a few dozen pages, a millisecond or two —
+/// and the next writer starts the log over. The writer keeps SQLite's own checkpoint at
+/// 16,384 pages as a backstop (a reader that holds on to an old snapshot keeps the log
+/// from starting over).
 struct Checkpointer {
     commits: AtomicU32,
     running: AtomicBool,
     connection: DatabaseConnection,
+    /// The writers' gate, held for a checkpoint's last pages.
+    gate: Arc<Semaphore>,
 }
 
 impl Checkpointer {
@@ -137,11 +156,30 @@ impl Checkpointer {
         self.commits.store(0, Ordering::Relaxed);
         let this = self.clone();
         tokio::spawn(async move {
-            if let Err(e) = this.connection.execute_unprepared("PRAGMA wal_checkpoint(PASSIVE)").await {
+            if let Err(e) = this.checkpoint().await {
                 tracing::warn!(error = %e, "write-ahead log checkpoint failed");
             }
             this.running.store(false, Ordering::Release);
         });
+    }
+
+    /// A `PASSIVE` checkpoint and, once the log is long, its finish in the writers' turn.
+    async fn checkpoint(&self) -> Result<(), DbErr> {
+        if self.passive().await? < RESTART_AT {
+            return Ok(());
+        }
+        self.passive().await?;
+        let _turn = self.gate.clone().acquire_owned().await.map_err(|e| DbErr::Custom(e.to_string()))?;
+        self.passive().await?;
+        Ok(())
+    }
+
+    /// One `PASSIVE` checkpoint; the pages in the log.
+    async fn passive(&self) -> Result<i64, DbErr> {
+        let sql = Statement::from_string(DatabaseBackend::Sqlite, "PRAGMA wal_checkpoint(PASSIVE)");
+        let row = self.connection.query_one_raw(sql).await?;
+        // (busy, pages in the log, pages copied); -1 when the file is not in WAL mode.
+        Ok(row.map(|row| row.try_get_by_index::<i64>(1)).transpose()?.unwrap_or(-1))
     }
 }
 
@@ -171,13 +209,15 @@ fn sqlite_writer(db: &DatabaseConnection) -> SqliteWriter {
     let one = || pool.options().clone().max_connections(1).min_connections(0);
     let connection = one().connect_lazy_with((*options).clone().pragma("wal_autocheckpoint", "16384"));
     let checkpoints = one().connect_lazy_with((*options).clone());
+    let gate = Arc::new(Semaphore::new(1));
     let writer = SqliteWriter {
-        gate: Arc::new(Semaphore::new(1)),
+        gate: gate.clone(),
         connection: sea_orm::SqlxSqliteConnector::from_sqlx_sqlite_pool(connection),
         checkpointer: Arc::new(Checkpointer {
             commits: AtomicU32::new(0),
             running: AtomicBool::new(false),
             connection: sea_orm::SqlxSqliteConnector::from_sqlx_sqlite_pool(checkpoints),
+            gate,
         }),
     };
     writers.insert(file.to_path_buf(), writer.clone());

@@ -152,8 +152,31 @@ impl User {
     }
 }
 
-fn users(api: &Api, world: &World, mix: Mix, clients: usize) -> Vec<User> {
-    (0..clients).map(|i| User::new(api.clone(), world, world.crews[i % world.crews.len()].clone(), mix)).collect()
+/// The virtual users, each already some way into its life cycle: user `i` has sent the
+/// first `i` requests of its sequence (modulo its length), unrecorded, before the load
+/// begins. Started together at the first step they would stay in step with each other —
+/// in the open loop the tickets go round the users in turn, so every user sent the same
+/// kind of request in the same few milliseconds (32 accepts, then 32 reads of an order,
+/// …) — a load no neighbourhood sends, and one that put every request caught by a pause
+/// of the writer on the same endpoint.
+async fn users(api: &Api, world: &World, mix: Mix, clients: usize) -> Vec<User> {
+    let mut starting = JoinSet::new();
+    for i in 0..clients {
+        let mut user = User::new(api.clone(), world, world.crews[i % world.crews.len()].clone(), mix);
+        starting.spawn(async move {
+            if !user.noop {
+                for _ in 0..i % user.sequence.len() {
+                    user.send().await;
+                }
+            }
+            user
+        });
+    }
+    let mut users = Vec::with_capacity(clients);
+    while let Some(user) = starting.join_next().await {
+        users.push(user.expect("a virtual user"));
+    }
+    users
 }
 
 /// Closed loop for `warmup + window`; records what was sent within the window.
@@ -165,10 +188,11 @@ pub async fn closed(
     warmup: Duration,
     window: Duration,
 ) -> Recorder {
+    let users = users(api, world, mix, clients).await;
     let measure_from = Instant::now() + warmup;
     let end = measure_from + window;
     let mut running = JoinSet::new();
-    for mut user in users(api, world, mix, clients) {
+    for mut user in users {
         running.spawn(async move {
             let mut recorder = Recorder::default();
             loop {
@@ -214,13 +238,14 @@ pub async fn open(
     warmup: Duration,
     window: Duration,
 ) -> OpenLoop {
+    let users = users(api, world, mix, clients).await;
     let start = Instant::now() + Duration::from_millis(20);
     let measure_from = start + warmup;
     let end = measure_from + window;
     let tickets = Arc::new(AtomicU64::new(0));
     let late = Arc::new(AtomicU64::new(0));
     let mut running = JoinSet::new();
-    for mut user in users(api, world, mix, clients) {
+    for mut user in users {
         let (tickets, late) = (tickets.clone(), late.clone());
         running.spawn(async move {
             let mut recorder = Recorder::default();

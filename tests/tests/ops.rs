@@ -152,6 +152,52 @@ async fn sqlite_checkpoints_its_log_beside_the_writers() {
     }
 }
 
+#[tokio::test]
+async fn sqlite_log_starts_over_under_a_steady_stream_of_writes() {
+    use std::time::{Duration, Instant};
+
+    use shenbian_tests::shenbian::db::{CHECKPOINT_EVERY, RESTART_AT, begin_write};
+
+    let app = TestApp::spawn().await;
+    let db = app.db();
+    if db.get_database_backend() != DatabaseBackend::Sqlite {
+        return;
+    }
+    let file = db.get_sqlite_connection_pool().connect_options().get_filename().to_owned();
+    let mut log = file.clone().into_os_string();
+    log.push("-wal");
+    // The log's header counts the times it started over (its checkpoint sequence number,
+    // bytes 12..16, big-endian).
+    let starts = || {
+        let header = std::fs::read(&log).unwrap();
+        u32::from_be_bytes(header[12..16].try_into().unwrap())
+    };
+    db.execute_unprepared("CREATE TABLE scratch (b BLOB NOT NULL)").await.unwrap();
+    // Some seventeen pages a commit: the log passes RESTART_AT pages within a few
+    // checkpoints, far below the writer's own checkpoint at 16,384 pages.
+    let write = || async {
+        let tx = begin_write(db).await.unwrap();
+        tx.execute_unprepared("INSERT INTO scratch (b) VALUES (randomblob(65536))").await.unwrap();
+        tx.commit().await.unwrap();
+    };
+    write().await;
+    let first = starts();
+    let commits = u32::try_from(RESTART_AT).unwrap() / 17 + 2 * CHECKPOINT_EVERY;
+    for _ in 0..commits {
+        write().await;
+    }
+    // The checkpoints run beside the writes; the log starts over at a write after one of
+    // them finished.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while starts() == first {
+        assert!(Instant::now() < deadline, "the log never started over");
+        write().await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let pages_in_file = std::fs::metadata(&log).unwrap().len() / (4096 + 24);
+    assert!(pages_in_file < u64::from(commits) * 17, "the log kept every page: {pages_in_file}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_writers_queue_instead_of_failing() {
     let app = TestApp::spawn().await;
