@@ -133,10 +133,10 @@ pub const RESTART_AT: i64 = 4_096;
 /// grow until the writer's own checkpoint at 16,384 pages, which syncs both files inside
 /// the writer's turn (8–10 ms every 1.3 s at 1,000 requests/s). So once the log holds
 /// [`RESTART_AT`] pages, the checkpointer copies again what was written meanwhile, then
-/// takes the writers' turn and copies the rest — a few dozen pages, a millisecond or two —
-/// and the next writer starts the log over. The writer keeps SQLite's own checkpoint at
-/// 16,384 pages as a backstop (a reader that holds on to an old snapshot keeps the log
-/// from starting over).
+/// takes the writers' turn and copies the rest — a few dozen pages, usually in a
+/// millisecond or two, though the syncs decide — and the next writer starts the log over.
+/// The writer keeps SQLite's own checkpoint at 16,384 pages as a backstop (a reader that
+/// holds on to an old snapshot keeps the log from starting over).
 struct Checkpointer {
     commits: AtomicU32,
     running: AtomicBool,
