@@ -292,17 +292,14 @@ async fn run_scale(args: &Args, target: &Target) -> Result<Vec<String>, String> 
     for name in &s.missing {
         lines.push(format!("  not measured: {name} (no such route yet: 404)"));
     }
-    // The targets: the lists and the jobs within 1.5x of 1,000 orders; a 30-day window's
-    // figures under 100 ms at the large side.
     let (mut worst, mut figures_p99): (f64, f64) = (0.0, 0.0);
-    for name in &s.names {
+    for &(name, goal) in &s.names {
         let (Some(a), Some(b)) = (s.small.get(name), s.large.get(name)) else { continue };
         let r = b.quantile_ms(0.5) / a.quantile_ms(0.5).max(0.001);
-        if name.starts_with("GET /orders") || name.starts_with("GET /jobs") {
-            worst = worst.max(r);
-        }
-        if name.contains("(30 days)") {
-            figures_p99 = figures_p99.max(b.quantile_ms(0.99));
+        match goal {
+            scale::Goal::Flat => worst = worst.max(r),
+            scale::Goal::Figures => figures_p99 = figures_p99.max(b.quantile_ms(0.99)),
+            scale::Goal::Record => {}
         }
         lines.push(format!(
             "  {name:<38} {:>7.2} ({:>6.2}) -> {:>7.2} ({:>6.2})  x{r:.2}{}",
