@@ -191,13 +191,15 @@ struct CoverageRow {
 
 /// How the caller stands to a contract.
 pub(crate) struct Standing {
-    /// Admin, or a dispatcher of a covered community: records and changes it.
-    staff: bool,
+    /// Admin, or a dispatcher of the one community it covers: changes it. A contract that
+    /// covers other communities too is the district's to change, not one community's.
+    may_change: bool,
     /// Admin of the contract's partner: signs it.
     partner_admin: bool,
 }
 
-/// A contract the caller may see, with their standing; anyone else gets 404.
+/// A contract the caller may see (admins, dispatchers of a covered community, the
+/// partner's members), with their standing; anyone else gets 404.
 pub(crate) async fn visible(
     db: &impl ConnectionTrait,
     principal: &Principal,
@@ -212,7 +214,9 @@ pub(crate) async fn visible(
     if !staff && role.is_none() {
         return Err(ApiError::NotFound);
     }
-    Ok((covered, Standing { staff, partner_admin: role == Some(MemberRole::Admin) }))
+    let may_change =
+        principal.has(Role::Admin) || (staff && covered.communities.iter().all(|c| principal.community_id == Some(*c)));
+    Ok((covered, Standing { may_change, partner_admin: role == Some(MemberRole::Admin) }))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -441,7 +445,7 @@ async fn transition(
     let (covered, standing) = visible(&tx, principal, id).await?;
     let allowed = match action {
         ContractAction::Sign => standing.partner_admin,
-        _ => standing.staff,
+        _ => standing.may_change,
     };
     if !allowed {
         return Err(ApiError::Forbidden);
@@ -532,7 +536,8 @@ async fn sign(
     transition(&state, &principal, id, ContractAction::Sign, None).await
 }
 
-/// Put a signed (or suspended) contract in force (admins, dispatchers of a covered community).
+/// Put a signed (or suspended) contract in force (admins; a dispatcher when it covers her
+/// community only).
 #[utoipa::path(post, path = "/contracts/{id}/activate", tag = "contracts", security(("bearer" = [])),
     params(("id" = Uuid, Path)), responses((status = 200, body = ContractView)))]
 #[tracing::instrument(skip_all, fields(user_id))]
@@ -544,7 +549,8 @@ async fn activate(
     transition(&state, &principal, id, ContractAction::Activate, None).await
 }
 
-/// Suspend an active contract, with a reason: its open offers close; accepted jobs carry on.
+/// Suspend an active contract, with a reason: its open offers close; accepted jobs carry on
+/// (admins; a dispatcher when it covers her community only).
 #[utoipa::path(post, path = "/contracts/{id}/suspend", tag = "contracts", security(("bearer" = [])),
     params(("id" = Uuid, Path)), request_body = ReasonBody, responses((status = 200, body = ContractView)))]
 #[tracing::instrument(skip_all, fields(user_id))]
@@ -557,7 +563,8 @@ async fn suspend(
     transition(&state, &principal, id, ContractAction::Suspend, Some(body.checked()?)).await
 }
 
-/// End a contract for good, with a reason.
+/// End a contract for good, with a reason (admins; a dispatcher when it covers her community
+/// only).
 #[utoipa::path(post, path = "/contracts/{id}/terminate", tag = "contracts", security(("bearer" = [])),
     params(("id" = Uuid, Path)), request_body = ReasonBody, responses((status = 200, body = ContractView)))]
 #[tracing::instrument(skip_all, fields(user_id))]

@@ -14,6 +14,7 @@ use futures_util::stream;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::Deserialize;
 use shenbian_domain::Role;
+use shenbian_domain::text::is_invisible;
 use utoipa::IntoParams;
 use uuid::Uuid;
 
@@ -28,9 +29,13 @@ use crate::state::AppState;
 
 const PAGE: u64 = 500;
 
-/// One CSV cell: quoted when needed, and defused when a spreadsheet would run it.
+/// One CSV cell: quoted when needed, and defused when a spreadsheet would run it. A formula
+/// hidden behind invisible characters (`U+200B`, `U+FEFF`) or spelled with full-width signs
+/// (`＝`, `＋`, `－`, `＠`, which some spreadsheets take as their ASCII twins) is defused too.
 pub fn cell(value: &str) -> String {
-    let formula = value.starts_with(['=', '+', '-', '@', '\t', '\r']) && value.parse::<f64>().is_err();
+    let visible = value.trim_start_matches(is_invisible);
+    let formula = visible.starts_with(['=', '+', '-', '@', '\t', '\r', '＝', '＋', '－', '＠'])
+        && visible.parse::<f64>().is_err();
     let defused = if formula { format!("'{value}") } else { value.to_owned() };
     if defused.contains([',', '"', '\n', '\r']) { format!("\"{}\"", defused.replace('"', "\"\"")) } else { defused }
 }
@@ -261,5 +266,9 @@ mod tests {
         assert_eq!(cell("-1+A1"), "'-1+A1");
         assert_eq!(cell("-15"), "-15", "a plain number stays a number");
         assert_eq!(cell("@SUM"), "'@SUM");
+        assert_eq!(cell("\u{200B}=1+1"), "'\u{200B}=1+1");
+        assert_eq!(cell("\u{FEFF}@SUM(A1)"), "'\u{FEFF}@SUM(A1)");
+        assert_eq!(cell("＝HYPERLINK(1)"), "'＝HYPERLINK(1)");
+        assert_eq!(cell("－1＋A1"), "'－1＋A1");
     }
 }

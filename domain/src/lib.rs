@@ -17,6 +17,7 @@ pub mod phone;
 pub mod ranking;
 pub mod rating;
 pub mod role;
+pub mod text;
 pub mod transition;
 
 pub use name::DisplayName;

@@ -2,9 +2,12 @@
 
 use std::fmt;
 
+use crate::text::is_invisible;
+
 /// A display name as a person gives it.
 ///
-/// Invariant: 1 to 50 characters after trimming, no control characters.
+/// Invariant: 1 to 50 characters after trimming, no control characters, nothing invisible
+/// (zero-width, byte-order mark, text-direction controls): a name is read by people.
 #[derive(Clone, PartialEq, Eq)]
 pub struct DisplayName(String);
 
@@ -17,6 +20,8 @@ pub enum NameError {
     TooLong,
     #[error("must not contain control characters")]
     ControlCharacter,
+    #[error("must not contain invisible or text-direction characters")]
+    InvisibleCharacter,
 }
 
 impl DisplayName {
@@ -30,6 +35,9 @@ impl DisplayName {
         }
         if trimmed.chars().any(char::is_control) {
             return Err(NameError::ControlCharacter);
+        }
+        if trimmed.chars().any(is_invisible) {
+            return Err(NameError::InvisibleCharacter);
         }
         Ok(Self(trimmed.to_owned()))
     }
@@ -65,6 +73,9 @@ mod tests {
         assert_eq!(DisplayName::parse("   "), Err(NameError::Empty));
         assert_eq!(DisplayName::parse(&"名".repeat(51)), Err(NameError::TooLong));
         assert_eq!(DisplayName::parse("a\u{7}b"), Err(NameError::ControlCharacter));
+        for name in ["\u{200B}", "\u{FEFF}\u{200B}", "\u{202E}张三", "张\u{200D}三"] {
+            assert_eq!(DisplayName::parse(name), Err(NameError::InvisibleCharacter), "{name:?}");
+        }
     }
 
     #[test]

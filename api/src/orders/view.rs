@@ -1,6 +1,7 @@
 //! Orders as callers see them. The resident's phone, name and exact address are shown to
 //! those who need them (see `Standing::sees_personal_data`); everyone else sees a masked
-//! phone, a masked name and the compound only.
+//! phone, a masked name and the compound only, and the free text (title, description,
+//! summary) with phone numbers and the resident's name masked the same way.
 
 use std::collections::BTreeMap;
 
@@ -9,6 +10,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelec
 use serde::{Deserialize, Serialize};
 use shenbian_domain::name::mask_name;
 use shenbian_domain::phone::mask_phone;
+use shenbian_domain::text::mask_personal;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -91,13 +93,15 @@ impl OrderView {
         } else {
             AddressView { compound_id: o.compound_id, building_id: None, unit: None, room: None, detail: None }
         };
+        // Residents type their phones and names into the free text too.
+        let text = |t: String| if unmasked { t } else { mask_personal(&t, resident_name) };
         Self {
             id: o.id,
             status: o.status,
             community_id: o.community_id,
             category_code: o.category_code,
-            title: o.title,
-            description: o.description,
+            title: text(o.title),
+            description: text(o.description),
             urgency: o.urgency,
             channel: o.channel,
             address,
@@ -113,7 +117,7 @@ impl OrderView {
             complete_by: o.complete_by,
             accepted_at: o.accepted_at,
             completed_at: o.completed_at,
-            summary: o.summary,
+            summary: o.summary.map(text),
             minutes: o.minutes,
             escalation_level: o.escalation_level,
             version: o.version,
