@@ -5,7 +5,6 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use sea_orm::{ActiveValue::Set, DatabaseConnection, DbErr, EntityTrait};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -26,9 +25,8 @@ pub struct Claims {
 
 /// The installation's keys, loaded once the database is reachable.
 pub struct Keys {
-    encoding: EncodingKey,
-    decoding: DecodingKey,
-    validation: Validation,
+    jwt_secret: Vec<u8>,
+    leeway_secs: i64,
     pepper: Vec<u8>,
     access_ttl_secs: i64,
 }
@@ -42,15 +40,9 @@ impl Keys {
             None => stored_secret(db, "jwt_hs256").await?,
         };
         let pepper = stored_secret(db, "pepper").await?;
-        let mut validation = Validation::new(Algorithm::HS256);
-        validation.algorithms = vec![Algorithm::HS256];
-        validation.set_required_spec_claims(&["exp", "sub"]);
-        validation.validate_exp = true;
-        validation.leeway = settings.jwt_leeway_secs;
         Ok(Self {
-            encoding: EncodingKey::from_secret(&jwt_secret),
-            decoding: DecodingKey::from_secret(&jwt_secret),
-            validation,
+            jwt_secret,
+            leeway_secs: settings.jwt_leeway_secs as i64,
             pepper,
             access_ttl_secs: settings.access_token_ttl_secs as i64,
         })
@@ -60,8 +52,7 @@ impl Keys {
     pub fn access_token(&self, user_id: Uuid, session_id: Uuid, now: DateTime<Utc>) -> String {
         let claims =
             Claims { sub: user_id, sid: session_id, iat: now.timestamp(), exp: now.timestamp() + self.access_ttl_secs };
-        // Encoding HS256 with a valid key cannot fail.
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).unwrap_or_default()
+        super::jwt::sign(&claims, &self.jwt_secret)
     }
 
     pub fn access_ttl_secs(&self) -> i64 {
@@ -70,7 +61,7 @@ impl Keys {
 
     /// Verifies signature, algorithm and expiry (with the configured leeway).
     pub fn verify_access(&self, token: &str) -> Option<Claims> {
-        jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).ok().map(|d| d.claims)
+        super::jwt::verify(token, &self.jwt_secret, Utc::now().timestamp(), self.leeway_secs)
     }
 
     /// A keyed hash: refresh tokens, one-time codes and throttling keys are stored only so.

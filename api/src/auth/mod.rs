@@ -4,6 +4,7 @@
 //! on every instance. Role guards are typed extractors, so a handler's signature says who
 //! may call it.
 
+mod jwt;
 pub mod keys;
 pub mod password;
 pub mod routes;
