@@ -177,7 +177,8 @@ impl RunningServer {
         Ok(Self { addr, state, shutdown, serving, database, worker })
     }
 
-    /// Stops accepting, lets in-flight requests finish within the grace period, returns.
+    /// Stops accepting, lets in-flight requests finish within the grace period, empties
+    /// SQLite's write-ahead log into the database file, returns.
     pub async fn shutdown(self) {
         let _ = self.shutdown.send(true);
         self.database.abort();
@@ -189,6 +190,11 @@ impl RunningServer {
         if tokio::time::timeout(grace, &mut serving).await.is_err() {
             tracing::warn!("in-flight requests did not finish within the grace period");
             serving.abort();
+        }
+        if let Ok(db) = self.state.db()
+            && let Err(err) = crate::db::checkpoint_to_zero(db).await
+        {
+            tracing::warn!(error = %err, "the write-ahead log was not emptied at shutdown");
         }
     }
 }

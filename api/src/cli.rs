@@ -1,5 +1,6 @@
-//! The command line: `shenbian serve` (the default), `shenbian migrate`, and
-//! `shenbian admin create` for the first admin of a new installation.
+//! The command line: `shenbian serve` (the default), `shenbian migrate`, `shenbian demo`,
+//! `shenbian backup --to FILE`, and `shenbian admin create` for the first admin of a new
+//! installation.
 
 use std::path::PathBuf;
 
@@ -51,6 +52,12 @@ pub enum Command {
     Migrate,
     /// Fill a fresh database with a believable demo district and print its accounts.
     Demo,
+    /// Copy the embedded SQLite database, consistently, even while a server runs.
+    Backup {
+        /// The new file to write (it must not exist yet).
+        #[arg(long)]
+        to: PathBuf,
+    },
     /// Manage admin accounts.
     Admin {
         #[command(subcommand)]

@@ -224,6 +224,40 @@ fn sqlite_writer(db: &DatabaseConnection) -> SqliteWriter {
     writer
 }
 
+/// Empties SQLite's write-ahead log into the database file (a `TRUNCATE` checkpoint) in the
+/// writers' turn, so that a stopped server leaves its data in the one file and a log of
+/// zero bytes. Run at shutdown, after the last request; nothing to do on PostgreSQL.
+pub async fn checkpoint_to_zero(db: &DatabaseConnection) -> Result<(), DbErr> {
+    if db.get_database_backend() != DatabaseBackend::Sqlite {
+        return Ok(());
+    }
+    let writer = sqlite_writer(db);
+    let _turn = writer.gate.acquire().await.map_err(|e| DbErr::Custom(e.to_string()))?;
+    let sql = Statement::from_string(DatabaseBackend::Sqlite, "PRAGMA wal_checkpoint(TRUNCATE)");
+    let row = writer.checkpointer.connection.query_one_raw(sql).await?;
+    let busy: i32 = row.map(|r| r.try_get_by_index(0)).transpose()?.unwrap_or(0);
+    if busy != 0 {
+        return Err(DbErr::Custom("a reader held the write-ahead log; it was not emptied".to_owned()));
+    }
+    Ok(())
+}
+
+/// Writes a consistent copy of a SQLite database, live or not, to a new file (`VACUUM
+/// INTO`: one read transaction, so writers carry on meanwhile). The copy is a complete
+/// database of its own, compacted, with no log beside it.
+pub async fn backup_sqlite(db: &DatabaseConnection, to: &std::path::Path) -> Result<(), String> {
+    if db.get_database_backend() != DatabaseBackend::Sqlite {
+        return Err("backup copies the embedded SQLite database; back up PostgreSQL with pg_dump".to_owned());
+    }
+    if to.exists() {
+        return Err(format!("--to: {} exists already; name a new file", to.display()));
+    }
+    let path = to.to_str().ok_or("--to: the path is not valid UTF-8")?;
+    let sql = Statement::from_sql_and_values(DatabaseBackend::Sqlite, "VACUUM INTO ?", [path.into()]);
+    db.execute_raw(sql).await.map_err(|e| format!("backup failed: {e}"))?;
+    Ok(())
+}
+
 /// A write transaction ([`begin_write`]); on SQLite it holds the process's turn to write
 /// until it commits, rolls back or is dropped.
 pub struct WriteTx {

@@ -31,6 +31,7 @@ fn main() -> ExitCode {
             Command::Serve => serve(settings).await,
             Command::Migrate => migrate(settings).await,
             Command::Demo => demo(settings).await,
+            Command::Backup { to } => backup(settings, &to).await,
             Command::Admin { command: AdminCommand::Create { phone, name } } => {
                 create_admin(settings, &phone, &name).await
             }
@@ -91,6 +92,13 @@ async fn demo(settings: Settings) -> Result<(), String> {
     for line in accounts.lines {
         println!("  {line}");
     }
+    Ok(())
+}
+
+async fn backup(settings: Settings, to: &std::path::Path) -> Result<(), String> {
+    let conn = db::connect_and_migrate(&settings).await.map_err(|e| format!("database: {e}"))?;
+    db::backup_sqlite(&conn, to).await?;
+    println!("backup written to {}", to.display());
     Ok(())
 }
 

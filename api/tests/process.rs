@@ -98,6 +98,46 @@ fn sigterm_lets_in_flight_requests_finish_then_exits() {
     let status = server.child.wait().unwrap();
     assert!(status.success(), "clean exit: {status}");
     assert!(TcpStream::connect(server.addr).is_err(), "no longer listening");
+    let log = dir.path().join("shenbian.db-wal");
+    let left = std::fs::metadata(&log).map_or(0, |m| m.len());
+    assert_eq!(left, 0, "a clean stop leaves the data in the database file, none in its log");
+}
+
+/// Sends one request and returns the whole response.
+fn request(addr: SocketAddr, method: &str, path: &str, body: &str) -> String {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    response
+}
+
+#[test]
+fn backup_copies_a_running_database_into_a_file_that_serves_on_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let registered = request(server.addr, "POST", "/api/v1/auth/register", &register_body("13700000042"));
+    assert!(registered.starts_with("HTTP/1.1 201"), "{registered}");
+
+    let copy = tempfile::tempdir().unwrap();
+    let file = copy.path().join("shenbian.db");
+    let out = shenbian(dir.path()).args(["backup", "--to"]).arg(&file).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let again = shenbian(dir.path()).args(["backup", "--to"]).arg(&file).output().unwrap();
+    assert!(!again.status.success(), "an existing file is never overwritten");
+    assert!(String::from_utf8_lossy(&again.stderr).contains("exists"));
+    drop(server);
+
+    // The copy alone, served from another directory, knows the account.
+    let restored = Server::start(copy.path());
+    let body = format!(r#"{{"phone":"13700000042","password":"{PASSWORD}"}}"#);
+    let signed_in = request(restored.addr, "POST", "/api/v1/auth/login", &body);
+    assert!(signed_in.starts_with("HTTP/1.1 200"), "{signed_in}");
 }
 
 #[test]
