@@ -19,7 +19,7 @@ use crate::auth::Principal;
 use crate::db::begin_write;
 use crate::entity::enums::{InvitationStatusDb, MemberRole, ProviderStatusDb};
 use crate::entity::{partner, partner_invitation, partner_member, user};
-use crate::error::{ApiError, violates_unique};
+use crate::error::{ApiError, Problem, violates_unique};
 use crate::extract::{Path, Query};
 use crate::pagination::{PageParams, Paginated};
 use crate::state::AppState;
@@ -101,7 +101,7 @@ async fn my_invitations(
 #[utoipa::path(post, path = "/me/invitations/{id}/accept", tag = "me", security(("bearer" = [])),
     params(("id" = Uuid, Path)),
     responses((status = 200, body = MyInvitationView),
-        (status = 409, description = "`invalid_transition` (answered, revoked or expired), `already_member`, `partner_not_approved`")))]
+        (status = 409, description = "`invalid_transition` (answered, revoked or expired), `already_member`, `partner_not_approved`", body = Problem, content_type = "application/problem+json")))]
 #[tracing::instrument(skip_all, fields(user_id))]
 async fn accept(
     State(state): State<AppState>,
@@ -115,7 +115,7 @@ async fn accept(
 #[utoipa::path(post, path = "/me/invitations/{id}/decline", tag = "me", security(("bearer" = [])),
     params(("id" = Uuid, Path)),
     responses((status = 200, body = MyInvitationView),
-        (status = 409, description = "`invalid_transition`: answered, revoked or expired already")))]
+        (status = 409, description = "`invalid_transition`: answered, revoked or expired already", body = Problem, content_type = "application/problem+json")))]
 #[tracing::instrument(skip_all, fields(user_id))]
 async fn decline(
     State(state): State<AppState>,

@@ -21,7 +21,7 @@ use crate::auth::Principal;
 use crate::db::begin_write;
 use crate::entity::enums::{InvitationStatusDb, MemberRole, ProviderStatusDb};
 use crate::entity::{partner, partner_invitation};
-use crate::error::ApiError;
+use crate::error::{ApiError, Problem};
 use crate::extract::{JsonBody, Path, Query};
 use crate::pagination::{PageParams, Paginated};
 use crate::partner_members::require_partner_admin;
@@ -52,7 +52,7 @@ fn member() -> MemberRole {
 #[utoipa::path(post, path = "/partners/{id}/invitations", tag = "partners", security(("bearer" = [])),
     params(("id" = Uuid, Path)), request_body = InvitationRequest,
     responses((status = 201, body = InvitationView),
-        (status = 409, description = "`partner_not_approved`: a pending or suspended partner cannot invite")))]
+        (status = 409, description = "`partner_not_approved`: a pending or suspended partner cannot invite", body = Problem, content_type = "application/problem+json")))]
 #[tracing::instrument(skip_all, fields(user_id))]
 async fn invite(
     State(state): State<AppState>,
@@ -144,7 +144,7 @@ async fn list_invitations(
 #[utoipa::path(post, path = "/partners/{id}/invitations/{invitation_id}/revoke", tag = "partners",
     security(("bearer" = [])), params(("id" = Uuid, Path), ("invitation_id" = Uuid, Path)),
     responses((status = 200, body = InvitationView),
-        (status = 409, description = "`invalid_transition`: answered, revoked or expired already")))]
+        (status = 409, description = "`invalid_transition`: answered, revoked or expired already", body = Problem, content_type = "application/problem+json")))]
 #[tracing::instrument(skip_all, fields(user_id))]
 async fn revoke(
     State(state): State<AppState>,
