@@ -40,6 +40,7 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::categories::router())
         .merge(crate::partners::router())
         .merge(crate::partner_members::router())
+        .merge(crate::invitations::router())
         .merge(crate::volunteers::router())
         .merge(crate::contracts::router())
         .merge(crate::eligibility::router())

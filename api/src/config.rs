@@ -76,6 +76,8 @@ pub struct Settings {
     pub refresh_token_ttl_days: u64,
     /// How long a reset or claim code stays valid.
     pub one_time_code_ttl_hours: u64,
+    /// How long an invitation to join a partner waits for its answer.
+    pub invitation_ttl_hours: u64,
     /// Failed sign-ins tolerated per account within the window before 429.
     pub login_max_failures_per_account: u32,
     /// Failed sign-ins tolerated per client address within the window before 429.
@@ -120,6 +122,7 @@ impl Default for Settings {
             jwt_leeway_secs: 5,
             refresh_token_ttl_days: 30,
             one_time_code_ttl_hours: 72,
+            invitation_ttl_hours: 7 * 24,
             login_max_failures_per_account: 5,
             login_max_failures_per_address: 50,
             login_failure_window_secs: 15 * 60,
@@ -194,6 +197,9 @@ impl Settings {
         }
         if self.refresh_token_ttl_days == 0 {
             return invalid("refresh_token_ttl_days", "must be at least 1");
+        }
+        if !(1..=8_760).contains(&self.invitation_ttl_hours) {
+            return invalid("invitation_ttl_hours", "must be between 1 and 8760 (a year)");
         }
         if self.login_max_failures_per_account == 0 || self.login_max_failures_per_address == 0 {
             return invalid("login_max_failures_per_account", "limits must be at least 1");

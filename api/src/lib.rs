@@ -20,6 +20,7 @@ pub mod error;
 pub mod exports;
 pub mod extract;
 pub mod hours;
+pub mod invitations;
 pub mod me;
 pub mod metrics;
 pub mod offers;

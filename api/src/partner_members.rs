@@ -1,12 +1,13 @@
-//! A partner's members: its admin adds and removes them; members and staff list them.
+//! A partner's members: members and staff list them, its admin removes them. Members join
+//! only by accepting an invitation (`crate::invitations`).
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
-use serde::{Deserialize, Serialize};
-use shenbian_domain::phone::{Phone, mask_phone};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
+use serde::Serialize;
+use shenbian_domain::phone::mask_phone;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -18,14 +19,14 @@ use crate::auth::Principal;
 use crate::db::begin_write;
 use crate::entity::enums::MemberRole;
 use crate::entity::{partner, partner_member, user};
-use crate::error::{ApiError, violates_unique};
-use crate::extract::{JsonBody, Path};
+use crate::error::ApiError;
+use crate::extract::Path;
 use crate::pagination::Paginated;
 use crate::partners::visible_partner;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(add_member, list_members)).routes(routes!(remove_member))
+    OpenApiRouter::new().routes(routes!(list_members)).routes(routes!(remove_member))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -40,7 +41,11 @@ pub struct MemberView {
 
 /// Checks that the caller is the partner's admin: 404 if they cannot see the partner,
 /// 403 if they can but are not its admin.
-async fn require_partner_admin(state: &AppState, principal: &Principal, partner_id: Uuid) -> Result<(), ApiError> {
+pub(crate) async fn require_partner_admin(
+    state: &AppState,
+    principal: &Principal,
+    partner_id: Uuid,
+) -> Result<(), ApiError> {
     let db = state.db()?;
     visible_partner(db, principal, partner_id).await?;
     match membership(db, principal.user_id, partner_id).await? {
@@ -83,70 +88,6 @@ async fn list_members(
         })
         .collect();
     Ok(Json(Paginated { items, next_cursor: None }))
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct AddMember {
-    /// The phone of an existing, active account.
-    #[schema(example = "13800002222")]
-    phone: String,
-    #[serde(default = "member")]
-    role: MemberRole,
-}
-
-fn member() -> MemberRole {
-    MemberRole::Member
-}
-
-/// Add an existing account as a member (the partner admin).
-#[utoipa::path(post, path = "/partners/{id}/members", tag = "partners", security(("bearer" = [])),
-    params(("id" = Uuid, Path)), request_body = AddMember, responses((status = 201, body = MemberView)))]
-#[tracing::instrument(skip_all, fields(user_id))]
-async fn add_member(
-    State(state): State<AppState>,
-    principal: Principal,
-    Path(partner_id): Path<Uuid>,
-    JsonBody(body): JsonBody<AddMember>,
-) -> Result<(StatusCode, Json<MemberView>), ApiError> {
-    require_partner_admin(&state, &principal, partner_id).await?;
-    let phone = Phone::parse(&body.phone).map_err(|e| ApiError::validation("phone", e))?;
-    let db = state.db()?;
-    let account = user::Entity::find()
-        .filter(user::Column::Phone.eq(phone.as_str()))
-        .filter(user::Column::Status.eq(user::UserStatus::Active))
-        .one(db)
-        .await?
-        .ok_or_else(|| ApiError::validation("phone", "no active account has this phone"))?;
-    let now = state.now();
-    let tx = begin_write(db).await?;
-    partner_member::Entity::insert(partner_member::ActiveModel {
-        partner_id: Set(partner_id),
-        user_id: Set(account.id),
-        role: Set(body.role),
-        created_at: Set(now),
-    })
-    .exec(&tx)
-    .await
-    .map_err(|e| {
-        if violates_unique(&e, "partner_members_pkey", "partner_members.partner_id") {
-            ApiError::conflict("already_member", "this account is a member already")
-        } else {
-            e.into()
-        }
-    })?;
-    let entry =
-        Entry::new(principal.user_id, "partner.member_add", "partner", partner_id).with_reason(account.id.to_string());
-    audit::record(&tx, entry, now).await?;
-    tx.commit().await?;
-    let view = MemberView {
-        user_id: account.id,
-        display_name: account.display_name,
-        phone: account.phone,
-        role: body.role,
-        joined_at: now,
-    };
-    Ok((StatusCode::CREATED, Json(view)))
 }
 
 /// Remove a member (the partner admin). The last admin cannot be removed.

@@ -14,6 +14,7 @@ mod m20261127_000006_worker_indexes;
 mod m20261128_000007_figures_at_scale;
 mod m20261128_000008_list_indexes;
 mod m20261128_000009_figures_covering;
+mod m20261204_000010_partner_invitations;
 
 pub struct Migrator;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000007_figures_at_scale::Migration),
             Box::new(m20261128_000008_list_indexes::Migration),
             Box::new(m20261128_000009_figures_covering::Migration),
+            Box::new(m20261204_000010_partner_invitations::Migration),
         ]
     }
 }

@@ -397,6 +397,20 @@ impl TestApp {
         id_of(&partner)
     }
 
+    /// `who` joins an approved partner with `role`: its admin `by` invites her phone and she
+    /// accepts. Returns the invitation's id.
+    pub async fn join_partner(&self, by: &Actor, partner: Uuid, who: &Actor, role: &str) -> Uuid {
+        let body = json!({"phone": who.phone, "role": role});
+        let path = format!("/partners/{partner}/invitations");
+        let (status, invitation) = self.call(self.post(&path, Some(&by.access_token), &body)).await;
+        assert_eq!(status, 201, "invite: {invitation}");
+        let id = id_of(&invitation);
+        let accept = format!("/me/invitations/{id}/accept");
+        let (status, body) = self.call(self.post_empty(&accept, Some(&who.access_token))).await;
+        assert_eq!(status, 200, "accept: {body}");
+        id
+    }
+
     /// A compound named `name` added to a community by `actor`.
     pub async fn compound(&self, actor: &Actor, community: Uuid, name: &str) -> Uuid {
         let path = format!("/communities/{community}/compounds");

@@ -115,18 +115,13 @@ async fn a_busy_day(app: &TestApp) -> (Actor, Vec<Expected>, Vec<String>) {
     ok(status, &body);
     expected.push(because(expect("partner.reject", "partner", rejected, &admin), "资质材料不全"));
 
-    // Members, by the partner admin; the reason names the member by id only.
+    // Members: the partner admin invites, the invitee accepts; the reasons name the
+    // invitation and the member by id only.
     let member = app.resident().await;
     phones.push(member.phone.clone());
-    let (status, body) = app
-        .call(app.post(
-            &format!("/partners/{partner}/members"),
-            Some(&owner.access_token),
-            &json!({"phone": member.phone}),
-        ))
-        .await;
-    ok(status, &body);
-    expected.push(because(expect("partner.member_add", "partner", partner, &owner), member.user_id));
+    let invitation = app.join_partner(&owner, partner, &member, "member").await;
+    expected.push(because(expect("partner.invite", "partner", partner, &owner), invitation));
+    expected.push(because(expect("partner.invitation_accept", "partner", partner, &member), invitation));
     let (status, body) = app
         .call(app.delete(&format!("/partners/{partner}/members/{}", member.user_id), Some(&owner.access_token)))
         .await;

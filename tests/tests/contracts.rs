@@ -187,8 +187,7 @@ async fn only_the_partner_admin_signs_its_contract() {
     let category = app.category(&admin, "legal_advice").await;
     let (owner, partner) = app.approved_partner(&admin).await;
     let member = app.resident().await;
-    let add = json!({"phone": member.phone});
-    app.call(app.post(&format!("/partners/{partner}/members"), Some(&owner.access_token), &add)).await;
+    app.join_partner(&owner, partner, &member, "member").await;
     let dispatcher = app.dispatcher(community).await;
     let body =
         contract_body(partner, community, &category, "2026-01-01".parse().unwrap(), "2030-12-31".parse().unwrap());

@@ -1,35 +1,34 @@
-//! A partner's members: only its admin adds and removes them, strangers cannot find a
-//! pending partner, and a partner always keeps one admin.
+//! A partner's members: they join by accepting an invitation from its admin (see
+//! `partner_invitations.rs`), only its admin invites and removes them, strangers cannot find
+//! a pending partner, and a partner always keeps one admin.
 
 use serde_json::json;
 use shenbian_tests::{Actor, TestApp, problem};
 use uuid::Uuid;
 
-async fn add(app: &TestApp, by: &Actor, partner: Uuid, who: &Actor, role: &str) -> (u16, serde_json::Value) {
+async fn invite(app: &TestApp, by: &Actor, partner: Uuid, who: &Actor, role: &str) -> (u16, serde_json::Value) {
     let body = json!({"phone": who.phone, "role": role});
-    app.call(app.post(&format!("/partners/{partner}/members"), Some(&by.access_token), &body)).await
+    app.call(app.post(&format!("/partners/{partner}/invitations"), Some(&by.access_token), &body)).await
 }
 
 #[tokio::test]
 async fn the_partner_admin_adds_and_removes_members() {
     let app = TestApp::spawn().await;
-    let owner = app.resident().await;
-    let partner = app.pending_partner(&owner, "household").await;
+    let admin = app.admin().await;
+    let (owner, partner) = app.approved_partner(&admin).await;
     let worker = app.resident().await;
 
-    let (status, added) = add(&app, &owner, partner, &worker, "member").await;
-    assert_eq!(status, 201, "{added}");
-    assert_eq!(added["user_id"], worker.user_id.to_string());
-    assert_eq!(added["role"], "member");
+    app.join_partner(&owner, partner, &worker, "member").await;
 
-    // A member sees the (still pending) partner and its members, with phones masked.
-    assert_eq!(app.call(app.get(&format!("/partners/{partner}"), Some(&worker.access_token))).await.0, 200);
+    // A member sees the partner's members, with phones masked; its admin sees them in full.
     let (status, members) =
         app.call(app.get(&format!("/partners/{partner}/members"), Some(&worker.access_token))).await;
     assert_eq!(status, 200);
     let listed = members["items"].as_array().unwrap();
     assert_eq!(listed.len(), 2);
     assert!(listed.iter().all(|m| m["phone"].as_str().unwrap().contains("****")), "{members}");
+    let joined = listed.iter().find(|m| m["user_id"] == worker.user_id.to_string()).expect("the new member");
+    assert_eq!(joined["role"], "member");
     let (_, as_admin) = app.call(app.get(&format!("/partners/{partner}/members"), Some(&owner.access_token))).await;
     assert!(as_admin["items"].as_array().unwrap().iter().any(|m| m["phone"] == worker.phone.as_str()));
 
@@ -38,22 +37,22 @@ async fn the_partner_admin_adds_and_removes_members() {
         .await;
     assert_eq!(status, 204);
     assert_eq!(
-        app.call(app.get(&format!("/partners/{partner}"), Some(&worker.access_token))).await.0,
-        404,
-        "a former member no longer sees a pending partner"
+        app.call(app.get(&format!("/partners/{partner}/members"), Some(&worker.access_token))).await.0,
+        403,
+        "a former member no longer reads the members"
     );
 }
 
 #[tokio::test]
 async fn a_plain_member_cannot_manage_members() {
     let app = TestApp::spawn().await;
-    let owner = app.resident().await;
-    let partner = app.pending_partner(&owner, "household").await;
+    let admin = app.admin().await;
+    let (owner, partner) = app.approved_partner(&admin).await;
     let member = app.resident().await;
-    add(&app, &owner, partner, &member, "member").await;
+    app.join_partner(&owner, partner, &member, "member").await;
     let newcomer = app.resident().await;
 
-    let (status, body) = add(&app, &member, partner, &newcomer, "member").await;
+    let (status, body) = invite(&app, &member, partner, &newcomer, "member").await;
     assert_eq!(status, 403);
     assert_eq!(body["code"], "forbidden");
     let remove = app.delete(&format!("/partners/{partner}/members/{}", owner.user_id), Some(&member.access_token));
@@ -71,11 +70,12 @@ async fn a_stranger_cannot_find_a_pending_partners_members() {
     let stranger = app.resident().await;
     let token = Some(stranger.access_token.as_str());
 
-    let (status, body) = add(&app, &stranger, partner, &stranger, "admin").await;
+    let (status, body) = invite(&app, &stranger, partner, &stranger, "admin").await;
     assert_eq!(status, 404);
     assert_eq!(body["code"], "not_found");
     assert_eq!(app.call(app.delete(&format!("/partners/{partner}/members/{}", owner.user_id), token)).await.0, 404);
     assert_eq!(app.call(app.get(&format!("/partners/{partner}/members"), token)).await.0, 404);
+    assert_eq!(app.call(app.get(&format!("/partners/{partner}/invitations"), token)).await.0, 404);
 }
 
 #[tokio::test]
@@ -85,17 +85,17 @@ async fn a_stranger_sees_an_approved_partner_but_may_not_manage_its_members() {
     let (_owner, partner) = app.approved_partner(&admin).await;
     let stranger = app.resident().await;
 
-    assert_eq!(add(&app, &stranger, partner, &stranger, "admin").await.0, 403);
+    assert_eq!(invite(&app, &stranger, partner, &stranger, "admin").await.0, 403);
     assert_eq!(app.call(app.get(&format!("/partners/{partner}/members"), Some(&stranger.access_token))).await.0, 403);
     // District staff do not manage a partner's members either.
-    assert_eq!(add(&app, &admin, partner, &stranger, "member").await.0, 403);
+    assert_eq!(invite(&app, &admin, partner, &stranger, "member").await.0, 403);
 }
 
 #[tokio::test]
 async fn the_last_admin_cannot_be_removed() {
     let app = TestApp::spawn().await;
-    let owner = app.resident().await;
-    let partner = app.pending_partner(&owner, "elderly_care").await;
+    let admin = app.admin().await;
+    let (owner, partner) = app.approved_partner(&admin).await;
     let path = format!("/partners/{partner}/members/{}", owner.user_id);
 
     let response = app.delete(&path, Some(&owner.access_token)).send().await.unwrap();
@@ -104,7 +104,7 @@ async fn the_last_admin_cannot_be_removed() {
 
     // With a second admin, the first may leave.
     let deputy = app.resident().await;
-    assert_eq!(add(&app, &owner, partner, &deputy, "admin").await.0, 201);
+    app.join_partner(&owner, partner, &deputy, "admin").await;
     assert_eq!(app.call(app.delete(&path, Some(&deputy.access_token))).await.0, 204);
     let (_, members) = app.call(app.get(&format!("/partners/{partner}/members"), Some(&deputy.access_token))).await;
     let ids: Vec<&str> = members["items"].as_array().unwrap().iter().map(|m| m["user_id"].as_str().unwrap()).collect();
@@ -112,34 +112,35 @@ async fn the_last_admin_cannot_be_removed() {
 }
 
 #[tokio::test]
-async fn adding_an_unknown_phone_or_an_existing_member_is_refused() {
+async fn a_malformed_phone_is_refused_and_a_member_cannot_join_twice() {
     let app = TestApp::spawn().await;
-    let owner = app.resident().await;
-    let partner = app.pending_partner(&owner, "other").await;
+    let admin = app.admin().await;
+    let (owner, partner) = app.approved_partner(&admin).await;
     let token = Some(owner.access_token.as_str());
-    let path = format!("/partners/{partner}/members");
+    let path = format!("/partners/{partner}/invitations");
 
-    let (status, body) = app.call(app.post(&path, token, &json!({"phone": "13700000000"}))).await;
-    assert_eq!(status, 422);
-    assert_eq!(body["errors"][0]["field"], "phone");
     let (status, body) = app.call(app.post(&path, token, &json!({"phone": "12345"}))).await;
     assert_eq!(status, 422);
     assert_eq!(body["errors"][0]["field"], "phone");
-    let (status, body) = app.call(app.post(&path, token, &json!({"phone": owner.phone}))).await;
+    // The admin's own phone is invited like any other; accepting it finds her a member.
+    let (status, invitation) = app.call(app.post(&path, token, &json!({"phone": owner.phone}))).await;
+    assert_eq!(status, 201, "{invitation}");
+    let accept = format!("/me/invitations/{}/accept", invitation["id"].as_str().unwrap());
+    let (status, body) = app.call(app.post_empty(&accept, token)).await;
     assert_eq!(status, 409);
     assert_eq!(body["code"], "already_member");
-    let (status, _) = app.call(app.delete(&format!("{path}/{}", Uuid::now_v7()), token)).await;
+    let (status, _) = app.call(app.delete(&format!("/partners/{partner}/members/{}", Uuid::now_v7()), token)).await;
     assert_eq!(status, 404, "removing someone who is not a member");
 }
 
 #[tokio::test]
 async fn two_admins_removing_each_other_at_once_leave_one_admin() {
     let app = TestApp::spawn().await;
+    let admin = app.admin().await;
     for _ in 0..10 {
-        let first = app.resident().await;
-        let partner = app.pending_partner(&first, "household").await;
+        let (first, partner) = app.approved_partner(&admin).await;
         let second = app.resident().await;
-        assert_eq!(add(&app, &first, partner, &second, "admin").await.0, 201);
+        app.join_partner(&first, partner, &second, "admin").await;
 
         let remove_second =
             app.delete(&format!("/partners/{partner}/members/{}", second.user_id), Some(&first.access_token));

@@ -3,6 +3,7 @@
 
 use shenbian_domain::category::Urgency;
 use shenbian_domain::contract::{ContractStatus, Pricing};
+use shenbian_domain::invitation::InvitationStatus;
 use shenbian_domain::order::{Action, ActorRole, OrderStatus};
 use shenbian_domain::partner::{PartnerKind, ProviderStatus};
 
@@ -65,6 +66,15 @@ mirror_enum!(
 mirror_enum!(
     /// How fast a request must be answered.
     UrgencyDb mirrors Urgency { Normal = "normal", Urgent = "urgent", Emergency = "emergency" }
+);
+
+mirror_enum!(
+    /// Where an invitation to join a partner stands; `expired` is derived from its expiry
+    /// and never stored.
+    InvitationStatusDb mirrors InvitationStatus {
+        Pending = "pending", Accepted = "accepted", Declined = "declined", Revoked = "revoked",
+        Expired = "expired",
+    }
 );
 
 /// A member's place in a partner organisation.

@@ -20,6 +20,7 @@ pub mod order;
 pub mod order_event;
 pub mod order_note;
 pub mod partner;
+pub mod partner_invitation;
 pub mod partner_member;
 pub mod rating;
 pub mod refresh_token;
