@@ -18,7 +18,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::access::is_staff;
+use crate::access::{is_staff, is_staff_of};
 use crate::auth::Principal;
 use crate::contracts::Covered;
 use crate::entity::enums::{OfferStatus, ProviderStatusDb};
@@ -308,10 +308,17 @@ async fn volunteer_eligibility_route(
     let db = state.db()?;
     let month = month_key(state.today());
     let ask = Ask { community: query.community_id, category: &query.category, month: &month, order: None };
-    let (facts, _) = volunteer_facts(db, id, &ask).await?.ok_or(ApiError::NotFound)?;
-    if !crate::access::is_staff_of(&principal, facts.community_id) {
-        return Err(if is_staff(&principal) { ApiError::NotFound } else { ApiError::Forbidden });
+    // Who may not see the volunteer gets 404, as for one that does not exist: only the
+    // volunteer themselves and the staff of their community see them; of those, staff ask.
+    let found = volunteer::Entity::find_by_id(id).one(db).await?;
+    let Some(found) = found.filter(|v| v.user_id == principal.user_id || is_staff_of(&principal, v.community_id))
+    else {
+        return Err(ApiError::NotFound);
+    };
+    if !is_staff_of(&principal, found.community_id) {
+        return Err(ApiError::Forbidden);
     }
+    let (facts, _) = volunteer_facts(db, id, &ask).await?.ok_or(ApiError::NotFound)?;
     let verdict = volunteer_eligibility(&facts, query.community_id, &query.category);
     Ok(Json(EligibilityView::new(verdict.map(|()| None), lang)))
 }

@@ -81,8 +81,8 @@ async fn hours(
     Path(id): Path<Uuid>,
     Query(params): Query<PageParams>,
 ) -> Result<Json<HoursRecord>, ApiError> {
-    let page = params.page()?;
     let v = visible(&state, &principal, id).await?;
+    let page = params.page()?;
     let db = state.db()?;
     let minutes: Vec<i32> = volunteer_hour::Entity::find()
         .select_only()

@@ -262,7 +262,9 @@ async fn reset_code(
     Ok((StatusCode::CREATED, Json(code)))
 }
 
-/// Issues a one-time code for an account, retiring its earlier unused ones.
+/// Issues a one-time code for an account. An admin's reset code retires the account's
+/// earlier unused codes; a claim code leaves them valid, because a code already given to a
+/// resident must go on working until one of them is redeemed.
 pub async fn issue_code(
     db: &impl ConnectionTrait,
     state: &AppState,
@@ -271,12 +273,14 @@ pub async fn issue_code(
     created_by: Option<Uuid>,
     now: DateTime<Utc>,
 ) -> Result<OneTimeCode, ApiError> {
-    one_time_code::Entity::update_many()
-        .col_expr(one_time_code::Column::UsedAt, Expr::value(now))
-        .filter(one_time_code::Column::UserId.eq(user_id))
-        .filter(one_time_code::Column::UsedAt.is_null())
-        .exec(db)
-        .await?;
+    if purpose == CodePurpose::Reset {
+        one_time_code::Entity::update_many()
+            .col_expr(one_time_code::Column::UsedAt, Expr::value(now))
+            .filter(one_time_code::Column::UserId.eq(user_id))
+            .filter(one_time_code::Column::UsedAt.is_null())
+            .exec(db)
+            .await?;
+    }
     let code = new_one_time_code();
     let expires_at = now + Duration::hours(state.settings.one_time_code_ttl_hours as i64);
     one_time_code::Entity::insert(one_time_code::ActiveModel {

@@ -281,12 +281,14 @@ async fn decide(
     principal: &Principal,
     id: Uuid,
     action: ProviderAction,
-    reason: Option<String>,
+    reason: Option<Result<String, ApiError>>,
 ) -> Result<Json<VolunteerView>, ApiError> {
     let db = state.db()?;
     let now = state.now();
     let tx = begin_write(db).await?;
     let current = visible(&tx, principal, id).await?;
+    // The reason's check is answered only to a caller who may see the volunteer.
+    let reason = reason.transpose()?;
     if !is_staff_of(principal, current.community_id) {
         return Err(ApiError::Forbidden);
     }
@@ -339,7 +341,7 @@ async fn reject(
     Path(id): Path<Uuid>,
     JsonBody(body): JsonBody<ReasonBody>,
 ) -> Result<Json<VolunteerView>, ApiError> {
-    decide(&state, &principal, id, ProviderAction::Reject, Some(body.checked()?)).await
+    decide(&state, &principal, id, ProviderAction::Reject, Some(body.checked())).await
 }
 
 /// Suspend a volunteer, with a reason: open offers close; accepted jobs carry on.
@@ -352,7 +354,7 @@ async fn suspend(
     Path(id): Path<Uuid>,
     JsonBody(body): JsonBody<ReasonBody>,
 ) -> Result<Json<VolunteerView>, ApiError> {
-    decide(&state, &principal, id, ProviderAction::Suspend, Some(body.checked()?)).await
+    decide(&state, &principal, id, ProviderAction::Suspend, Some(body.checked())).await
 }
 
 /// Reinstate a suspended volunteer (the community's dispatchers, admins).

@@ -111,22 +111,37 @@ impl Standing {
 }
 
 /// Works out the caller's standing from the providers they act for ([`providers_of`]).
-/// `chosen` is the `provider_id` a provider action named; it must be one of them. Offers
-/// are read only when the caller acts for a provider that is not already assigned the
-/// order (an assigned order has no open offers: its accept closed them).
+/// `chosen` is the `provider_id` a provider action named; it must be one of them — said
+/// only to a caller who may see the order: anyone else gets 404, whatever they named, as
+/// for an order that does not exist. Offers are read only when the caller acts for a
+/// provider that is not already assigned the order (an assigned order has no open offers:
+/// its accept closed them).
 pub async fn standing(
     db: &impl ConnectionTrait,
     principal: &Principal,
-    mut providers: Vec<ProviderRef>,
+    providers: Vec<ProviderRef>,
     order: &order::Model,
     chosen: Option<Uuid>,
 ) -> Result<Standing, ApiError> {
-    if let Some(chosen) = chosen {
-        providers.retain(|p| p.id == chosen);
-        if providers.is_empty() {
-            return Err(ApiError::validation("provider_id", "is not one of your providers"));
-        }
+    let Some(chosen) = chosen else { return standing_among(db, principal, providers, order).await };
+    if providers.iter().any(|p| p.id == chosen) {
+        let named = providers.into_iter().filter(|p| p.id == chosen).collect();
+        return standing_among(db, principal, named, order).await;
     }
+    if standing_among(db, principal, providers, order).await?.visible() {
+        Err(ApiError::validation("provider_id", "is not one of your providers"))
+    } else {
+        Err(ApiError::NotFound)
+    }
+}
+
+/// The caller's standing through these of their providers.
+async fn standing_among(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+    providers: Vec<ProviderRef>,
+    order: &order::Model,
+) -> Result<Standing, ApiError> {
     let ids: Vec<Uuid> = providers.iter().map(|p| p.id).collect();
     let assigned = order.provider_id.filter(|id| ids.contains(id));
     // The caller's offers on the order, and whether anyone else's is open.
@@ -191,6 +206,42 @@ pub async fn visible_read(
     let read = read_order(db, id, false, Some(principal.user_id), None).await?.ok_or(ApiError::NotFound)?;
     let standing = standing_of(db, principal, &read, chosen).await?;
     if standing.visible() { Ok((read, standing)) } else { Err(ApiError::NotFound) }
+}
+
+/// `checked`, the check of a request's body or parameters on the order `id` — or, when it
+/// refuses them, 404 in its place for a caller who may not see the order, as for an order
+/// that does not exist: what a caller may not see is 404 whatever the request says. The
+/// order is read only on the refusal's path.
+pub async fn seen_or<T>(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+    id: Uuid,
+    checked: Result<T, ApiError>,
+) -> Result<T, ApiError> {
+    match checked {
+        Ok(value) => Ok(value),
+        Err(refused) => {
+            visible_read(db, principal, id, None).await?;
+            Err(refused)
+        }
+    }
+}
+
+/// [`seen_or`] for a caller whose session is checked with the order's read
+/// ([`authenticated_read`]).
+pub async fn seen_by_bearer_or<T>(
+    state: &AppState,
+    bearer: &Bearer,
+    id: Uuid,
+    checked: Result<T, ApiError>,
+) -> Result<T, ApiError> {
+    match checked {
+        Ok(value) => Ok(value),
+        Err(refused) => {
+            authenticated_read(state.db()?, state, bearer, id, None).await?;
+            Err(refused)
+        }
+    }
 }
 
 /// The caller, an order they may see and their standing, as [`visible_read`] gives them,

@@ -17,7 +17,7 @@ use shenbian_domain::rating::{Stars, check_comment};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::access::resident_standing;
+use super::access::{resident_standing, seen_by_bearer_or};
 use super::events::{NewEvent, append};
 use super::steps::{Guard, begin, begin_first};
 use super::view::OrderView;
@@ -100,7 +100,7 @@ pub async fn dispute(
     Path(id): Path<Uuid>,
     JsonBody(body): JsonBody<ReasonBody>,
 ) -> Result<Json<OrderView>, ApiError> {
-    let reason = body.checked()?;
+    let reason = seen_by_bearer_or(&state, &caller, id, body.checked()).await?;
     let ctx = begin(&state, &caller, id, None).await?;
     let (role, to) = ctx.decide(Action::Disputed, Outcome::Default)?;
     let updated = ctx.move_to(to, |_| {}).await?;
@@ -137,7 +137,7 @@ pub async fn resolve(
     Path(id): Path<Uuid>,
     JsonBody(body): JsonBody<ResolveBody>,
 ) -> Result<Json<OrderView>, ApiError> {
-    let reason = check_reason(&body.reason)?;
+    let reason = seen_by_bearer_or(&state, &caller, id, check_reason(&body.reason)).await?;
     let ctx = begin(&state, &caller, id, None).await?;
     let outcome = if body.outcome == Resolution::Close { Outcome::Close } else { Outcome::Default };
     let (role, to) = ctx.decide(Action::Resolved, outcome)?;
@@ -323,7 +323,8 @@ pub async fn rate(
         }
         _ => None,
     };
-    let Some(stars) = stars.filter(|_| errors.is_empty()) else { return Err(ApiError::Validation(errors)) };
+    let checked = stars.filter(|_| errors.is_empty()).ok_or(ApiError::Validation(errors));
+    let stars = seen_by_bearer_or(&state, &caller, id, checked).await?;
     let now = state.now();
     // The rating as the resident gives it in the app; the provider is the order's.
     let given = rating::Model {

@@ -7,7 +7,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Duration, SubsecRound, Utc};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, IntoIden, Query as SqlQuery, QueryStatementBuilder};
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TryInsertResult};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, TryInsertResult};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use shenbian_domain::category::{Sla, Urgency};
@@ -19,7 +19,7 @@ use uuid::Uuid;
 use super::access::visible_order;
 use super::cas::compare_and_set;
 use super::events::{NewEvent, append};
-use super::view::OrderView;
+use super::view::{CLAIM_CODE_NOTE, OrderView};
 use crate::access::{is_staff_of, text_field};
 use crate::auth::{Bearer, CallerSession, Principal, join_session};
 use crate::db::begin_write;
@@ -202,9 +202,10 @@ enum For {
 }
 
 /// Place an order: a resident for themselves, or a dispatcher for a resident who called or
-/// walked in (an unknown phone gets an account to claim with the `claim_code` answered once).
-/// With `Idempotency-Key`, a retry returns the first answer; the same key with another body
-/// is 422. The caller's session is checked in the statement that looks up the order's
+/// walked in (an unknown phone gets an account to claim with the `claim_code` answered once;
+/// see `claim_code` for when none is given). With `Idempotency-Key`, a retry returns the
+/// first answer without its claim code (`claim_code_note` says so); the same key with another
+/// body is 422. The caller's session is checked in the statement that looks up the order's
 /// community, category and address.
 #[utoipa::path(post, path = "/orders", tag = "orders", security(("bearer" = [])), request_body = NewOrder,
     params(("idempotency-key" = Option<String>, Header, description = "makes retries safe; kept at least 24 hours")),
@@ -392,17 +393,22 @@ pub async fn create_order(
     };
     let order_id = created.id;
     let mut view = OrderView::new(created, &resident_name, true);
-    view.claim_code = claim_code;
-    let json = serde_json::to_string(&view).map_err(ApiError::internal)?;
     if let Some(key) = key {
+        // The answer kept for retries leaves the claim code out: the code is a secret that
+        // is shown once and stored only hashed.
+        let mut kept = view.clone();
+        kept.claim_code_note = claim_code.as_ref().map(|_| CLAIM_CODE_NOTE.to_owned());
+        let kept = serde_json::to_string(&kept).map_err(ApiError::internal)?;
         idempotency_key::Entity::update_many()
             .col_expr(idempotency_key::Column::Status, Expr::value(201))
-            .col_expr(idempotency_key::Column::Body, Expr::value(json.clone()))
+            .col_expr(idempotency_key::Column::Body, Expr::value(kept))
             .filter(idempotency_key::Column::UserId.eq(principal.user_id))
             .filter(idempotency_key::Column::Key.eq(key))
             .exec(&tx)
             .await?;
     }
+    view.claim_code = claim_code;
+    let json = serde_json::to_string(&view).map_err(ApiError::internal)?;
     append(&tx, order_id, vec![event], now).await?;
     tx.commit().await?;
     tracing::info!(order_id = %order_id, "order created");
@@ -424,7 +430,10 @@ fn request_hash(raw: &[u8]) -> String {
 }
 
 /// The resident a dispatcher enters an order for: the account with this phone, or a new
-/// unclaimed one. An unclaimed account gets a fresh claim code (answered once).
+/// unclaimed one. An unclaimed account gets a fresh claim code (answered once) only when
+/// the dispatcher could already see everything redeeming it would show: a new account, or
+/// one whose every order is of a community the dispatcher staffs ([`may_issue_claim`]).
+/// Codes already given out stay valid.
 async fn resident_for(
     db: &impl ConnectionTrait,
     state: &AppState,
@@ -433,12 +442,15 @@ async fn resident_for(
     name: &str,
     now: DateTime<Utc>,
 ) -> Result<(user::Model, Option<String>), ApiError> {
-    let existing = user::Entity::find().filter(user::Column::Phone.eq(phone.as_str())).one(db).await?;
-    let resident = match existing {
-        Some(u) if matches!(u.status, user::UserStatus::Active | user::UserStatus::Unclaimed) => u,
+    // Locked (PostgreSQL; SQLite's write lock is held already), so that two dispatchers
+    // entering orders for one unclaimed account take turns, and each sees the other's order
+    // when deciding whether to issue a code.
+    let existing = user::Entity::find().filter(user::Column::Phone.eq(phone.as_str())).lock_exclusive().one(db).await?;
+    let (resident, created) = match existing {
+        Some(u) if matches!(u.status, user::UserStatus::Active | user::UserStatus::Unclaimed) => (u, false),
         Some(_) => return Err(ApiError::validation("on_behalf_of_phone", "this account is deactivated")),
         None => {
-            user::Entity::insert(user::ActiveModel {
+            let created = user::Entity::insert(user::ActiveModel {
                 id: Set(Uuid::now_v7()),
                 phone: Set(Some(phone.as_str().to_owned())),
                 display_name: Set(name.to_owned()),
@@ -451,15 +463,38 @@ async fn resident_for(
                 updated_at: Set(now),
             })
             .exec_with_returning(db)
-            .await?
+            .await?;
+            (created, true)
         }
     };
-    let code = if resident.status == user::UserStatus::Unclaimed {
+    let issue = resident.status == user::UserStatus::Unclaimed
+        && (created || may_issue_claim(db, dispatcher, resident.id).await?);
+    let code = if issue {
         Some(issue_code(db, state, resident.id, CodePurpose::Claim, Some(dispatcher.user_id), now).await?.code)
     } else {
         None
     };
     Ok((resident, code))
+}
+
+/// Whether a dispatcher may be given a claim code for an existing unclaimed account: only
+/// when every order of the account is of a community they staff. Whoever redeems a code
+/// reads the account's orders unmasked, so a code from a dispatcher of another community
+/// would show them orders they may not see.
+async fn may_issue_claim(
+    db: &impl ConnectionTrait,
+    dispatcher: &Principal,
+    resident_id: Uuid,
+) -> Result<bool, ApiError> {
+    let communities: Vec<Uuid> = order::Entity::find()
+        .select_only()
+        .column(order::Column::CommunityId)
+        .distinct()
+        .filter(order::Column::ResidentId.eq(resident_id))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(communities.into_iter().all(|c| is_staff_of(dispatcher, c)))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::access::{Standing, visible_order};
+use super::access::{Standing, seen_or, visible_order};
 use crate::access::text_field;
 use crate::auth::Principal;
 use crate::db::begin_write;
@@ -49,8 +49,8 @@ pub async fn list_notes(
     Path(id): Path<Uuid>,
     Query(params): Query<PageParams>,
 ) -> Result<Json<Paginated<NoteView>>, ApiError> {
-    let page = params.page()?;
     let db = state.db()?;
+    let page = seen_or(db, &principal, id, params.page()).await?;
     let (_, standing) = visible_order(db, &principal, id, None).await?;
     if !may_use_notes(&standing) {
         return Err(ApiError::Forbidden);
@@ -83,8 +83,9 @@ pub async fn add_note(
     Path(id): Path<Uuid>,
     JsonBody(body): JsonBody<NewNote>,
 ) -> Result<(StatusCode, Json<NoteView>), ApiError> {
-    let text = text_field(&body.body, 1, 2000).map_err(|e| ApiError::validation("body", e))?;
     let db = state.db()?;
+    let text = text_field(&body.body, 1, 2000).map_err(|e| ApiError::validation("body", e));
+    let text = seen_or(db, &principal, id, text).await?;
     let (_, standing) = visible_order(db, &principal, id, None).await?;
     if !may_use_notes(&standing) {
         return Err(ApiError::Forbidden);

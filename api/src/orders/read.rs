@@ -15,7 +15,7 @@ use shenbian_domain::order::OrderStatus;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::access::{ProviderRef, authenticated_read, providers_of, visible_order};
+use super::access::{ProviderRef, authenticated_read, providers_of, seen_or, visible_order};
 use super::view::{OrderView, resident_names};
 use crate::audit::{self, Entry};
 use crate::auth::{Bearer, Principal};
@@ -328,8 +328,8 @@ pub async fn order_events(
     Path(id): Path<Uuid>,
     Query(params): Query<PageParams>,
 ) -> Result<Json<Paginated<EventView>>, ApiError> {
-    let (limit, after) = seq_cursor(&params)?;
     let db = state.db()?;
+    let (limit, after) = seen_or(db, &principal, id, seq_cursor(&params)).await?;
     visible_order(db, &principal, id, None).await?;
     let mut rows = order_event::Entity::find()
         .filter(order_event::Column::OrderId.eq(id))

@@ -23,7 +23,7 @@ use uuid::Uuid;
 
 use super::access::{
     OrderRead, Standing, authenticated_read, in_sets, lock_order, offer_standing, provider_sets, providers_of,
-    read_order, resident_name, standing, standing_written,
+    read_order, resident_name, seen_by_bearer_or, seen_or, standing, standing_written,
 };
 use super::capacity;
 use super::cas::{back_to_pending, compare_and_set};
@@ -431,12 +431,14 @@ pub async fn dispatch(
     let mut targets = body.provider_ids.clone();
     targets.sort();
     targets.dedup();
-    if targets.is_empty() || targets.len() > 20 {
-        return Err(ApiError::validation("provider_ids", "between 1 and 20 providers"));
-    }
-    if body.accept_within_minutes.is_some_and(|m| !(1..=10_080).contains(&m)) {
-        return Err(ApiError::validation("accept_within_minutes", "between 1 and 10080"));
-    }
+    let checked = if targets.is_empty() || targets.len() > 20 {
+        Err(ApiError::validation("provider_ids", "between 1 and 20 providers"))
+    } else if body.accept_within_minutes.is_some_and(|m| !(1..=10_080).contains(&m)) {
+        Err(ApiError::validation("accept_within_minutes", "between 1 and 10080"))
+    } else {
+        Ok(())
+    };
+    seen_by_bearer_or(&state, &caller, id, checked).await?;
     let ctx = begin(&state, &caller, id, None).await?;
     let (role, _) = ctx.decide(Action::Dispatched, Outcome::Default)?;
     let today = state.today();
@@ -564,7 +566,7 @@ pub async fn withdraw(
     Path(id): Path<Uuid>,
     JsonBody(body): JsonBody<ReasonBody>,
 ) -> Result<Json<OrderView>, ApiError> {
-    let reason = body.checked()?;
+    let reason = seen_by_bearer_or(&state, &caller, id, body.checked()).await?;
     let ctx = begin(&state, &caller, id, None).await?;
     let (role, to) = ctx.decide(Action::Withdrawn, Outcome::Default)?;
     let updated = ctx.move_to(to, |o| o.accept_by = None).await?;
@@ -811,7 +813,7 @@ pub async fn decline(
     Path(id): Path<Uuid>,
     JsonBody(body): JsonBody<DeclineBody>,
 ) -> Result<Json<OrderView>, ApiError> {
-    let reason = check_reason(&body.reason)?;
+    let reason = seen_or(state.db()?, &principal, id, check_reason(&body.reason)).await?;
     let ctx = begin_locked(&state, &principal, id, body.provider_id).await?;
     // Decide the role first (403/409 before anything else), then the outcome.
     ctx.decide(Action::Declined, Outcome::Default)?;
@@ -888,7 +890,8 @@ pub async fn complete(
     Path(id): Path<Uuid>,
     JsonBody(body): JsonBody<CompleteBody>,
 ) -> Result<Json<OrderView>, ApiError> {
-    let summary = text_field(&body.summary, 1, 1000).map_err(|e| ApiError::validation("summary", e))?;
+    let summary = text_field(&body.summary, 1, 1000).map_err(|e| ApiError::validation("summary", e));
+    let summary = seen_by_bearer_or(&state, &caller, id, summary).await?;
     let now = state.now();
     // The minutes as written; out of range, none are, and the step refuses below.
     let minutes = body.minutes.filter(|m| (1..=1440).contains(m)).map(|m| m as i32);
@@ -954,7 +957,7 @@ pub async fn release(
     Path(id): Path<Uuid>,
     JsonBody(body): JsonBody<ReleaseBody>,
 ) -> Result<Json<OrderView>, ApiError> {
-    let reason = check_reason(&body.reason)?;
+    let reason = seen_by_bearer_or(&state, &caller, id, check_reason(&body.reason)).await?;
     let ctx = begin(&state, &caller, id, body.provider_id).await?;
     let (role, to) = assigned_step(&ctx, Action::Released)?;
     unassign(ctx, Action::Released, role, to, reason).await
@@ -970,7 +973,7 @@ pub async fn reassign(
     Path(id): Path<Uuid>,
     JsonBody(body): JsonBody<ReasonBody>,
 ) -> Result<Json<OrderView>, ApiError> {
-    let reason = body.checked()?;
+    let reason = seen_by_bearer_or(&state, &caller, id, body.checked()).await?;
     let ctx = begin(&state, &caller, id, None).await?;
     let (role, to) = ctx.decide(Action::Reassigned, Outcome::Default)?;
     unassign(ctx, Action::Reassigned, role, to, reason).await
@@ -987,7 +990,7 @@ pub async fn cancel(
     Path(id): Path<Uuid>,
     JsonBody(body): JsonBody<ReasonBody>,
 ) -> Result<Json<OrderView>, ApiError> {
-    let reason = body.checked()?;
+    let reason = seen_by_bearer_or(&state, &caller, id, body.checked()).await?;
     let ctx = begin(&state, &caller, id, None).await?;
     let (role, to) = ctx.decide(Action::Cancelled, Outcome::Default)?;
     let updated = ctx.move_to(to, |_| {}).await?;

@@ -75,10 +75,24 @@ pub struct OrderView {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// Only in the response to a dispatcher's entry for an account not yet claimed: the
-    /// one-time code the resident redeems at `POST /auth/claim`.
+    /// one-time code the resident redeems at `POST /auth/claim`, shown this once (it is
+    /// stored only as a keyed hash). Absent (null) when the account is claimed already, in
+    /// a repeated answer to the same `Idempotency-Key` (see `claim_code_note`), and when
+    /// the account has orders in a community the dispatcher does not staff: redeeming a
+    /// code shows every order of the account unmasked, so only a dispatcher who may see all
+    /// of them gets one. A new code leaves codes given out earlier valid.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub claim_code: Option<String>,
+    /// Only in a repeated answer to the same `Idempotency-Key` whose first answer carried a
+    /// `claim_code`: that the code is shown only once, still works, and how to get another.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub claim_code_note: Option<String>,
 }
+
+/// What a repeated answer says in place of a claim code it does not repeat.
+pub const CLAIM_CODE_NOTE: &str = "the claim code was shown only once, in the first answer, and is not kept readable; \
+it stays valid until it is redeemed or expires; for a new one, ask an admin for a reset code, or enter the \
+resident's next order (a dispatcher of every community the resident has orders in)";
 
 impl OrderView {
     pub fn new(o: order::Model, resident_name: &str, unmasked: bool) -> Self {
@@ -124,6 +138,7 @@ impl OrderView {
             created_at: o.created_at,
             updated_at: o.updated_at,
             claim_code: None,
+            claim_code_note: None,
         }
     }
 }
