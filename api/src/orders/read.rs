@@ -19,6 +19,7 @@ use super::access::{ProviderRef, authenticated_read, providers_of, visible_order
 use super::view::{OrderView, resident_names};
 use crate::audit::{self, Entry};
 use crate::auth::{Bearer, Principal};
+use crate::dates::bounded_instant;
 use crate::db::begin_write;
 use crate::entity::enums::{ActionDb, ActorRoleDb, OfferStatus, OrderStatusDb, ProviderKind, UrgencyDb};
 use crate::entity::{offer, order, order_event, user};
@@ -34,9 +35,9 @@ pub struct OrderFilter {
     category: Option<String>,
     urgency: Option<UrgencyDb>,
     community_id: Option<Uuid>,
-    /// Created at or after.
+    /// Created at or after (RFC 3339, from 2000-01-01 to a year from now).
     created_from: Option<DateTime<Utc>>,
-    /// Created before.
+    /// Created before (RFC 3339, from 2000-01-01 to a year from now).
     created_to: Option<DateTime<Utc>>,
     /// Dispatchers and admins: orders whose contact or resident has this phone (audited).
     phone: Option<String>,
@@ -207,9 +208,11 @@ async fn filtered_parts(
         query = query.filter(order::Column::CommunityId.eq(community));
     }
     if let Some(from) = filter.created_from {
+        let from = bounded_instant(state, "created_from", from)?;
         query = query.filter(order::Column::CreatedAt.gte(from));
     }
     if let Some(to) = filter.created_to {
+        let to = bounded_instant(state, "created_to", to)?;
         query = query.filter(order::Column::CreatedAt.lt(to));
     }
     if filter.overdue == Some(true) {
