@@ -104,6 +104,9 @@ pub struct Settings {
     /// Declined or expired auto-dispatch offers after which an order is escalated to the
     /// dispatchers instead.
     pub auto_dispatch_max_attempts: u32,
+    /// The public figures suppress every cell that counts fewer orders, ratings or
+    /// volunteers than this (k-anonymity), so that no resident can be singled out.
+    pub public_stats_min_count: u64,
 }
 
 impl Default for Settings {
@@ -137,6 +140,7 @@ impl Default for Settings {
             worker: true,
             worker_interval_secs: 5,
             auto_dispatch_max_attempts: 3,
+            public_stats_min_count: 5,
         }
     }
 }
@@ -212,6 +216,9 @@ impl Settings {
         }
         if self.auto_confirm_after_hours == 0 {
             return invalid("auto_confirm_after_hours", "must be at least 1");
+        }
+        if self.public_stats_min_count == 0 {
+            return invalid("public_stats_min_count", "must be at least 1");
         }
         if self.hash_concurrency == Some(0) {
             return invalid("hash_concurrency", "must be at least 1");

@@ -18,9 +18,8 @@ use shenbian_domain::text::is_invisible;
 use utoipa::IntoParams;
 use uuid::Uuid;
 
-use crate::audit::{self, Entry};
+use crate::audit;
 use crate::auth::Principal;
-use crate::db::begin_write;
 use crate::entity::{category, order, user, volunteer, volunteer_hour};
 use crate::error::ApiError;
 use crate::extract::Query;
@@ -73,9 +72,8 @@ pub async fn orders_csv(
     let db = state.db()?.clone();
     // Checks scope and filters now, so a refusal is a problem, not a broken download.
     filtered(&db, &state, &principal, &filter, true).await?;
-    let tx = begin_write(&db).await?;
-    audit::record(&tx, Entry::new(principal.user_id, "order.export", "order", "*"), state.now()).await?;
-    tx.commit().await?;
+    let what = filter.describe(state.keys()?);
+    audit::record_read(&db, principal.user_id, "order.export", "order", "*", what, state.now()).await?;
     let header = row(&[
         "id",
         "created_at",
@@ -173,6 +171,9 @@ pub async fn hours_csv(
         _ => return Err(ApiError::Forbidden),
     };
     let db: DatabaseConnection = state.db()?.clone();
+    let scope = community.map_or_else(|| "*".to_owned(), |c| c.to_string());
+    let what = format!("query: community_id={scope}");
+    audit::record_read(&db, principal.user_id, "volunteer.hours_export", "community", scope, what, state.now()).await?;
     let mut query = volunteer::Entity::find();
     if let Some(c) = community {
         query = query.filter(volunteer::Column::CommunityId.eq(c));

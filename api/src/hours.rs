@@ -71,7 +71,7 @@ async fn visible(state: &AppState, principal: &Principal, id: Uuid) -> Result<vo
 }
 
 /// A volunteer's hours, newest first, with the total (the volunteer; their community's
-/// dispatchers; admins).
+/// dispatchers; admins). A staff read is audited.
 #[utoipa::path(get, path = "/volunteers/{id}/hours", tag = "volunteers", security(("bearer" = [])), params(("id" = Uuid, Path), PageParams),
     responses((status = 200, body = HoursRecord)))]
 #[tracing::instrument(skip_all, fields(user_id))]
@@ -114,6 +114,10 @@ async fn hours(
         category::Entity::find().all(db).await?.into_iter().map(|c| (c.code, c.name_zh)).collect();
     let home = community::Entity::find_by_id(v.community_id).one(db).await?.map(|c| c.name).unwrap_or_default();
     let name = user::Entity::find_by_id(v.user_id).one(db).await?.map(|u| u.display_name).unwrap_or_default();
+    if v.user_id != principal.user_id {
+        let what = audit::ids(rows.iter().map(|r| r.id));
+        audit::record_read(db, principal.user_id, "volunteer.hours_read", "volunteer", id, what, state.now()).await?;
+    }
     let tz = state.timezone();
     let items = rows
         .into_iter()

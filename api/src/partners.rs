@@ -185,7 +185,8 @@ pub struct PartnerFilter {
     cursor: Option<String>,
 }
 
-/// Partners in application order. Staff see all; others see approved partners and their own.
+/// Partners in application order. Staff see all, contacts unmasked (audited); others see
+/// approved partners and their own.
 #[utoipa::path(get, path = "/partners", tag = "partners", security(("bearer" = [])), params(PartnerFilter),
     responses((status = 200, body = Paginated<PartnerView>)))]
 #[tracing::instrument(skip_all, fields(user_id))]
@@ -218,6 +219,13 @@ async fn list_partners(
         query = query.filter(partner::Column::Id.is_in(covering));
     }
     let rows = query.all(db).await?;
+    // Staff see every contact unmasked: one audit entry names the partners shown.
+    let contacts: Vec<Uuid> =
+        rows.iter().take(page.limit as usize).map(|p| p.id).filter(|id| staff && !own.contains(id)).collect();
+    if !contacts.is_empty() {
+        let what = audit::ids(contacts);
+        audit::record_read(db, principal.user_id, "partner.list", "partner", "*", what, state.now()).await?;
+    }
     Ok(Json(Paginated::from_rows(
         rows,
         page,
@@ -261,7 +269,7 @@ async fn partners_covering(
     Ok(query.all(db).await?.into_iter().map(|c| c.partner_id).collect())
 }
 
-/// One partner, as the caller may see it.
+/// One partner, as the caller may see it. A staff read of the contact is audited.
 #[utoipa::path(get, path = "/partners/{id}", tag = "partners", security(("bearer" = [])), params(("id" = Uuid, Path)),
     responses((status = 200, body = PartnerView)))]
 #[tracing::instrument(skip_all, fields(user_id))]
@@ -270,7 +278,11 @@ async fn get_partner(
     principal: Principal,
     Path(id): Path<Uuid>,
 ) -> Result<Json<PartnerView>, ApiError> {
-    let (found, unmasked) = visible_partner(state.db()?, &principal, id).await?;
+    let db = state.db()?;
+    let (found, unmasked) = visible_partner(db, &principal, id).await?;
+    if is_staff(&principal) && crate::access::membership(db, principal.user_id, id).await?.is_none() {
+        audit::record_read(db, principal.user_id, "partner.read", "partner", id, String::new(), state.now()).await?;
+    }
     Ok(Json(PartnerView::new(found, unmasked)))
 }
 

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use axum::Json;
 use axum::extract::State;
-use chrono::{DateTime, Duration, NaiveDate, Offset, TimeZone, Utc};
+use chrono::{DateTime, Days, Duration, Months, NaiveDate, Offset, TimeZone, Utc};
 use sea_orm::sea_query::{Asterisk, Expr, ExprTrait, Func};
 use sea_orm::{
     ActiveEnum, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, FromQueryResult, Iterable,
@@ -26,6 +26,7 @@ use uuid::Uuid;
 
 use crate::access::{is_staff, is_staff_of, membership};
 use crate::auth::Principal;
+use crate::dates::{EARLIEST, bounded_date, latest};
 use crate::entity::enums::{Channel, ContractStatusDb, OfferStatus, OrderStatusDb, ProviderKind, UrgencyDb};
 use crate::entity::{community, contract, contract_usage, offer, order, partner, rating, volunteer};
 use crate::error::ApiError;
@@ -39,11 +40,31 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct DateRange {
-    /// First local date (inclusive); default 29 days before `to`.
+    /// First local date (inclusive), `YYYY-MM-DD` from 2000-01-01 to a year from today;
+    /// default 29 days before `to`. A window is at most 400 days.
     from: Option<NaiveDate>,
-    /// Last local date (inclusive); default today.
+    /// Last local date (inclusive), `YYYY-MM-DD` from 2000-01-01 to a year from today;
+    /// default today.
     to: Option<NaiveDate>,
 }
+
+/// The public figures' window: a whole calendar month, or by default the last 30 days.
+/// Narrower windows would single out residents, so `from` and `to` are refused here.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct PublicRange {
+    /// A whole local month, `YYYY-MM`, from 2000-01 to a year from today; default the last
+    /// 30 days.
+    #[param(pattern = r"^\d{4}-\d{2}$")]
+    month: Option<String>,
+    #[param(ignore)]
+    from: Option<String>,
+    #[param(ignore)]
+    to: Option<String>,
+}
+
+/// The longest window, in days.
+const MAX_WINDOW_DAYS: i64 = 400;
 
 /// The wire word of an enum value (`in_progress`, `hotline_12345`).
 fn word(v: &impl Serialize) -> String {
@@ -59,13 +80,50 @@ struct Window {
 }
 
 fn window(state: &AppState, range: &DateRange) -> Result<Window, ApiError> {
-    let to = range.to.unwrap_or_else(|| state.today());
-    let from = range.from.unwrap_or(to - Duration::days(29));
+    let to = match range.to {
+        Some(to) => bounded_date(state, "to", to)?,
+        None => state.today(),
+    };
+    let from = match range.from {
+        Some(from) => bounded_date(state, "from", from)?,
+        None => to.checked_sub_days(Days::new(29)).map_or(EARLIEST, |d| Ord::max(d, EARLIEST)),
+    };
+    span(state, from, to)
+}
+
+/// The window of the public figures: a whole month, or the last 30 days.
+fn public_window(state: &AppState, range: &PublicRange) -> Result<Window, ApiError> {
+    let narrow = "the public figures cover a whole month (month=YYYY-MM) or the last 30 days";
+    if range.from.is_some() {
+        return Err(ApiError::validation("from", narrow));
+    }
+    if range.to.is_some() {
+        return Err(ApiError::validation("to", narrow));
+    }
+    let Some(month) = &range.month else {
+        return window(state, &DateRange { from: None, to: None });
+    };
+    let last = latest(state);
+    let first = NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d")
+        .ok()
+        .filter(|d| month.len() == 7 && *d >= EARLIEST && *d <= last)
+        .ok_or_else(|| {
+            ApiError::validation("month", format!("a month YYYY-MM from 2000-01 to {}", last.format("%Y-%m")))
+        })?;
+    let end = first
+        .checked_add_months(Months::new(1))
+        .and_then(|d| d.pred_opt())
+        .ok_or_else(|| ApiError::validation("month", "a month YYYY-MM"))?;
+    span(state, first, end)
+}
+
+/// Checks a window's order and length, and finds the instants that bound it.
+fn span(state: &AppState, from: NaiveDate, to: NaiveDate) -> Result<Window, ApiError> {
     if from > to {
         return Err(ApiError::validation("from", "must not be after to"));
     }
-    if (to - from).num_days() > 400 {
-        return Err(ApiError::validation("from", "a window is at most 400 days"));
+    if (to - from).num_days() >= MAX_WINDOW_DAYS {
+        return Err(ApiError::validation("from", format!("a window is at most {MAX_WINDOW_DAYS} days")));
     }
     let tz = state.timezone();
     let midnight = |d: NaiveDate| {
@@ -73,7 +131,7 @@ fn window(state: &AppState, range: &DateRange) -> Result<Window, ApiError> {
     };
     let start = midnight(from).ok_or_else(|| ApiError::validation("from", "not a date in this time zone"))?;
     let end =
-        midnight(to + Duration::days(1)).ok_or_else(|| ApiError::validation("to", "not a date in this time zone"))?;
+        to.succ_opt().and_then(midnight).ok_or_else(|| ApiError::validation("to", "not a date in this time zone"))?;
     Ok(Window { from, to, start, end })
 }
 
@@ -143,6 +201,129 @@ pub struct CommunityFigures {
     pub volunteers_active: u64,
     pub volunteer_minutes: i64,
     pub daily: Vec<Day>,
+}
+
+/// Median and 90th percentile of durations, in minutes, for the public: `null` over fewer
+/// than `min_count` orders.
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq)]
+pub struct PublicPercentiles {
+    pub count: Option<u64>,
+    pub median_minutes: Option<f64>,
+    pub p90_minutes: Option<f64>,
+}
+
+/// Satisfaction for the public: `null` over fewer than `min_count` ratings.
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq)]
+pub struct PublicSatisfaction {
+    pub ratings: Option<u64>,
+    pub average_stars: Option<f64>,
+    /// Share of ratings with 4 or 5 stars.
+    pub share_four_or_five: Option<f64>,
+}
+
+/// A day of the public series: each count `null` when under `min_count` (zero included).
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq)]
+pub struct PublicDay {
+    pub date: NaiveDate,
+    pub created: Option<u64>,
+    pub completed: Option<u64>,
+}
+
+/// A community's public figures (orders created in the window), with every cell under the
+/// minimum count suppressed so that no resident can be singled out: a count below
+/// `min_count` (zero included) is `null`; a `by_*` map lists only the values counted at
+/// least `min_count` times; medians, averages and rates are `null` unless computed over at
+/// least `min_count` orders or ratings; only partners with at least `min_count` completed
+/// jobs are listed, with their average over at least `min_count` ratings.
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq)]
+pub struct PublicFigures {
+    pub community_id: Uuid,
+    pub community: String,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub timezone: String,
+    /// The suppression threshold: no cell shows a count below it.
+    pub min_count: u64,
+    pub orders: Option<u64>,
+    pub by_status: BTreeMap<String, u64>,
+    pub by_category: BTreeMap<String, u64>,
+    pub by_channel: BTreeMap<String, u64>,
+    pub by_urgency: BTreeMap<String, u64>,
+    /// Creation to first dispatch.
+    pub time_to_dispatch: PublicPercentiles,
+    /// First dispatch to acceptance.
+    pub time_to_accept: PublicPercentiles,
+    /// Acceptance to completion.
+    pub time_to_complete: PublicPercentiles,
+    /// How percentiles are computed.
+    pub percentile_precision: String,
+    /// Orders (not cancelled) that missed a deadline.
+    pub sla_breaches: Option<u64>,
+    /// Over at least `min_count` orders not cancelled.
+    pub sla_breach_rate: Option<f64>,
+    pub satisfaction: PublicSatisfaction,
+    /// Orders escalated to the dispatchers.
+    pub escalations: Option<u64>,
+    /// Partners only; volunteers are counted below.
+    pub top_providers: Vec<TopProvider>,
+    /// Volunteers who completed jobs, and their minutes (both `null` under `min_count`
+    /// volunteers).
+    pub volunteers_active: Option<u64>,
+    pub volunteer_minutes: Option<i64>,
+    pub daily: Vec<PublicDay>,
+}
+
+impl PublicFigures {
+    /// The public cut of a community's figures: every cell under `k` suppressed.
+    fn suppressed(f: CommunityFigures, k: u64) -> Self {
+        let k = Ord::max(k, 1);
+        let cell = |n: u64| (n >= k).then_some(n);
+        let map = |m: BTreeMap<String, u64>| m.into_iter().filter(|(_, n)| *n >= k).collect();
+        let percentiles = |p: Percentiles| {
+            let enough = p.count as u64 >= k;
+            PublicPercentiles {
+                count: cell(p.count as u64),
+                median_minutes: p.median_minutes.filter(|_| enough),
+                p90_minutes: p.p90_minutes.filter(|_| enough),
+            }
+        };
+        let live = f.orders - f.by_status.get("cancelled").copied().unwrap_or(0);
+        let rated = f.satisfaction.ratings >= k;
+        let volunteers = f.volunteers_active >= k;
+        Self {
+            community_id: f.community_id,
+            community: f.community,
+            from: f.from,
+            to: f.to,
+            timezone: f.timezone,
+            min_count: k,
+            orders: cell(f.orders),
+            by_status: map(f.by_status),
+            by_category: map(f.by_category),
+            by_channel: map(f.by_channel),
+            by_urgency: map(f.by_urgency),
+            time_to_dispatch: percentiles(f.time_to_dispatch),
+            time_to_accept: percentiles(f.time_to_accept),
+            time_to_complete: percentiles(f.time_to_complete),
+            percentile_precision: f.percentile_precision,
+            sla_breaches: cell(f.sla_breaches),
+            sla_breach_rate: f.sla_breach_rate.filter(|_| live >= k),
+            satisfaction: PublicSatisfaction {
+                ratings: cell(f.satisfaction.ratings),
+                average_stars: f.satisfaction.average_stars.filter(|_| rated),
+                share_four_or_five: f.satisfaction.share_four_or_five.filter(|_| rated),
+            },
+            escalations: cell(f.escalations),
+            top_providers: f.top_providers,
+            volunteers_active: volunteers.then_some(f.volunteers_active),
+            volunteer_minutes: volunteers.then_some(f.volunteer_minutes),
+            daily: f
+                .daily
+                .into_iter()
+                .map(|d| PublicDay { date: d.date, created: cell(d.created), completed: cell(d.completed) })
+                .collect(),
+        }
+    }
 }
 
 /// One row of the figures statement: `what` it counts, under which `key` or `provider`, and
@@ -456,7 +637,9 @@ async fn figures(
     let mut top: Vec<(Uuid, ProviderKind, &Done)> =
         providers.iter().filter_map(|(id, d)| d.kind.filter(|_| d.completed > 0).map(|k| (*id, k, d))).collect();
     top.sort_by(|a, b| b.2.completed.cmp(&a.2.completed).then(a.0.cmp(&b.0)));
-    for (id, kind, done) in top.into_iter().filter(|t| !public || t.1 == ProviderKind::Partner).take(5) {
+    let k = state.settings.public_stats_min_count;
+    let shown = |t: &(Uuid, ProviderKind, &Done)| !public || (t.1 == ProviderKind::Partner && t.2.completed >= k);
+    for (id, kind, done) in top.into_iter().filter(shown).take(5) {
         let name = match kind {
             ProviderKind::Partner => partner::Entity::find_by_id(id).one(db).await?.map(|p| p.name).unwrap_or_default(),
             ProviderKind::Volunteer => match volunteer::Entity::find_by_id(id).one(db).await? {
@@ -468,7 +651,8 @@ async fn figures(
                 None => String::new(),
             },
         };
-        let average_stars = (done.ratings > 0).then(|| done.stars as f64 / done.ratings as f64);
+        let rated = if public { done.ratings >= Ord::max(k, 1) } else { done.ratings > 0 };
+        let average_stars = rated.then(|| done.stars as f64 / done.ratings as f64);
         f.top_providers.push(TopProvider { id, kind, name, completed: done.completed, average_stars });
     }
     Ok(f)
@@ -496,19 +680,24 @@ async fn community_stats(
     Ok(Json(figures(db, &state, &c, w, false).await?))
 }
 
-/// A community's public figures (信息公示; no sign-in): partners named, volunteers only
-/// counted, no one's name, phone or address, no free text.
-#[utoipa::path(get, path = "/public/communities/{id}/stats", tag = "figures", params(("id" = Uuid, Path), DateRange),
-    responses((status = 200, body = CommunityFigures)))]
+/// A community's public figures (信息公示; no sign-in) over a whole month (`?month=YYYY-MM`)
+/// or the last 30 days: partners named, volunteers only counted, no one's name, phone or
+/// address, no free text. Every cell that counts fewer than `min_count` orders, ratings or
+/// volunteers (the setting `public_stats_min_count`) is suppressed: a number is `null`, a
+/// key of a `by_*` map is left out, a median or rate over fewer is `null`, and a partner
+/// with fewer completed jobs is not listed. `from` and `to` are refused (422).
+#[utoipa::path(get, path = "/public/communities/{id}/stats", tag = "figures", params(("id" = Uuid, Path), PublicRange),
+    responses((status = 200, body = PublicFigures)))]
 async fn public_stats(
     State(state): State<AppState>,
     Path(id): Path<Uuid>,
-    Query(range): Query<DateRange>,
-) -> Result<Json<CommunityFigures>, ApiError> {
-    let w = window(&state, &range)?;
+    Query(range): Query<PublicRange>,
+) -> Result<Json<PublicFigures>, ApiError> {
+    let w = public_window(&state, &range)?;
     let db = state.db()?;
     let c = community::Entity::find_by_id(id).one(db).await?.ok_or(ApiError::NotFound)?;
-    Ok(Json(figures(db, &state, &c, w, true).await?))
+    let f = figures(db, &state, &c, w, true).await?;
+    Ok(Json(PublicFigures::suppressed(f, state.settings.public_stats_min_count)))
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -163,16 +163,8 @@ async fn list_users(
         query = query.filter(user::Column::Status.eq(status));
     }
     let rows = query.all(db).await?;
-    let tx = begin_write(db).await?;
-    let entry = Entry {
-        actor: Some(admin.user_id),
-        action: "user.list",
-        object_type: "user",
-        object_id: "*".into(),
-        reason: None,
-    };
-    audit::record(&tx, entry, state.now()).await?;
-    tx.commit().await?;
+    let shown = audit::ids(rows.iter().take(page.limit as usize).map(|u| u.id));
+    audit::record_read(db, admin.user_id, "user.list", "user", "*", shown, state.now()).await?;
     Ok(Json(Paginated::from_rows(rows, page, |u| u.id, UserView::from)))
 }
 

@@ -2,7 +2,7 @@
 //! scoping; the public figures carry nothing personal; CSV exports round-trip through a CSV
 //! parser with Chinese text and a formula-looking cell.
 
-use chrono::Duration;
+use chrono::{Datelike, Duration};
 use serde_json::{Value, json};
 use shenbian_tests::scene::{World, dispatch, order_body, partner, place, step, world};
 use shenbian_tests::{Actor, TestApp, TestClock};
@@ -125,7 +125,8 @@ async fn the_community_figures_match_orders_with_known_times() {
 
 #[tokio::test]
 async fn the_public_figures_carry_no_personal_data_or_free_text() {
-    let app = TestApp::spawn().await;
+    // Counts of one shown, to see that even then nothing personal is.
+    let app = TestApp::spawn_with(|s| s.public_stats_min_count = 1).await;
     let w = world(&app).await;
     let resident = app.resident().await;
     let (member, partner_id, _) = partner(&app, &w, 10, None).await;
@@ -277,4 +278,191 @@ async fn the_provider_record_counts_the_last_30_days_unless_a_window_is_given() 
 
     let bad = format!("/stats/providers/{partner_id}?from={last_day}&to={first_day}");
     assert_eq!(app.call(app.get(&bad, Some(&member.access_token))).await.0, 422);
+}
+
+/// The field a 422 names.
+fn refused_field(status: u16, body: &Value) -> String {
+    assert_eq!(status, 422, "{body}");
+    body["errors"][0]["field"].as_str().unwrap_or_default().to_owned()
+}
+
+#[tokio::test]
+async fn crafted_dates_are_refused_by_every_figure_instead_of_crashing() {
+    let app = TestApp::spawn().await;
+    let w = world(&app).await;
+    let (member, partner_id, _) = partner(&app, &w, 10, None).await;
+    let token = Some(w.dispatcher.access_token.as_str());
+    let today = today(&app, &member.access_token, partner_id).await;
+    let staff = [format!("/stats/communities/{}", w.community), format!("/stats/providers/{partner_id}")];
+    let far = (today + Duration::days(400)).to_string();
+    let long_ago = format!("from={}&to={today}", today - Duration::days(400));
+    for path in &staff {
+        for (query, field) in [
+            ("to=-262143-01-05", "to"),
+            ("to=%2B262142-12-31", "to"),
+            ("from=-262143-01-01&to=-262143-01-02", "to"),
+            ("from=1999-12-31&to=2000-01-01", "from"),
+            (&*format!("to={far}"), "to"),
+            (&*long_ago, "from"),
+        ] {
+            let (status, body) = app.call(app.get(&format!("{path}?{query}"), token)).await;
+            assert_eq!(refused_field(status, &body), field, "{path}?{query}");
+        }
+        let edge = format!("{path}?from={}&to={today}", today - Duration::days(399));
+        assert_eq!(app.call(app.get(&edge, token)).await.0, 200, "400 days is the longest window");
+    }
+    let public = format!("/public/communities/{}/stats", w.community);
+    for (query, field) in [
+        ("to=-262143-01-05", "to"),
+        ("to=%2B262142-12-31", "to"),
+        ("from=-262143-01-01&to=-262143-01-02", "from"),
+        ("month=-262143-01", "month"),
+        ("month=%2B262142-12", "month"),
+        ("month=1999-12", "month"),
+        ("month=2026-13", "month"),
+    ] {
+        let (status, body) = app.call(app.get(&format!("{public}?{query}"), None)).await;
+        assert_eq!(refused_field(status, &body), field, "{public}?{query}");
+    }
+    // The order list and the export take instants: bounded the same way.
+    for path in ["/orders", "/orders/export.csv"] {
+        for (query, field) in [
+            ("created_from=-262143-01-01T00:00:00Z", "created_from"),
+            ("created_to=%2B262142-12-31T00:00:00Z", "created_to"),
+            ("created_from=1970-01-01T00:00:00Z", "created_from"),
+        ] {
+            let (status, body) = app.call(app.get(&format!("{path}?{query}"), token)).await;
+            assert_eq!(refused_field(status, &body), field, "{path}?{query}");
+        }
+    }
+    // A contract's period is stored and compared with today's date.
+    for (from, to) in [("-262143-01-01", "-262143-01-02"), ("+262142-01-01", "+262142-12-31")] {
+        let body = json!({
+            "partner_id": partner_id, "title": "远古契约", "community_ids": [w.community],
+            "category_codes": [w.category], "valid_from": from, "valid_to": to,
+            "terms": {"pricing": "free", "max_open_jobs": 3},
+        });
+        let (status, body) = app.call(app.post("/contracts", Some(&w.admin.access_token), &body)).await;
+        assert_eq!(refused_field(status, &body), "valid_from", "{from}..{to}");
+    }
+}
+
+/// A community with `n` orders placed by one resident, each rated one star.
+async fn community_with_orders(app: &TestApp, n: usize) -> (World, Actor) {
+    let w = world(app).await;
+    let resident = app.resident().await;
+    let (member, partner_id, _) = partner(app, &w, 10, None).await;
+    let mut body = order_body(&w);
+    body["urgency"] = json!("normal");
+    for _ in 0..n {
+        let (status, order) = app.call(app.post("/orders", Some(&resident.access_token), &body)).await;
+        assert_eq!(status, 201, "{order}");
+        let order = id(&order);
+        dispatch(app, &w, order, &[partner_id]).await;
+        assert_eq!(step(app, &member, order, "accept", None).await.0, 200);
+        assert_eq!(step(app, &member, order, "start", None).await.0, 200);
+        assert_eq!(step(app, &member, order, "complete", Some(json!({"summary": "ok"}))).await.0, 200);
+        assert_eq!(step(app, &resident, order, "rating", Some(json!({"stars": 1}))).await.0, 201);
+    }
+    (w, resident)
+}
+
+async fn public_figures(app: &TestApp, community: Uuid, query: &str) -> Value {
+    let (status, f) = app.call(app.get(&format!("/public/communities/{community}/stats{query}"), None)).await;
+    assert_eq!(status, 200, "{f}");
+    f
+}
+
+#[tokio::test]
+async fn the_public_figures_of_a_community_with_one_order_show_nothing_that_singles_it_out() {
+    let app = TestApp::spawn().await;
+    let (w, _) = community_with_orders(&app, 1).await;
+
+    let f = public_figures(&app, w.community, "").await;
+    assert_eq!(f["min_count"], 5);
+    assert_eq!(f["orders"], Value::Null);
+    for map in ["by_status", "by_category", "by_channel", "by_urgency"] {
+        assert_eq!(f[map], json!({}), "{map} lists nothing counted under five times");
+    }
+    for times in ["time_to_dispatch", "time_to_accept", "time_to_complete"] {
+        assert_eq!(f[times], json!({"count": null, "median_minutes": null, "p90_minutes": null}), "{times}");
+    }
+    assert_eq!(f["satisfaction"], json!({"ratings": null, "average_stars": null, "share_four_or_five": null}));
+    assert_eq!((f["sla_breaches"].clone(), f["sla_breach_rate"].clone()), (Value::Null, Value::Null));
+    assert_eq!(f["escalations"], Value::Null);
+    assert_eq!(f["top_providers"], json!([]), "a partner with one job would point at its client");
+    let daily = f["daily"].as_array().unwrap();
+    assert_eq!(daily.len(), 30);
+    assert!(daily.iter().all(|d| d["created"].is_null() && d["completed"].is_null()), "no day stands out: {daily:?}");
+    let text = f.to_string();
+    for word in ["home_repair", "normal", "\"app\""] {
+        assert!(!text.contains(word), "the public figures name {word}: {text}");
+    }
+
+    // The staff see the order itself.
+    let path = format!("/stats/communities/{}", w.community);
+    let (status, staff) = app.call(app.get(&path, Some(&w.dispatcher.access_token))).await;
+    assert_eq!(status, 200, "{staff}");
+    assert_eq!(staff["by_category"]["home_repair"], 1);
+    assert_eq!(staff["satisfaction"]["average_stars"], 1.0);
+}
+
+#[tokio::test]
+async fn the_public_figures_show_the_cells_counted_at_least_the_minimum() {
+    let app = TestApp::spawn().await;
+    let (w, resident) = community_with_orders(&app, 5).await;
+    // One cancelled order of another urgency: its own cells stay hidden.
+    let mut urgent = order_body(&w);
+    urgent["urgency"] = json!("urgent");
+    let (status, order) = app.call(app.post("/orders", Some(&resident.access_token), &urgent)).await;
+    assert_eq!(status, 201, "{order}");
+    step(&app, &resident, id(&order), "cancel", Some(json!({"reason": "不需要了"}))).await;
+
+    let f = public_figures(&app, w.community, "").await;
+    assert_eq!(f["orders"], 6);
+    assert_eq!(f["by_category"], json!({"home_repair": 6}));
+    assert_eq!(f["by_urgency"], json!({"normal": 5}), "one urgent order is not shown");
+    assert_eq!(f["by_status"], json!({"completed": 5}), "one cancelled order is not shown");
+    assert_eq!(f["by_channel"], json!({"app": 6}));
+    assert_eq!(f["time_to_complete"]["count"], 5);
+    assert!(f["time_to_complete"]["median_minutes"].is_number());
+    assert_eq!(f["satisfaction"]["ratings"], 5);
+    assert_eq!(f["satisfaction"]["average_stars"], 1.0);
+    assert_eq!(f["satisfaction"]["share_four_or_five"], 0.0);
+    assert_eq!(f["sla_breach_rate"], 0.0, "over five orders not cancelled");
+    assert_eq!(f["sla_breaches"], Value::Null, "no breach is under five");
+    assert_eq!(f["top_providers"][0]["completed"], 5);
+    assert_eq!(f["top_providers"][0]["average_stars"], 1.0);
+    let busy: Vec<&Value> = f["daily"].as_array().unwrap().iter().filter(|d| !d["created"].is_null()).collect();
+    assert_eq!(busy.len(), 1, "all six were made today");
+    assert_eq!(busy[0]["created"], 6);
+    assert_eq!(busy[0]["completed"], 5);
+}
+
+#[tokio::test]
+async fn the_public_figures_take_whole_months_and_refuse_narrow_windows() {
+    let app = TestApp::spawn().await;
+    let (w, _) = community_with_orders(&app, 5).await;
+    let f = public_figures(&app, w.community, "").await;
+    let today: chrono::NaiveDate = f["to"].as_str().unwrap().parse().unwrap();
+    let month = today.format("%Y-%m").to_string();
+
+    let m = public_figures(&app, w.community, &format!("?month={month}")).await;
+    assert_eq!(m["from"], format!("{month}-01"));
+    assert_eq!(m["orders"], 5);
+    let last = m["to"].as_str().unwrap().parse::<chrono::NaiveDate>().unwrap();
+    assert_eq!(last.format("%Y-%m").to_string(), month);
+    assert_ne!((last + Duration::days(1)).format("%Y-%m").to_string(), month, "the month's last day");
+    assert_eq!(m["daily"].as_array().unwrap().len() as i64, (last - today.with_day0(0).unwrap()).num_days() + 1);
+
+    // A one-day window would single out the day's orders: only staff choose windows.
+    let day = format!("?from={today}&to={today}");
+    let path = format!("/public/communities/{}/stats", w.community);
+    for query in [day.as_str(), &format!("?from={today}"), &format!("?to={today}")] {
+        let (status, body) = app.call(app.get(&format!("{path}{query}"), None)).await;
+        assert_eq!(status, 422, "{query}: {body}");
+        assert!(["from", "to"].contains(&body["errors"][0]["field"].as_str().unwrap()), "{body}");
+    }
+    let staff = format!("/stats/communities/{}{day}", w.community);
+    assert_eq!(app.call(app.get(&staff, Some(&w.dispatcher.access_token))).await.0, 200);
 }

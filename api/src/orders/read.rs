@@ -18,7 +18,9 @@ use uuid::Uuid;
 use super::access::{ProviderRef, authenticated_read, providers_of, seen_or, visible_order};
 use super::view::{OrderView, resident_names};
 use crate::audit::{self, Entry};
+use crate::auth::keys::Keys;
 use crate::auth::{Bearer, Principal};
+use crate::dates::bounded_instant;
 use crate::db::begin_write;
 use crate::entity::enums::{ActionDb, ActorRoleDb, OfferStatus, OrderStatusDb, ProviderKind, UrgencyDb};
 use crate::entity::{offer, order, order_event, user};
@@ -34,9 +36,9 @@ pub struct OrderFilter {
     category: Option<String>,
     urgency: Option<UrgencyDb>,
     community_id: Option<Uuid>,
-    /// Created at or after.
+    /// Created at or after (RFC 3339, from 2000-01-01 to a year from now).
     created_from: Option<DateTime<Utc>>,
-    /// Created before.
+    /// Created before (RFC 3339, from 2000-01-01 to a year from now).
     created_to: Option<DateTime<Utc>>,
     /// Dispatchers and admins: orders whose contact or resident has this phone (audited).
     phone: Option<String>,
@@ -93,6 +95,54 @@ fn unmasked_for(principal: &Principal, providers: &[ProviderRef], o: &order::Mod
             && OrderStatus::from(o.status).holds_capacity())
 }
 
+/// Whether a caller sees an order's personal data as staff (its community's dispatcher, an
+/// admin) rather than as its resident: such reads are audited.
+fn staff_sees(principal: &Principal, o: &order::Model) -> bool {
+    o.resident_id != principal.user_id
+        && (principal.has(Role::Admin)
+            || (principal.has(Role::Dispatcher) && principal.community_id == Some(o.community_id)))
+}
+
+impl OrderFilter {
+    /// The filters as the audit log records them: a phone only as its keyed hash.
+    pub(crate) fn describe(&self, keys: &Keys) -> String {
+        let word = |v: serde_json::Value| v.as_str().map(str::to_owned).unwrap_or_default();
+        let mut parts: Vec<String> = Vec::new();
+        if let Some(v) = self.status {
+            parts.push(format!("status={}", word(serde_json::json!(v))));
+        }
+        if let Some(v) = &self.category {
+            parts.push(format!("category={v}"));
+        }
+        if let Some(v) = self.urgency {
+            parts.push(format!("urgency={}", word(serde_json::json!(v))));
+        }
+        if let Some(v) = self.community_id {
+            parts.push(format!("community_id={v}"));
+        }
+        if let Some(v) = self.created_from {
+            parts.push(format!("created_from={}", v.to_rfc3339()));
+        }
+        if let Some(v) = self.created_to {
+            parts.push(format!("created_to={}", v.to_rfc3339()));
+        }
+        if let Some(v) = &self.phone {
+            let phone = Phone::parse(v).map(|p| p.as_str().to_owned()).unwrap_or_default();
+            parts.push(format!("phone={}", audit::phone_key(keys, &phone)));
+        }
+        if let Some(v) = self.overdue {
+            parts.push(format!("overdue={v}"));
+        }
+        if let Some(v) = self.limit {
+            parts.push(format!("limit={v}"));
+        }
+        if self.cursor.is_some() {
+            parts.push("cursor".to_owned());
+        }
+        format!("query: {}", parts.join("&"))
+    }
+}
+
 /// Orders the caller may see, newest first, with filters.
 #[utoipa::path(get, path = "/orders", tag = "orders", security(("bearer" = [])), params(OrderFilter),
     responses((status = 200, body = Paginated<OrderView>)))]
@@ -130,11 +180,13 @@ pub async fn list_orders(
     rows.truncate(page.limit as usize);
     let next_cursor = if more { rows.last().map(|o| encode_cursor(o.id)) } else { None };
     let names = resident_names(db, &rows).await?;
-    if searched_phone {
-        let tx = begin_write(db).await?;
-        let entry = Entry::new(principal.user_id, "order.search_phone", "order", "*");
-        audit::record(&tx, entry, state.now()).await?;
-        tx.commit().await?;
+    // One entry per request for a staff read: the search by phone, or any order shown
+    // unmasked to its community's dispatcher or an admin rather than to its resident.
+    let staff_read: Vec<Uuid> = rows.iter().filter(|o| staff_sees(&principal, o)).map(|o| o.id).collect();
+    if searched_phone || !staff_read.is_empty() {
+        let action = if searched_phone { "order.search_phone" } else { "order.list" };
+        let what = format!("{}; {}", audit::ids(staff_read), filter.describe(state.keys()?));
+        audit::record_read(db, principal.user_id, action, "order", "*", what, state.now()).await?;
     }
     let items = rows
         .into_iter()
@@ -207,9 +259,11 @@ async fn filtered_parts(
         query = query.filter(order::Column::CommunityId.eq(community));
     }
     if let Some(from) = filter.created_from {
+        let from = bounded_instant(state, "created_from", from)?;
         query = query.filter(order::Column::CreatedAt.gte(from));
     }
     if let Some(to) = filter.created_to {
+        let to = bounded_instant(state, "created_to", to)?;
         query = query.filter(order::Column::CreatedAt.lt(to));
     }
     if filter.overdue == Some(true) {
