@@ -310,3 +310,18 @@ async fn the_partner_admin_revokes_a_pending_invitation() {
     assert_eq!(revokes[0]["object_id"], partner.to_string());
     assert_eq!(revokes[0]["reason"], id.to_string());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn invitations_to_one_phone_sent_at_once_leave_one_pending_invitation() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let (owner, partner) = app.approved_partner(&admin).await;
+    let invitee = app.resident().await;
+
+    let answers = join_all((0..6).map(|_| invite(&app, &owner, partner, &invitee.phone, "member"))).await;
+
+    assert!(answers.iter().all(|(status, _)| *status == 201), "{answers:?}");
+    let ids: std::collections::BTreeSet<&str> = answers.iter().map(|(_, a)| a["id"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), 1, "one invitation, renewed: {answers:?}");
+    assert_eq!(my_invitations(&app, &invitee).await.len(), 1);
+}
