@@ -268,8 +268,9 @@ impl Settings {
         if self.login_max_failures_per_address == 0 {
             return invalid("login_max_failures_per_address", "must be at least 1");
         }
-        if self.login_slow_down_cap_ms > 60_000 {
-            return invalid("login_slow_down_cap_ms", "must be at most 60000");
+        // A longer wait would run into the request timeout.
+        if self.login_slow_down_cap_ms > 10_000 {
+            return invalid("login_slow_down_cap_ms", "must be at most 10000");
         }
         if self.request_timeout_secs == 0 {
             return invalid("request_timeout_secs", "must be more than 0");

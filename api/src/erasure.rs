@@ -100,12 +100,8 @@ impl Needles {
             self.redact::<volunteer::Entity>(db, column, scope.volunteers.clone()).await?;
         }
         self.redact::<volunteer_hour::Entity>(db, volunteer_hour::Column::Reason, scope.hours.clone()).await?;
-        for column in [
-            partner::Column::ContactName,
-            partner::Column::ContactPhone,
-            partner::Column::Description,
-            partner::Column::StatusReason,
-        ] {
+        // Contact phones are phone fields, not free text: cleared by `erase_personal_data`.
+        for column in [partner::Column::ContactName, partner::Column::Description, partner::Column::StatusReason] {
             self.redact::<partner::Entity>(db, column, scope.partners.clone()).await?;
         }
         self.redact::<contract::Entity>(db, contract::Column::StatusReason, scope.contracts.clone()).await?;
@@ -217,7 +213,20 @@ pub async fn erase_personal_data(
         .all(db)
         .await?;
 
-    // Free text first, while the name and the contact phones are still known.
+    if !phone.is_empty() {
+        order::Entity::update_many()
+            .col_expr(order::Column::ContactPhone, Expr::value(""))
+            .col_expr(order::Column::Version, Expr::col(order::Column::Version).add(1))
+            .filter(order::Column::ContactPhone.eq(&phone))
+            .exec(db)
+            .await?;
+        partner::Entity::update_many()
+            .col_expr(partner::Column::ContactPhone, Expr::value(""))
+            .filter(partner::Column::ContactPhone.eq(&phone))
+            .exec(db)
+            .await?;
+    }
+    // Free text, while the name and the contact phones are still known.
     let own = Needles::new(&phones, Some(&account.display_name));
     own.redact_everywhere(db, &Scope::of_account(user_id, &orders, &volunteers, &partners)).await?;
     Needles::new(std::slice::from_ref(&phone), None).redact_everywhere(db, &Scope::everything()).await?;
@@ -253,17 +262,6 @@ pub async fn erase_personal_data(
         .exec(db)
         .await?;
     if !phone.is_empty() {
-        order::Entity::update_many()
-            .col_expr(order::Column::ContactPhone, Expr::value(""))
-            .col_expr(order::Column::Version, Expr::col(order::Column::Version).add(1))
-            .filter(order::Column::ContactPhone.eq(&phone))
-            .exec(db)
-            .await?;
-        partner::Entity::update_many()
-            .col_expr(partner::Column::ContactPhone, Expr::value(""))
-            .filter(partner::Column::ContactPhone.eq(&phone))
-            .exec(db)
-            .await?;
         // Idempotency records hold whole responses; any that carry the phone go.
         idempotency_key::Entity::delete_many().filter(idempotency_key::Column::Body.contains(&phone)).exec(db).await?;
         let key = throttle::account_key(state, &phone)?;
