@@ -3,7 +3,7 @@
 //! that names the bad setting; secrets never show in `Debug` or logs.
 
 use std::fmt;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -29,6 +29,56 @@ impl Secret {
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("<redacted>")
+    }
+}
+
+/// An address or a CIDR range (`10.0.0.0/8`, `2001:db8::/32`, `192.0.2.7`).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(try_from = "String", into = "String")]
+pub struct IpNet {
+    addr: IpAddr,
+    prefix: u8,
+}
+
+impl IpNet {
+    /// Whether `ip` lies in the range (an IPv4-mapped IPv6 address counts as IPv4).
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        match (self.addr, ip.to_canonical()) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                let mask = u32::MAX.checked_shl(32 - u32::from(self.prefix)).unwrap_or(0);
+                u32::from(net) & mask == u32::from(ip) & mask
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                let mask = u128::MAX.checked_shl(128 - u32::from(self.prefix)).unwrap_or(0);
+                u128::from(net) & mask == u128::from(ip) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
+impl TryFrom<String> for IpNet {
+    type Error = String;
+
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        let bad = || format!("`{value}` is not an IP address or CIDR range");
+        let (addr, prefix) = match value.trim().split_once('/') {
+            Some((addr, prefix)) => (addr, Some(prefix)),
+            None => (value.trim(), None),
+        };
+        let addr = addr.parse::<IpAddr>().map_err(|_| bad())?.to_canonical();
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            Some(p) => p.parse::<u8>().ok().filter(|p| *p <= max).ok_or_else(bad)?,
+            None => max,
+        };
+        Ok(Self { addr, prefix })
+    }
+}
+
+impl From<IpNet> for String {
+    fn from(net: IpNet) -> Self {
+        format!("{}/{}", net.addr, net.prefix)
     }
 }
 
@@ -78,13 +128,26 @@ pub struct Settings {
     pub one_time_code_ttl_hours: u64,
     /// How long an invitation to join a partner waits for its answer.
     pub invitation_ttl_hours: u64,
-    /// Failed sign-ins tolerated per account within the window before 429.
-    pub login_max_failures_per_account: u32,
-    /// Failed sign-ins tolerated per client address within the window before 429.
+    /// Failed password or code attempts tolerated per account from one client address
+    /// within the window before 429.
+    pub login_max_failures_per_account_and_address: u32,
+    /// Failed attempts tolerated per client address (on any accounts) within the window
+    /// before 429.
     pub login_max_failures_per_address: u32,
     pub login_failure_window_secs: u64,
+    /// Failed attempts on one account, from all addresses, after which every further attempt
+    /// on it waits before it is evaluated. An account is only slowed down, never locked, so
+    /// that strangers cannot lock its owner out.
+    pub login_slow_down_after_failures: u32,
+    /// The first wait past `login_slow_down_after_failures`; it doubles with each failure.
+    pub login_slow_down_base_ms: u64,
+    /// The longest wait.
+    pub login_slow_down_cap_ms: u64,
     /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
     pub trust_forwarded_for: bool,
+    /// Proxies (addresses or CIDR ranges) whose `X-Forwarded-For` entries are skipped: the
+    /// client is the right-most entry that is not one of them.
+    pub trusted_proxies: Vec<IpNet>,
     pub request_timeout_secs: u64,
     /// After SIGTERM, how long in-flight requests may take before the process exits anyway.
     pub shutdown_grace_secs: u64,
@@ -126,10 +189,14 @@ impl Default for Settings {
             refresh_token_ttl_days: 30,
             one_time_code_ttl_hours: 72,
             invitation_ttl_hours: 7 * 24,
-            login_max_failures_per_account: 5,
+            login_max_failures_per_account_and_address: 5,
             login_max_failures_per_address: 50,
             login_failure_window_secs: 15 * 60,
+            login_slow_down_after_failures: 10,
+            login_slow_down_base_ms: 250,
+            login_slow_down_cap_ms: 4_000,
             trust_forwarded_for: false,
+            trusted_proxies: Vec::new(),
             request_timeout_secs: 30,
             shutdown_grace_secs: 20,
             hash_concurrency: None,
@@ -205,8 +272,15 @@ impl Settings {
         if !(1..=8_760).contains(&self.invitation_ttl_hours) {
             return invalid("invitation_ttl_hours", "must be between 1 and 8760 (a year)");
         }
-        if self.login_max_failures_per_account == 0 || self.login_max_failures_per_address == 0 {
-            return invalid("login_max_failures_per_account", "limits must be at least 1");
+        if self.login_max_failures_per_account_and_address == 0 {
+            return invalid("login_max_failures_per_account_and_address", "must be at least 1");
+        }
+        if self.login_max_failures_per_address == 0 {
+            return invalid("login_max_failures_per_address", "must be at least 1");
+        }
+        // A longer wait would run into the request timeout.
+        if self.login_slow_down_cap_ms > 10_000 {
+            return invalid("login_slow_down_cap_ms", "must be at most 10000");
         }
         if self.request_timeout_secs == 0 {
             return invalid("request_timeout_secs", "must be more than 0");
@@ -264,6 +338,32 @@ mod tests {
         let printed = format!("{settings:?}");
         assert!(!printed.contains("nobody-should-see"));
         assert!(!printed.contains("hunter2"));
+    }
+
+    #[test]
+    fn proxy_ranges_hold_their_addresses_only() {
+        let net = IpNet::try_from("10.1.0.0/16".to_owned()).unwrap();
+        assert!(net.contains("10.1.200.3".parse().unwrap()));
+        assert!(!net.contains("10.2.0.1".parse().unwrap()));
+        assert!(net.contains("::ffff:10.1.0.9".parse().unwrap()));
+        let one = IpNet::try_from("2001:db8::1".to_owned()).unwrap();
+        assert!(one.contains("2001:db8::1".parse().unwrap()));
+        assert!(!one.contains("2001:db8::2".parse().unwrap()));
+        assert!(IpNet::try_from("0.0.0.0/0".to_owned()).unwrap().contains("192.0.2.1".parse().unwrap()));
+        for bad in ["10.0.0.0/33", "proxy", "10.0.0/8", ""] {
+            assert!(IpNet::try_from(bad.to_owned()).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn trusted_proxies_load_from_the_environment() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("SHENBIAN_TRUSTED_PROXIES", r#"["10.0.0.0/8", "192.0.2.7"]"#);
+            let settings = Settings::load(None, crate::cli::Flags::default()).unwrap();
+            assert_eq!(settings.trusted_proxies.len(), 2);
+            assert!(settings.trusted_proxies[0].contains("10.9.8.7".parse().unwrap()));
+            Ok(())
+        });
     }
 
     #[test]

@@ -60,6 +60,9 @@ pub enum ApiError {
     Unauthorized,
     #[error("invalid credentials")]
     InvalidCredentials,
+    /// A one-time code that is wrong, spent or expired (or a phone without one).
+    #[error("invalid code")]
+    InvalidCode,
     #[error("forbidden")]
     Forbidden,
     #[error("not found")]
@@ -99,7 +102,7 @@ impl ApiError {
         match self {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Validation(_) | Self::NotEligible(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::Unauthorized | Self::InvalidCredentials => StatusCode::UNAUTHORIZED,
+            Self::Unauthorized | Self::InvalidCredentials | Self::InvalidCode => StatusCode::UNAUTHORIZED,
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::Conflict { .. } | Self::InvalidTransition(_) => StatusCode::CONFLICT,
@@ -117,6 +120,7 @@ impl ApiError {
             Self::Validation(_) => ("validation_failed", "some fields are invalid; see errors".into()),
             Self::Unauthorized => ("unauthorized", "a valid access token is required".into()),
             Self::InvalidCredentials => ("invalid_credentials", "phone or password is incorrect".into()),
+            Self::InvalidCode => ("invalid_code", "验证码错误或已过期 (the code is wrong or has expired)".into()),
             Self::Forbidden => ("forbidden", "your role may not do this".into()),
             Self::NotFound => ("not_found", "no such resource".into()),
             Self::Conflict { code, detail } => (code, detail.clone()),
@@ -164,7 +168,7 @@ impl IntoResponse for ApiError {
         let mut response = problem_response(&self.problem());
         let headers = response.headers_mut();
         match self {
-            Self::Unauthorized | Self::InvalidCredentials => {
+            Self::Unauthorized | Self::InvalidCredentials | Self::InvalidCode => {
                 headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             }
             Self::RateLimited { retry_after_secs } => {

@@ -17,6 +17,7 @@ pub mod db;
 pub mod demo;
 pub mod eligibility;
 pub mod entity;
+pub mod erasure;
 pub mod error;
 pub mod exports;
 pub mod extract;

@@ -2,8 +2,8 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
-use chrono::Duration;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::Response;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde::Deserialize;
@@ -17,13 +17,38 @@ use crate::auth::session::{self, Sessions};
 use crate::auth::throttle::{Attempt, ClientAddr};
 use crate::db::begin_write;
 use crate::entity::user;
-use crate::error::ApiError;
+use crate::error::{ApiError, problem_response};
 use crate::extract::JsonBody;
 use crate::state::AppState;
 use crate::views::UserView;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(me, crate::privacy::erase)).routes(routes!(change_password))
+    OpenApiRouter::new()
+        .routes(routes!(me))
+        .route("/me", axum::routing::delete(closure_moved))
+        .routes(routes!(change_password))
+        .routes(routes!(crate::privacy::close))
+}
+
+/// `DELETE /me` is no way to close an account (a body on `DELETE` is dropped by some
+/// clients and proxies): 405, pointing at `POST /me/close`. Not in the API document.
+async fn closure_moved() -> Response {
+    let mut problem = ApiError::BadRequest(String::new()).problem();
+    problem.status = 405;
+    problem.code = "method_not_allowed".into();
+    problem.kind = "urn:shenbian:problem:method_not_allowed".into();
+    problem.title = "Method Not Allowed".into();
+    problem.detail = "close the account with POST /me/close and the password in the body".into();
+    let mut response = problem_response(&problem);
+    response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET"));
+    response
+}
+
+/// The attempts of a signed-in caller count under the same account key as sign-in (the
+/// phone), so that guesses through a stolen token and through sign-in share one limit.
+pub(crate) fn own_attempt(state: &AppState, account: &user::Model, addr: &ClientAddr) -> Result<Attempt, ApiError> {
+    let id = account.id.to_string();
+    Attempt::new(state, account.phone.as_deref().unwrap_or(&id), addr)
 }
 
 /// The signed-in account, phone unmasked (it is the caller's own).
@@ -43,7 +68,8 @@ pub struct ChangePasswordRequest {
     new_password: String,
 }
 
-/// Change the password. Needs the current one; ends every other session of the account.
+/// Change the password. Needs the current one (attempts throttled like sign-in); ends every
+/// other session of the account.
 #[utoipa::path(post, path = "/me/password", tag = "me", security(("bearer" = [])), request_body = ChangePasswordRequest,
     responses((status = 204, description = "password changed; other sessions ended")))]
 #[tracing::instrument(skip_all, fields(user_id))]
@@ -54,17 +80,15 @@ async fn change_password(
     JsonBody(body): JsonBody<ChangePasswordRequest>,
 ) -> Result<StatusCode, ApiError> {
     let db = state.db()?;
-    let attempt = Attempt::new(&state, &principal.user_id.to_string(), &addr)?;
-    let window = Duration::seconds(state.settings.login_failure_window_secs as i64);
-    attempt.check(db, state.now(), window).await?;
+    // Checked first: a right current password with an unusable new one is no failure.
+    let password = Password::parse(&body.new_password).map_err(|e| ApiError::validation("new_password", e))?;
     let account = user::Entity::find_by_id(principal.user_id).one(db).await?.ok_or(ApiError::Unauthorized)?;
+    let attempt = own_attempt(&state, &account, &addr)?;
+    let reservation = attempt.reserve(db, &state.settings, state.now()).await?;
+    reservation.wait().await;
     if !state.hasher.verify(body.current_password, account.password_hash.clone()).await? {
-        let tx = begin_write(db).await?;
-        attempt.record_failure(&tx, state.now(), window).await?;
-        tx.commit().await?;
         return Err(ApiError::validation("current_password", "is incorrect"));
     }
-    let password = Password::parse(&body.new_password).map_err(|e| ApiError::validation("new_password", e))?;
     let hash = state.hasher.hash(password.expose().to_owned()).await?;
     let now = state.now();
     let tx = begin_write(db).await?;
@@ -76,7 +100,7 @@ async fn change_password(
         .await?;
     session::revoke(&tx, Sessions::AllOfExcept(principal.user_id, principal.session_id), "password_changed", now)
         .await?;
-    attempt.clear_account(&tx).await?;
+    attempt.succeeded(&tx, reservation).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }

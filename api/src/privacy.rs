@@ -1,13 +1,13 @@
 //! Personal-data rights: a resident downloads everything held about them (`GET /me/export`)
-//! and closes their account (`DELETE /me`): phone, name and exact addresses erased, orders
-//! kept anonymised for the figures, sessions ended, idempotency records purged.
+//! and closes their account (`POST /me/close`): phone, name and exact addresses erased,
+//! orders kept anonymised for the figures, sessions ended, idempotency records purged (see
+//! `erasure`).
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -16,22 +16,21 @@ use uuid::Uuid;
 
 use crate::audit::{self, Entry};
 use crate::auth::Principal;
-use crate::auth::session::{self, Sessions};
+use crate::auth::throttle::ClientAddr;
 use crate::db::begin_write;
 use crate::entity::enums::MemberRole;
-use crate::entity::{
-    auth_failure, idempotency_key, one_time_code, order, order_event, partner, partner_member, rating, user, volunteer,
-    volunteer_hour,
-};
+use crate::entity::{order, order_event, partner_member, rating, user, volunteer, volunteer_hour};
+use crate::erasure::erase_personal_data;
 use crate::error::ApiError;
 use crate::extract::JsonBody;
+use crate::me::own_attempt;
 use crate::orders::closing::RatingView;
 use crate::orders::read::EventView;
 use crate::orders::view::OrderView;
 use crate::state::AppState;
 use crate::views::UserView;
 
-/// `DELETE /me` is routed with `GET /me` in `me.rs` (one path, one route).
+/// `POST /me/close` is routed with the rest of `/me` in `me.rs`.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(export))
 }
@@ -135,32 +134,36 @@ async fn export(State(state): State<AppState>, principal: Principal) -> Result<J
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct EraseBody {
+pub struct CloseRequest {
     /// The current password, so that a stolen token cannot close the account.
     password: String,
 }
 
-/// The name an erased account keeps, for figures and timelines.
-pub const ERASED_NAME: &str = "已注销用户";
-
-/// Close your account: phone, name and exact addresses are erased, your orders stay
-/// anonymised for the figures, every session ends. A partner's last admin hands the partner
-/// over first (409).
-#[utoipa::path(delete, path = "/me", tag = "me", security(("bearer" = [])), request_body = EraseBody,
+/// Close your account: phone, name and exact addresses are erased, and your phone and
+/// name are redacted from the texts about you; your orders stay anonymised for the
+/// figures; every session ends. Needs the password (attempts throttled like sign-in). A
+/// partner's last admin hands the partner over first (409).
+#[utoipa::path(post, path = "/me/close", tag = "me", security(("bearer" = [])), request_body = CloseRequest,
     responses((status = 204, description = "account closed and personal data erased")))]
 #[tracing::instrument(skip_all, fields(user_id))]
-pub async fn erase(
+pub async fn close(
     State(state): State<AppState>,
     principal: Principal,
-    JsonBody(body): JsonBody<EraseBody>,
+    addr: ClientAddr,
+    JsonBody(body): JsonBody<CloseRequest>,
 ) -> Result<StatusCode, ApiError> {
     let db = state.db()?;
     let me = user::Entity::find_by_id(principal.user_id).one(db).await?.ok_or(ApiError::Unauthorized)?;
+    let attempt = own_attempt(&state, &me, &addr)?;
+    let reservation = attempt.reserve(db, &state.settings, state.now()).await?;
+    reservation.wait().await;
     if !state.hasher.verify(body.password, me.password_hash.clone()).await? {
         return Err(ApiError::validation("password", "is incorrect"));
     }
     let now = state.now();
     let tx = begin_write(db).await?;
+    // Counted as a success whatever follows: the password was right.
+    attempt.succeeded(&tx, reservation).await?;
     for m in partner_member::Entity::find().filter(partner_member::Column::UserId.eq(me.id)).all(&tx).await? {
         if m.role == MemberRole::Admin {
             let admins = partner_member::Entity::find()
@@ -169,6 +172,7 @@ pub async fn erase(
                 .count(&tx)
                 .await?;
             if admins <= 1 {
+                tx.commit().await?;
                 return Err(ApiError::conflict(
                     "transfer_admin_first",
                     "make another member the partner's admin first",
@@ -176,76 +180,11 @@ pub async fn erase(
             }
         }
     }
-    let phone = me.phone.clone().unwrap_or_default();
-    erase_personal_data(&tx, &state, me.id, &phone, now).await?;
+    // Read again inside the transaction: the name and phone to redact are the current ones.
+    let me = user::Entity::find_by_id(me.id).one(&tx).await?.ok_or(ApiError::Unauthorized)?;
+    erase_personal_data(&tx, &state, &me, now).await?;
     audit::record(&tx, Entry::new(me.id, "user.erase", "user", me.id), now).await?;
     tx.commit().await?;
     tracing::info!(user_id = %me.id, "account closed and personal data erased");
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// Erases one person's personal data everywhere it is held, in the caller's transaction.
-async fn erase_personal_data(
-    db: &impl ConnectionTrait,
-    state: &AppState,
-    user_id: Uuid,
-    phone: &str,
-    now: DateTime<Utc>,
-) -> Result<(), ApiError> {
-    user::Entity::update_many()
-        .col_expr(user::Column::Phone, Expr::value(Option::<String>::None))
-        .col_expr(user::Column::DisplayName, Expr::value(ERASED_NAME))
-        .col_expr(user::Column::PasswordHash, Expr::value(Option::<String>::None))
-        .col_expr(user::Column::Status, Expr::value(user::UserStatus::Erased))
-        .col_expr(user::Column::UpdatedAt, Expr::value(now))
-        .filter(user::Column::Id.eq(user_id))
-        .exec(db)
-        .await?;
-    // Orders stay for the figures: category, community, urgency, times, states.
-    order::Entity::update_many()
-        .col_expr(order::Column::ContactPhone, Expr::value(""))
-        .col_expr(order::Column::Unit, Expr::value(""))
-        .col_expr(order::Column::Room, Expr::value(""))
-        .col_expr(order::Column::AddressDetail, Expr::value(""))
-        .col_expr(order::Column::BuildingId, Expr::value(Option::<Uuid>::None))
-        .col_expr(order::Column::Title, Expr::value("（已注销用户的工单）"))
-        .col_expr(order::Column::Description, Expr::value(""))
-        // Every write of an order's row bumps its version (see `compare_and_set`): a step
-        // racing the erasure finds the order changed and answers nothing erased.
-        .col_expr(order::Column::Version, Expr::col(order::Column::Version).add(1))
-        .filter(order::Column::ResidentId.eq(user_id))
-        .exec(db)
-        .await?;
-    if !phone.is_empty() {
-        order::Entity::update_many()
-            .col_expr(order::Column::ContactPhone, Expr::value(""))
-            .col_expr(order::Column::Version, Expr::col(order::Column::Version).add(1))
-            .filter(order::Column::ContactPhone.eq(phone))
-            .exec(db)
-            .await?;
-        partner::Entity::update_many()
-            .col_expr(partner::Column::ContactPhone, Expr::value(""))
-            .filter(partner::Column::ContactPhone.eq(phone))
-            .exec(db)
-            .await?;
-        // Idempotency records hold whole responses; any that carry the phone go.
-        idempotency_key::Entity::delete_many().filter(idempotency_key::Column::Body.contains(phone)).exec(db).await?;
-        let key = state.keys()?.keyed_hash("throttle:account", phone);
-        auth_failure::Entity::delete_many().filter(auth_failure::Column::KeyHash.eq(key)).exec(db).await?;
-    }
-    idempotency_key::Entity::delete_many().filter(idempotency_key::Column::UserId.eq(user_id)).exec(db).await?;
-    one_time_code::Entity::delete_many().filter(one_time_code::Column::UserId.eq(user_id)).exec(db).await?;
-    rating::Entity::update_many()
-        .col_expr(rating::Column::Comment, Expr::value(Option::<String>::None))
-        .filter(rating::Column::RatedBy.eq(user_id))
-        .exec(db)
-        .await?;
-    volunteer::Entity::update_many()
-        .col_expr(volunteer::Column::Bio, Expr::value(""))
-        .filter(volunteer::Column::UserId.eq(user_id))
-        .exec(db)
-        .await?;
-    partner_member::Entity::delete_many().filter(partner_member::Column::UserId.eq(user_id)).exec(db).await?;
-    session::revoke(db, Sessions::AllOf(user_id), "account_closed", now).await?;
-    Ok(())
 }

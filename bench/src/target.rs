@@ -49,7 +49,8 @@ impl Target {
             db_max_connections: pool.unwrap_or(defaults.db_max_connections),
             // Every virtual user shares 127.0.0.1: sign-in throttling must never count here.
             login_max_failures_per_address: 1_000_000,
-            login_max_failures_per_account: 1_000_000,
+            login_max_failures_per_account_and_address: 1_000_000,
+            login_slow_down_after_failures: 1_000_000,
             // A --scale run outlasts 15 minutes; tokens are still checked on every request.
             access_token_ttl_secs: 86_400,
             shutdown_grace_secs: 5,

@@ -69,6 +69,7 @@ async fn the_openapi_document_lists_every_route_with_its_problem_answers() {
         ("/api/v1/auth/claim", "post"),
         ("/api/v1/me", "get"),
         ("/api/v1/me/password", "post"),
+        ("/api/v1/me/close", "post"),
         ("/api/v1/users", "post"),
         ("/api/v1/users", "get"),
         ("/api/v1/users/{id}/deactivate", "post"),
@@ -216,7 +217,7 @@ async fn concurrent_writers_queue_instead_of_failing() {
 
 #[tokio::test]
 async fn a_second_instance_on_the_same_database_shares_keys_and_throttling() {
-    let app = TestApp::spawn_with(|s| s.login_max_failures_per_account = 2).await;
+    let app = TestApp::spawn_with(|s| s.login_max_failures_per_account_and_address = 2).await;
     let resident = app.resident().await;
     let second = RunningServer::start(app.state.settings.clone()).await.unwrap();
     second.state.wait_ready().await;

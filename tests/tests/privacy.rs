@@ -1,11 +1,13 @@
 //! Personal-data rights and contract performance: export holds the resident's data and
-//! nobody else's; after `DELETE /me` no answer and no table holds the phone; a contract's
-//! monthly figures match orders whose numbers are known.
+//! nobody else's; after `POST /me/close` no answer and no table holds the phone or the
+//! name; a contract's monthly figures match orders whose numbers are known.
 
-use sea_orm::{ConnectionTrait, DatabaseBackend, Statement};
+use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseBackend, EntityTrait, Statement};
 use serde_json::{Value, json};
-use shenbian_tests::scene::{assert_replays, dispatch, partner, place, step, world};
-use shenbian_tests::{PASSWORD, TestApp};
+use shenbian_tests::scene::{assert_replays, dispatch, order_body, partner, place, step, world};
+use shenbian_tests::shenbian::entity::enums::MemberRole;
+use shenbian_tests::shenbian::entity::partner_member;
+use shenbian_tests::{PASSWORD, TestApp, next_phone, partner_body, problem};
 use uuid::Uuid;
 
 fn id(v: &Value) -> Uuid {
@@ -79,18 +81,10 @@ async fn after_closing_the_account_no_answer_and_no_table_holds_the_phone() {
     step(&app, &resident, order, "rating", Some(json!({"stars": 5, "comment": "谢谢刘师傅"}))).await;
     assert!(!tables_holding(&app, &resident.phone).await.is_empty(), "the scan finds the phone before");
 
-    let wrong = app
-        .client
-        .delete(app.url("/api/v1/me"))
-        .bearer_auth(&resident.access_token)
-        .json(&json!({"password": "nope-nope-nope"}));
+    let wrong = app.post("/me/close", Some(&resident.access_token), &json!({"password": "nope-nope-nope"}));
     assert_eq!(app.call(wrong).await.0, 422);
-    let erase = app
-        .client
-        .delete(app.url("/api/v1/me"))
-        .bearer_auth(&resident.access_token)
-        .json(&json!({"password": PASSWORD}));
-    let (status, _) = app.call(erase).await;
+    let close = app.post("/me/close", Some(&resident.access_token), &json!({"password": PASSWORD}));
+    let (status, _) = app.call(close).await;
     assert_eq!(status, 204);
 
     assert_eq!(tables_holding(&app, &resident.phone).await, Vec::<String>::new());
@@ -112,6 +106,108 @@ async fn after_closing_the_account_no_answer_and_no_table_holds_the_phone() {
     // The phone is free again: a new person may register with it.
     let again = json!({"phone": resident.phone, "password": "a-new-life-2026", "display_name": "新用户"});
     assert_eq!(app.call(app.post("/auth/register", None, &again)).await.0, 201);
+}
+
+#[tokio::test]
+async fn delete_me_answers_405_pointing_to_post_me_close_and_closes_nothing() {
+    let app = TestApp::spawn().await;
+    let resident = app.resident().await;
+    let request = app.client.delete(app.url("/api/v1/me")).bearer_auth(&resident.access_token);
+    let refused = request.json(&json!({"password": PASSWORD})).send().await.unwrap();
+    assert_eq!(refused.status(), 405);
+    assert_eq!(refused.headers()["allow"], "GET");
+    let refused = problem(refused).await;
+    assert_eq!(refused["code"], "method_not_allowed");
+    assert!(refused["detail"].as_str().unwrap().contains("POST /me/close"), "{refused}");
+    assert_eq!(app.call(app.get("/me", Some(&resident.access_token))).await.0, 200, "still open");
+    let (_, doc) = app.call(app.client.get(app.url("/openapi.json"))).await;
+    let me = &doc["paths"]["/api/v1/me"];
+    assert!(me["get"].is_object() && me["delete"].is_null(), "{me}");
+    assert!(doc["paths"]["/api/v1/me/close"]["post"].is_object());
+}
+
+#[tokio::test]
+async fn closing_the_account_redacts_its_name_and_phone_from_every_text_about_it() {
+    let app = TestApp::spawn().await;
+    let w = world(&app).await;
+    let (name, phone) = ("柏雪芹", next_phone());
+    let spaced = format!("{} {} {}", &phone[..3], &phone[3..7], &phone[7..]);
+    let body = json!({"phone": phone, "password": PASSWORD, "display_name": name});
+    assert_eq!(app.call(app.post("/auth/register", None, &body)).await.0, 201);
+    let resident = app.login(&phone, PASSWORD).await;
+    let token = Some(resident.access_token.as_str());
+    let staff = Some(w.dispatcher.access_token.as_str());
+    let (member, partner_id, _) = partner(&app, &w, 3, None).await;
+
+    // A partner application naming the resident as its contact, left pending.
+    let mut application = partner_body("雪芹家政服务社", "household");
+    application["contact_name"] = json!(name);
+    application["contact_phone"] = json!(phone);
+    application["description"] = json!(format!("负责人{name}，电话{spaced}"));
+    let (status, applied) = app.call(app.post("/partners", token, &application)).await;
+    assert_eq!(status, 201, "{applied}");
+    let application = id(&applied);
+    // A second admin takes the partner over (written directly: how members join is not what
+    // this test is about), so that she may leave.
+    let successor = app.resident().await;
+    let takeover = partner_member::ActiveModel {
+        partner_id: Set(application),
+        user_id: Set(successor.user_id),
+        role: Set(MemberRole::Admin),
+        created_at: Set(chrono::Utc::now()),
+    };
+    partner_member::Entity::insert(takeover).exec(app.db()).await.unwrap();
+    // An order with a completion summary, a dispute, a staff note and a resolution about her.
+    let order = id(&place(&app, &w, &resident).await);
+    dispatch(&app, &w, order, &[partner_id]).await;
+    step(&app, &member, order, "accept", None).await;
+    step(&app, &member, order, "start", None).await;
+    let summary = json!({"summary": format!("已为{name}修好，回访电话{phone}")});
+    assert_eq!(step(&app, &member, order, "complete", Some(summary)).await.0, 200);
+    let dispute = json!({"reason": format!("我是{name}，还在漏水，请打{spaced}")});
+    assert_eq!(step(&app, &resident, order, "dispute", Some(dispute)).await.0, 200);
+    let note = json!({"body": format!("{name}的电话是{phone}，下午在家")});
+    assert_eq!(app.call(app.post(&format!("/orders/{order}/notes"), staff, &note)).await.0, 201);
+    let resolve = json!({"outcome": "close", "reason": format!("已电话回访{name}")});
+    assert_eq!(step(&app, &w.dispatcher, order, "resolve", Some(resolve)).await.0, 200);
+    // A neighbour's order mentioning her phone.
+    let neighbour = app.resident().await;
+    let mut mention = order_body(&w);
+    mention["description"] = json!(format!("楼上邻居电话{phone}，可以帮忙开门"));
+    let (status, other) = app.call(app.post("/orders", Some(&neighbour.access_token), &mention)).await;
+    assert_eq!(status, 201, "{other}");
+    let other = id(&other);
+    assert!(!tables_holding(&app, name).await.is_empty(), "the scan finds the name before");
+
+    let (status, _) = app.call(app.post("/me/close", token, &json!({"password": PASSWORD}))).await;
+    assert_eq!(status, 204);
+
+    for needle in [name, phone.as_str(), spaced.as_str()] {
+        assert_eq!(tables_holding(&app, needle).await, Vec::<String>::new(), "{needle}");
+    }
+    let admin = Some(w.admin.access_token.as_str());
+    let reads = [
+        (staff, format!("/orders/{order}")),
+        (staff, format!("/orders/{order}/notes")),
+        (staff, format!("/orders/{order}/events?limit=100")),
+        (staff, format!("/orders/{other}")),
+        (admin, format!("/partners/{application}")),
+        (admin, "/partners".to_owned()),
+        (admin, "/audit?limit=100".to_owned()),
+        (admin, "/users".to_owned()),
+    ];
+    for (who, path) in reads {
+        let (status, seen) = app.call(app.get(&path, who)).await;
+        assert_eq!(status, 200, "{path}: {seen}");
+        let seen = seen.to_string();
+        assert!(!seen.contains(name) && !seen.contains(&phone) && !seen.contains(&spaced), "{path}: {seen}");
+    }
+    let csv = app.get("/orders/export.csv", staff).send().await.unwrap().text().await.unwrap();
+    assert!(!csv.contains(name) && !csv.contains(&phone), "{csv}");
+    let (_, other) = app.call(app.get(&format!("/orders/{other}"), staff)).await;
+    assert!(other["description"].as_str().unwrap().contains("可以帮忙开门"), "the rest of the text stays: {other}");
+    let (_, notes) = app.call(app.get(&format!("/orders/{order}/notes"), staff)).await;
+    assert!(notes.to_string().contains("已注销用户"), "{notes}");
 }
 
 #[tokio::test]

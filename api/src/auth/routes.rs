@@ -3,7 +3,6 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use chrono::Duration;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 use serde::Deserialize;
@@ -108,7 +107,8 @@ pub struct LoginRequest {
 }
 
 /// Sign in with phone and password. A wrong password and an unknown phone get the same
-/// answer in the same time; failures are throttled per account and per address.
+/// answer in the same time. Attempts are throttled per account and address and per address
+/// (429), and slowed down per account.
 #[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = LoginRequest,
     responses((status = 200, description = "signed in", body = SignedIn)))]
 #[tracing::instrument(skip_all)]
@@ -121,8 +121,8 @@ async fn login(
     let phone = Phone::parse(&body.phone).ok();
     let account_key = phone.as_ref().map_or(body.phone.trim(), Phone::as_str);
     let attempt = Attempt::new(&state, account_key, &addr)?;
-    let window = Duration::seconds(state.settings.login_failure_window_secs as i64);
-    attempt.check(db, state.now(), window).await?;
+    let reservation = attempt.reserve(db, &state.settings, state.now()).await?;
+    reservation.wait().await;
 
     let found = match &phone {
         Some(phone) => user::Entity::find().filter(user::Column::Phone.eq(phone.as_str())).one(db).await?,
@@ -131,15 +131,12 @@ async fn login(
     let account = found.filter(|u| u.status == user::UserStatus::Active);
     let stored = account.as_ref().and_then(|u| u.password_hash.clone());
     if !state.hasher.verify(body.password, stored).await? {
-        let tx = begin_write(db).await?;
-        attempt.record_failure(&tx, state.now(), window).await?;
-        tx.commit().await?;
         return Err(ApiError::InvalidCredentials);
     }
     let account = account.ok_or(ApiError::InvalidCredentials)?;
     let now = state.now();
     let tx = begin_write(db).await?;
-    attempt.clear_account(&tx).await?;
+    attempt.succeeded(&tx, reservation).await?;
     let tokens = session::start(&tx, &state, account.id, now).await?;
     tx.commit().await?;
     tracing::info!(user_id = %account.id, "signed in");
@@ -224,7 +221,8 @@ pub struct ClaimRequest {
     new_password: String,
 }
 
-/// Redeem a one-time code: set a password, end every other session, and sign in.
+/// Redeem a one-time code: set a password, end every other session, void the account's
+/// other unused codes, and sign in. Throttled like sign-in.
 #[utoipa::path(post, path = "/auth/claim", tag = "auth", request_body = ClaimRequest,
     responses((status = 200, description = "password set and signed in", body = SignedIn)))]
 #[tracing::instrument(skip_all)]
@@ -238,9 +236,9 @@ async fn claim(
     let phone = Phone::parse(&body.phone).ok();
     let account_key = phone.as_ref().map_or(body.phone.trim(), Phone::as_str);
     let attempt = Attempt::new(&state, account_key, &addr)?;
-    let window = Duration::seconds(state.settings.login_failure_window_secs as i64);
+    let reservation = attempt.reserve(db, &state.settings, state.now()).await?;
+    reservation.wait().await;
     let now = state.now();
-    attempt.check(db, now, window).await?;
 
     let account = match &phone {
         Some(phone) => user::Entity::find().filter(user::Column::Phone.eq(phone.as_str())).one(db).await?,
@@ -261,10 +259,7 @@ async fn claim(
         None => None,
     };
     let (Some(account), Some(code)) = (account, code) else {
-        let tx = begin_write(db).await?;
-        attempt.record_failure(&tx, now, window).await?;
-        tx.commit().await?;
-        return Err(ApiError::InvalidCredentials);
+        return Err(ApiError::InvalidCode);
     };
     let hash = state.hasher.hash(password.expose().to_owned()).await?;
     let tx = begin_write(db).await?;
@@ -276,8 +271,16 @@ async fn claim(
         .await?
         .rows_affected;
     if spent == 0 {
-        return Err(ApiError::InvalidCredentials);
+        return Err(ApiError::InvalidCode);
     }
+    // Whatever other codes the account had die with this one: a leftover claim code must
+    // not reset the password later.
+    one_time_code::Entity::update_many()
+        .col_expr(one_time_code::Column::UsedAt, Expr::value(now))
+        .filter(one_time_code::Column::UserId.eq(account.id))
+        .filter(one_time_code::Column::UsedAt.is_null())
+        .exec(&tx)
+        .await?;
     let updated = user::Entity::update_many()
         .col_expr(user::Column::PasswordHash, Expr::value(hash))
         .col_expr(user::Column::Status, Expr::value(user::UserStatus::Active))
@@ -287,10 +290,10 @@ async fn claim(
         .exec_with_returning(&tx)
         .await?;
     let Some(account) = updated.into_iter().next() else {
-        return Err(ApiError::InvalidCredentials);
+        return Err(ApiError::InvalidCode);
     };
     session::revoke(&tx, Sessions::AllOf(account.id), "password_reset", now).await?;
-    attempt.clear_account(&tx).await?;
+    attempt.succeeded(&tx, reservation).await?;
     let tokens = session::start(&tx, &state, account.id, now).await?;
     tx.commit().await?;
     tracing::info!(user_id = %account.id, "one-time code redeemed");
