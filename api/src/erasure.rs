@@ -16,9 +16,10 @@ use uuid::Uuid;
 
 use crate::auth::session::{self, Sessions};
 use crate::auth::throttle;
+use crate::entity::enums::InvitationStatusDb;
 use crate::entity::{
     audit_log, auth_failure, contract, idempotency_key, offer, one_time_code, order, order_event, order_note, partner,
-    partner_member, rating, user, volunteer, volunteer_hour,
+    partner_invitation, partner_member, rating, user, volunteer, volunteer_hour,
 };
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -266,6 +267,12 @@ pub async fn erase_personal_data(
         idempotency_key::Entity::delete_many().filter(idempotency_key::Column::Body.contains(&phone)).exec(db).await?;
         let key = throttle::account_key(state, &phone)?;
         auth_failure::Entity::delete_many().filter(auth_failure::Column::KeyHash.eq(key)).exec(db).await?;
+        // Invitations still waiting for this phone would go to whoever registers it next.
+        partner_invitation::Entity::delete_many()
+            .filter(partner_invitation::Column::PhoneHash.eq(crate::invitations::phone_hash(state, &phone)?))
+            .filter(partner_invitation::Column::Status.eq(InvitationStatusDb::Pending))
+            .exec(db)
+            .await?;
     }
     idempotency_key::Entity::delete_many().filter(idempotency_key::Column::UserId.eq(user_id)).exec(db).await?;
     one_time_code::Entity::delete_many().filter(one_time_code::Column::UserId.eq(user_id)).exec(db).await?;

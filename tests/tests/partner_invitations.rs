@@ -325,3 +325,21 @@ async fn invitations_to_one_phone_sent_at_once_leave_one_pending_invitation() {
     assert_eq!(ids.len(), 1, "one invitation, renewed: {answers:?}");
     assert_eq!(my_invitations(&app, &invitee).await.len(), 1);
 }
+
+#[tokio::test]
+async fn closing_an_account_withdraws_the_invitations_waiting_for_its_phone() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let (owner, partner) = app.approved_partner(&admin).await;
+    let invitee = app.resident().await;
+    let (status, _) = invite(&app, &owner, partner, &invitee.phone, "admin").await;
+    assert_eq!(status, 201);
+    assert_eq!(my_invitations(&app, &invitee).await.len(), 1);
+
+    let close = json!({"password": PASSWORD});
+    let (status, body) = app.call(app.post("/me/close", Some(&invitee.access_token), &close)).await;
+    assert_eq!(status, 204, "{body}");
+    // Whoever gets the number next is not offered the closed account's invitation.
+    let next_holder = register(&app, &invitee.phone).await;
+    assert!(my_invitations(&app, &next_holder).await.is_empty());
+}

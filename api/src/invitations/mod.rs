@@ -26,7 +26,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// The keyed hash an invitation stores instead of the phone (a normalised `Phone`).
-fn phone_hash(state: &AppState, phone: &str) -> Result<String, ApiError> {
+pub(crate) fn phone_hash(state: &AppState, phone: &str) -> Result<String, ApiError> {
     Ok(state.keys()?.keyed_hash("invitation:phone", phone))
 }
 
