@@ -465,4 +465,14 @@ async fn the_public_figures_take_whole_months_and_refuse_narrow_windows() {
     }
     let staff = format!("/stats/communities/{}{day}", w.community);
     assert_eq!(app.call(app.get(&staff, Some(&w.dispatcher.access_token))).await.0, 200);
+
+    // The document offers the public a month only, and describes the suppression.
+    let doc: Value = app.client.get(app.url("/openapi.json")).send().await.unwrap().json().await.unwrap();
+    let operation = &doc["paths"]["/api/v1/public/communities/{id}/stats"]["get"];
+    let params: Vec<&str> =
+        operation["parameters"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+    assert_eq!(params, ["id", "month"]);
+    let text = format!("{} {}", operation["summary"], operation["description"]);
+    assert!(text.contains("suppressed"), "{operation}");
+    assert!(doc["components"]["schemas"]["PublicFigures"]["properties"]["min_count"].is_object());
 }
