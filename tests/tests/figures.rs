@@ -335,6 +335,17 @@ async fn crafted_dates_are_refused_by_every_figure_instead_of_crashing() {
             assert_eq!(refused_field(status, &body), field, "{path}?{query}");
         }
     }
+    // An order's preferred times are stored as given.
+    let resident = app.resident().await;
+    for (start, end) in [("-262143-01-01T00:00:00Z", "-262143-01-02T00:00:00Z"), ("1999-12-31T00:00:00Z", "")] {
+        let mut body = order_body(&w);
+        body["preferred_start"] = json!(start);
+        if !end.is_empty() {
+            body["preferred_end"] = json!(end);
+        }
+        let (status, body) = app.call(app.post("/orders", Some(&resident.access_token), &body)).await;
+        assert_eq!(refused_field(status, &body), "preferred_start", "{start}");
+    }
     // A contract's period is stored and compared with today's date.
     for (from, to) in [("-262143-01-01", "-262143-01-02"), ("+262142-01-01", "+262142-12-31")] {
         let body = json!({
