@@ -257,13 +257,12 @@ async fn create_contract(
     let mut fields = Fields::default();
     let title = fields.check("title", text_field(&body.title, 1, 200));
     // The start within 2000-01-01 and a year from today; the end follows within ten years.
-    let period = match crate::dates::bounded_date(&state, "valid_from", body.valid_from) {
-        Ok(_) => fields.check("valid_to", ContractPeriod::new(body.valid_from, body.valid_to)),
-        Err(_) => {
-            let last = crate::dates::latest(&state);
-            fields.push("valid_from", format!("a date YYYY-MM-DD from {} to {last}", crate::dates::EARLIEST));
+    let period = match crate::dates::date_problem(&state, body.valid_from) {
+        Some(problem) => {
+            fields.push("valid_from", problem);
             None
         }
+        None => fields.check("valid_to", ContractPeriod::new(body.valid_from, body.valid_to)),
     };
     if let Err(errors) = Terms::parse(body.terms.into()) {
         for e in errors {

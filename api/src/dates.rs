@@ -19,22 +19,33 @@ pub fn latest(state: &AppState) -> NaiveDate {
     state.today().checked_add_months(Months::new(12)).unwrap_or(NaiveDate::MAX)
 }
 
-/// A date given by the caller, within [`EARLIEST`] and a year from today.
-pub fn bounded_date(state: &AppState, field: &str, day: NaiveDate) -> Result<NaiveDate, ApiError> {
+/// Why a date given by the caller is refused: outside [`EARLIEST`] … a year from today.
+pub fn date_problem(state: &AppState, day: NaiveDate) -> Option<String> {
     let last = latest(state);
-    if day < EARLIEST || day > last {
-        return Err(ApiError::validation(field, format!("a date YYYY-MM-DD from {EARLIEST} to {last}")));
-    }
-    Ok(day)
+    (day < EARLIEST || day > last).then(|| format!("a date YYYY-MM-DD from {EARLIEST} to {last}"))
 }
 
-/// An instant given by the caller, within [`EARLIEST`] and a year from now (UTC).
-pub fn bounded_instant(state: &AppState, field: &str, at: DateTime<Utc>) -> Result<DateTime<Utc>, ApiError> {
+/// A date given by the caller, within [`EARLIEST`] and a year from today.
+pub fn bounded_date(state: &AppState, field: &str, day: NaiveDate) -> Result<NaiveDate, ApiError> {
+    match date_problem(state, day) {
+        Some(problem) => Err(ApiError::validation(field, problem)),
+        None => Ok(day),
+    }
+}
+
+/// Why an instant given by the caller is refused: outside 2000-01-01T00:00:00Z … a year
+/// from now.
+pub fn instant_problem(state: &AppState, at: DateTime<Utc>) -> Option<String> {
     let first = EARLIEST.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc();
     let last = state.now().checked_add_months(Months::new(12)).unwrap_or(DateTime::<Utc>::MAX_UTC);
-    if at < first || at > last {
-        let last = last.format("%Y-%m-%dT%H:%M:%SZ");
-        return Err(ApiError::validation(field, format!("an RFC 3339 instant from 2000-01-01T00:00:00Z to {last}")));
+    (at < first || at > last)
+        .then(|| format!("an RFC 3339 instant from 2000-01-01T00:00:00Z to {}", last.format("%Y-%m-%dT%H:%M:%SZ")))
+}
+
+/// An instant given by the caller, within 2000-01-01 and a year from now (UTC).
+pub fn bounded_instant(state: &AppState, field: &str, at: DateTime<Utc>) -> Result<DateTime<Utc>, ApiError> {
+    match instant_problem(state, at) {
+        Some(problem) => Err(ApiError::validation(field, problem)),
+        None => Ok(at),
     }
-    Ok(at)
 }

@@ -335,6 +335,17 @@ async fn crafted_dates_are_refused_by_every_figure_instead_of_crashing() {
             assert_eq!(refused_field(status, &body), field, "{path}?{query}");
         }
     }
+    // An order's preferred times are stored as given.
+    let resident = app.resident().await;
+    for (start, end) in [("-262143-01-01T00:00:00Z", "-262143-01-02T00:00:00Z"), ("1999-12-31T00:00:00Z", "")] {
+        let mut body = order_body(&w);
+        body["preferred_start"] = json!(start);
+        if !end.is_empty() {
+            body["preferred_end"] = json!(end);
+        }
+        let (status, body) = app.call(app.post("/orders", Some(&resident.access_token), &body)).await;
+        assert_eq!(refused_field(status, &body), "preferred_start", "{start}");
+    }
     // A contract's period is stored and compared with today's date.
     for (from, to) in [("-262143-01-01", "-262143-01-02"), ("+262142-01-01", "+262142-12-31")] {
         let body = json!({
@@ -465,4 +476,14 @@ async fn the_public_figures_take_whole_months_and_refuse_narrow_windows() {
     }
     let staff = format!("/stats/communities/{}{day}", w.community);
     assert_eq!(app.call(app.get(&staff, Some(&w.dispatcher.access_token))).await.0, 200);
+
+    // The document offers the public a month only, and describes the suppression.
+    let doc: Value = app.client.get(app.url("/openapi.json")).send().await.unwrap().json().await.unwrap();
+    let operation = &doc["paths"]["/api/v1/public/communities/{id}/stats"]["get"];
+    let params: Vec<&str> =
+        operation["parameters"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+    assert_eq!(params, ["id", "month"]);
+    let text = format!("{} {}", operation["summary"], operation["description"]);
+    assert!(text.contains("suppressed"), "{operation}");
+    assert!(doc["components"]["schemas"]["PublicFigures"]["properties"]["min_count"].is_object());
 }

@@ -397,9 +397,10 @@ async fn every_step_answers_the_order_as_it_is_stored() {
     let resident = app.resident().await;
     let (member, partner_id, _) = partner(&app, &w, 3, None).await;
     let mut body = order_body(&w);
-    // Nanoseconds: the databases keep microseconds.
-    body["preferred_start"] = json!("2031-05-01T09:00:00.123456789Z");
-    body["preferred_end"] = json!("2031-05-01T19:30:00.987654321+08:00");
+    // Nanoseconds: the databases keep microseconds. A preferred time lies within a year.
+    let day = (chrono::Utc::now() + chrono::Duration::days(100)).format("%Y-%m-%d").to_string();
+    body["preferred_start"] = json!(format!("{day}T09:00:00.123456789Z"));
+    body["preferred_end"] = json!(format!("{day}T19:30:00.987654321+08:00"));
     let (status, created) = app.call(app.post("/orders", Some(&resident.access_token), &body)).await;
     assert_eq!(status, 201, "{created}");
     let order = id(&created);
@@ -410,7 +411,7 @@ async fn every_step_answers_the_order_as_it_is_stored() {
         let path = path.clone();
         async move { app.call(app.get(&path, Some(&token))).await.1 }
     };
-    assert_eq!(created["preferred_start"], "2031-05-01T09:00:00.123456Z");
+    assert_eq!(created["preferred_start"], format!("{day}T09:00:00.123456Z"));
     assert_eq!(created, stored(&resident).await, "created");
 
     let (status, patched) =

@@ -270,6 +270,11 @@ pub async fn create_order(
     let title = fields.check("title", text_field(&body.title, 1, 100));
     let description = fields.check("description", text_field(&body.description, 1, 2000));
     let contact = body.contact_phone.as_deref().map(|p| fields.check("contact_phone", Phone::parse(p)));
+    for (field, at) in [("preferred_start", body.preferred_start), ("preferred_end", body.preferred_end)] {
+        if let Some(problem) = at.and_then(|at| crate::dates::instant_problem(&state, at)) {
+            fields.push(field, problem);
+        }
+    }
     if let (Some(start), Some(end)) = (body.preferred_start, body.preferred_end)
         && end <= start
     {
