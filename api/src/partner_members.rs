@@ -54,7 +54,8 @@ pub(crate) async fn require_partner_admin(
     }
 }
 
-/// The partner's members (its members and staff).
+/// The partner's members (its members and staff); phones in full for its admin and staff,
+/// whose read is audited (`partner.members_read`, the member ids).
 #[utoipa::path(get, path = "/partners/{id}/members", tag = "partners", security(("bearer" = [])),
     params(("id" = Uuid, Path)), responses((status = 200, body = Paginated<MemberView>)))]
 #[tracing::instrument(skip_all, fields(user_id))]
@@ -86,7 +87,12 @@ async fn list_members(
             role: m.role,
             joined_at: m.created_at,
         })
-        .collect();
+        .collect::<Vec<_>>();
+    if is_staff(&principal) && role.is_none() {
+        let what = audit::ids(items.iter().map(|m| m.user_id));
+        audit::record_read(db, principal.user_id, "partner.members_read", "partner", partner_id, what, state.now())
+            .await?;
+    }
     Ok(Json(Paginated { items, next_cursor: None }))
 }
 

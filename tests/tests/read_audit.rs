@@ -131,6 +131,11 @@ async fn staff_reads_of_hours_accounts_and_partner_contacts_are_on_record() {
     assert_eq!(app.call(app.get(&format!("/partners/{partner_id}"), admin)).await.0, 200);
     let entry = the_one(entries(&app, &w, "partner.read", &w.admin).await, &owner);
     assert_eq!(entry["object_id"], partner_id.to_string());
+    let (status, members) = app.call(app.get(&format!("/partners/{partner_id}/members"), admin)).await;
+    assert_eq!(status, 200, "{members}");
+    assert_eq!(members["items"][0]["phone"], owner.phone.as_str(), "staff see the members' phones");
+    let entry = the_one(entries(&app, &w, "partner.members_read", &w.admin).await, &owner);
+    assert!(entry["reason"].as_str().unwrap().contains(&owner.user_id.to_string()), "{entry}");
 
     // The partner's own admin reads its own contact: not a staff read.
     assert_eq!(app.call(app.get("/partners", Some(&owner.access_token))).await.0, 200);
