@@ -6,17 +6,19 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use shenbian_domain::Password;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
+use uuid::Uuid;
 
 use crate::auth::Principal;
 use crate::auth::session::{self, Sessions};
 use crate::auth::throttle::{Attempt, ClientAddr};
 use crate::db::begin_write;
-use crate::entity::user;
+use crate::entity::enums::{MemberRole, ProviderStatusDb};
+use crate::entity::{partner, partner_member, user, volunteer};
 use crate::error::{ApiError, problem_response};
 use crate::extract::JsonBody;
 use crate::state::AppState;
@@ -51,13 +53,64 @@ pub(crate) fn own_attempt(state: &AppState, account: &user::Model, addr: &Client
     Attempt::new(state, account.phone.as_deref().unwrap_or(&id), addr)
 }
 
-/// The signed-in account, phone unmasked (it is the caller's own).
+/// The caller's account and everything a client needs to know what to show her: her roles,
+/// the partners she is a member or admin of, and her volunteer standing.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MeView {
+    #[serde(flatten)]
+    pub user: UserView,
+    /// The partners the caller belongs to, with her role in each.
+    pub partners: Vec<MembershipView>,
+    /// The caller's volunteer applications, one per community, with their status.
+    pub volunteers: Vec<VolunteerStanding>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MembershipView {
+    pub partner_id: Uuid,
+    pub partner_name: String,
+    pub partner_status: ProviderStatusDb,
+    pub role: MemberRole,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VolunteerStanding {
+    pub volunteer_id: Uuid,
+    pub community_id: Uuid,
+    pub status: ProviderStatusDb,
+}
+
+/// The signed-in account, phone unmasked (it is the caller's own), with her memberships.
 #[utoipa::path(get, path = "/me", tag = "me", security(("bearer" = [])),
-    responses((status = 200, description = "the caller's account", body = UserView)))]
+    responses((status = 200, description = "the caller's account, roles and memberships", body = MeView)))]
 #[tracing::instrument(skip_all, fields(user_id))]
-async fn me(State(state): State<AppState>, principal: Principal) -> Result<Json<UserView>, ApiError> {
-    let found = user::Entity::find_by_id(principal.user_id).one(state.db()?).await?;
-    found.map(|u| Json(u.into())).ok_or(ApiError::Unauthorized)
+async fn me(State(state): State<AppState>, principal: Principal) -> Result<Json<MeView>, ApiError> {
+    let db = state.db()?;
+    let found = user::Entity::find_by_id(principal.user_id).one(db).await?.ok_or(ApiError::Unauthorized)?;
+    let memberships =
+        partner_member::Entity::find().filter(partner_member::Column::UserId.eq(principal.user_id)).all(db).await?;
+    let ids: Vec<Uuid> = memberships.iter().map(|m| m.partner_id).collect();
+    let partners = partner::Entity::find().filter(partner::Column::Id.is_in(ids)).all(db).await?;
+    let partners = memberships
+        .iter()
+        .filter_map(|m| {
+            let p = partners.iter().find(|p| p.id == m.partner_id)?;
+            Some(MembershipView {
+                partner_id: p.id,
+                partner_name: p.name.clone(),
+                partner_status: p.status,
+                role: m.role,
+            })
+        })
+        .collect();
+    let volunteers = volunteer::Entity::find()
+        .filter(volunteer::Column::UserId.eq(principal.user_id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|v| VolunteerStanding { volunteer_id: v.id, community_id: v.community_id, status: v.status })
+        .collect();
+    Ok(Json(MeView { user: found.into(), partners, volunteers }))
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -480,11 +480,15 @@ pub async fn jobs(
         .all(db)
         .await?;
     let offered_orders = order::Entity::find().filter(order::Column::Id.is_in(offered_ids)).all(db).await?;
-    let names = resident_names(db, &assigned).await?;
+    let mut names = resident_names(db, &assigned).await?;
+    names.extend(resident_names(db, &offered_orders).await?);
     let mut jobs: Vec<(String, JobView)> = Vec::new();
     for o in offers {
         let Some(found) = offered_orders.iter().find(|x| x.id == o.order_id) else { continue };
-        let view = OrderView::new(found.clone(), "", false);
+        // Masked as `GET /orders/{id}` masks it for an offered provider: `张*`, and the name
+        // masked in the free text too.
+        let name = names.get(&found.resident_id).cloned().unwrap_or_default();
+        let view = OrderView::new(found.clone(), &name, false);
         let key = format!("{}|{}", o.accept_by.to_rfc3339(), o.order_id);
         jobs.push((
             key,
