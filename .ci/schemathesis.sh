@@ -71,7 +71,8 @@ trap 'exit 143' TERM
 export SHENBIAN_DATA_DIR=$tmp/data
 export SHENBIAN_BIND=127.0.0.1:0
 export SHENBIAN_LOG_FORMAT=pretty
-# schemathesis signs in with random credentials over and over; do not lock anything out.
+# schemathesis signs in with random credentials over and over; do not lock anything out
+# or slow anything down.
 export SHENBIAN_LOGIN_MAX_FAILURES_PER_ADDRESS=1000000
 export SHENBIAN_LOGIN_MAX_FAILURES_PER_ACCOUNT_AND_ADDRESS=1000000
 export SHENBIAN_LOGIN_SLOW_DOWN_AFTER_FAILURES=1000000

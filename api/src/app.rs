@@ -24,7 +24,7 @@ use crate::auth::keys::Keys;
 use crate::config::Settings;
 use crate::db::connect_and_migrate;
 use crate::error::{ApiError, PROBLEM_JSON};
-use crate::openapi::{ApiDoc, add_problem_responses};
+use crate::openapi::ApiDoc;
 use crate::state::{AppState, Clock, SystemClock};
 
 pub const BODY_LIMIT: usize = 1024 * 1024;
@@ -55,7 +55,7 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .nest("/api/v1", v1)
         .merge(crate::ops::router())
         .split_for_parts();
-    add_problem_responses(&mut doc);
+    crate::openapi::finish(&mut doc);
     (router, doc)
 }
 

@@ -221,7 +221,7 @@ pub struct CandidateView {
 }
 
 /// The providers an order may be offered to, best first (the community's dispatchers).
-#[utoipa::path(get, path = "/orders/{id}/candidates", tag = "orders", security(("bearer" = [])),
+#[utoipa::path(get, path = "/orders/{id}/candidates", operation_id = "order_candidates", tag = "orders", security(("bearer" = [])),
     params(("id" = Uuid, Path), ("accept-language" = Option<String>, Header)),
     responses((status = 200, body = crate::pagination::Paginated<CandidateView>)))]
 #[tracing::instrument(skip_all, fields(user_id, order_id = %id))]

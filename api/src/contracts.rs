@@ -534,7 +534,7 @@ async fn overlapping_active(
 }
 
 /// Sign a draft contract (the partner's admin).
-#[utoipa::path(post, path = "/contracts/{id}/sign", tag = "contracts", security(("bearer" = [])),
+#[utoipa::path(post, path = "/contracts/{id}/sign", operation_id = "sign_contract", tag = "contracts", security(("bearer" = [])),
     params(("id" = Uuid, Path)), responses((status = 200, body = ContractView)))]
 #[tracing::instrument(skip_all, fields(user_id))]
 async fn sign(
@@ -547,7 +547,7 @@ async fn sign(
 
 /// Put a signed (or suspended) contract in force (admins; a dispatcher when it covers her
 /// community only).
-#[utoipa::path(post, path = "/contracts/{id}/activate", tag = "contracts", security(("bearer" = [])),
+#[utoipa::path(post, path = "/contracts/{id}/activate", operation_id = "activate_contract", tag = "contracts", security(("bearer" = [])),
     params(("id" = Uuid, Path)), responses((status = 200, body = ContractView)))]
 #[tracing::instrument(skip_all, fields(user_id))]
 async fn activate(
@@ -560,7 +560,7 @@ async fn activate(
 
 /// Suspend an active contract, with a reason: its open offers close; accepted jobs carry on
 /// (admins; a dispatcher when it covers her community only).
-#[utoipa::path(post, path = "/contracts/{id}/suspend", tag = "contracts", security(("bearer" = [])),
+#[utoipa::path(post, path = "/contracts/{id}/suspend", operation_id = "suspend_contract", tag = "contracts", security(("bearer" = [])),
     params(("id" = Uuid, Path)), request_body = ReasonBody, responses((status = 200, body = ContractView)))]
 #[tracing::instrument(skip_all, fields(user_id))]
 async fn suspend(
@@ -574,7 +574,7 @@ async fn suspend(
 
 /// End a contract for good, with a reason (admins; a dispatcher when it covers her community
 /// only).
-#[utoipa::path(post, path = "/contracts/{id}/terminate", tag = "contracts", security(("bearer" = [])),
+#[utoipa::path(post, path = "/contracts/{id}/terminate", operation_id = "terminate_contract", tag = "contracts", security(("bearer" = [])),
     params(("id" = Uuid, Path)), request_body = ReasonBody, responses((status = 200, body = ContractView)))]
 #[tracing::instrument(skip_all, fields(user_id))]
 async fn terminate(

@@ -271,7 +271,7 @@ pub struct EligibilityQuery {
 }
 
 /// May this partner be offered an order of this community and category today? (staff)
-#[utoipa::path(get, path = "/partners/{id}/eligibility", tag = "contracts", security(("bearer" = [])),
+#[utoipa::path(get, path = "/partners/{id}/eligibility", operation_id = "partner_eligibility", tag = "contracts", security(("bearer" = [])),
     params(("id" = Uuid, Path), EligibilityQuery, ("accept-language" = Option<String>, Header)),
     responses((status = 200, body = EligibilityView)))]
 #[tracing::instrument(skip_all, fields(user_id))]
@@ -294,7 +294,7 @@ async fn partner_eligibility_route(
 }
 
 /// May this volunteer be offered an order of this community and category? (staff)
-#[utoipa::path(get, path = "/volunteers/{id}/eligibility", tag = "contracts", security(("bearer" = [])),
+#[utoipa::path(get, path = "/volunteers/{id}/eligibility", operation_id = "volunteer_eligibility", tag = "contracts", security(("bearer" = [])),
     params(("id" = Uuid, Path), EligibilityQuery, ("accept-language" = Option<String>, Header)),
     responses((status = 200, body = EligibilityView)))]
 #[tracing::instrument(skip_all, fields(user_id))]

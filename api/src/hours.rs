@@ -72,7 +72,7 @@ async fn visible(state: &AppState, principal: &Principal, id: Uuid) -> Result<vo
 
 /// A volunteer's hours, newest first, with the total (the volunteer; their community's
 /// dispatchers; admins). A staff read is audited.
-#[utoipa::path(get, path = "/volunteers/{id}/hours", tag = "volunteers", security(("bearer" = [])), params(("id" = Uuid, Path), PageParams),
+#[utoipa::path(get, path = "/volunteers/{id}/hours", operation_id = "volunteer_hours", tag = "volunteers", security(("bearer" = [])), params(("id" = Uuid, Path), PageParams),
     responses((status = 200, body = HoursRecord)))]
 #[tracing::instrument(skip_all, fields(user_id))]
 async fn hours(
@@ -165,7 +165,7 @@ pub struct Correction {
 
 /// Correct a volunteer's hours with a new entry and a reason (their community's dispatchers,
 /// admins); audited. The total may not go below zero.
-#[utoipa::path(post, path = "/volunteers/{id}/hours/corrections", tag = "volunteers", security(("bearer" = [])),
+#[utoipa::path(post, path = "/volunteers/{id}/hours/corrections", operation_id = "correct_hours", tag = "volunteers", security(("bearer" = [])),
     params(("id" = Uuid, Path)), request_body = Correction, responses((status = 201, body = HoursEntry)))]
 #[tracing::instrument(skip_all, fields(user_id))]
 async fn correct(

@@ -113,7 +113,7 @@ pub struct PartnerApplication {
 }
 
 /// Apply for an organisation (anyone signed in); the caller becomes its partner admin.
-#[utoipa::path(post, path = "/partners", tag = "partners", security(("bearer" = [])), request_body = PartnerApplication,
+#[utoipa::path(post, path = "/partners", operation_id = "apply_partner", tag = "partners", security(("bearer" = [])), request_body = PartnerApplication,
     responses((status = 201, body = PartnerView)))]
 #[tracing::instrument(skip_all, fields(user_id))]
 async fn apply(
@@ -324,7 +324,7 @@ async fn decide(
 }
 
 /// Approve an application (admins).
-#[utoipa::path(post, path = "/partners/{id}/approve", tag = "partners", security(("bearer" = [])),
+#[utoipa::path(post, path = "/partners/{id}/approve", operation_id = "approve_partner", tag = "partners", security(("bearer" = [])),
     params(("id" = Uuid, Path)), responses((status = 200, body = PartnerView)))]
 #[tracing::instrument(skip_all, fields(user_id))]
 async fn approve(
@@ -336,7 +336,7 @@ async fn approve(
 }
 
 /// Reject an application, with a reason (admins).
-#[utoipa::path(post, path = "/partners/{id}/reject", tag = "partners", security(("bearer" = [])),
+#[utoipa::path(post, path = "/partners/{id}/reject", operation_id = "reject_partner", tag = "partners", security(("bearer" = [])),
     params(("id" = Uuid, Path)), request_body = ReasonBody, responses((status = 200, body = PartnerView)))]
 #[tracing::instrument(skip_all, fields(user_id))]
 async fn reject(
@@ -350,7 +350,7 @@ async fn reject(
 
 /// Suspend an approved partner, with a reason (admins): its open offers close at once; jobs
 /// it accepted carry on.
-#[utoipa::path(post, path = "/partners/{id}/suspend", tag = "partners", security(("bearer" = [])),
+#[utoipa::path(post, path = "/partners/{id}/suspend", operation_id = "suspend_partner", tag = "partners", security(("bearer" = [])),
     params(("id" = Uuid, Path)), request_body = ReasonBody, responses((status = 200, body = PartnerView)))]
 #[tracing::instrument(skip_all, fields(user_id))]
 async fn suspend(
@@ -363,7 +363,7 @@ async fn suspend(
 }
 
 /// Reinstate a suspended partner (admins).
-#[utoipa::path(post, path = "/partners/{id}/reinstate", tag = "partners", security(("bearer" = [])),
+#[utoipa::path(post, path = "/partners/{id}/reinstate", operation_id = "reinstate_partner", tag = "partners", security(("bearer" = [])),
     params(("id" = Uuid, Path)), responses((status = 200, body = PartnerView)))]
 #[tracing::instrument(skip_all, fields(user_id))]
 async fn reinstate(

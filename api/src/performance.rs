@@ -74,7 +74,7 @@ fn check_month(field: &str, value: Option<&str>) -> Result<(), ApiError> {
 }
 
 /// A contract's record month by month (whoever may see the contract).
-#[utoipa::path(get, path = "/contracts/{id}/performance", tag = "contracts", security(("bearer" = [])),
+#[utoipa::path(get, path = "/contracts/{id}/performance", operation_id = "contract_performance", tag = "contracts", security(("bearer" = [])),
     params(("id" = Uuid, Path), MonthRange), responses((status = 200, body = Performance)))]
 #[tracing::instrument(skip_all, fields(user_id))]
 async fn performance(

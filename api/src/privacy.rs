@@ -73,7 +73,7 @@ pub struct Export {
 }
 
 /// Download all your data as JSON.
-#[utoipa::path(get, path = "/me/export", tag = "me", security(("bearer" = [])), responses((status = 200, body = Export)))]
+#[utoipa::path(get, path = "/me/export", operation_id = "export_my_data", tag = "me", security(("bearer" = [])), responses((status = 200, body = Export)))]
 #[tracing::instrument(skip_all, fields(user_id))]
 async fn export(State(state): State<AppState>, principal: Principal) -> Result<Json<Export>, ApiError> {
     let db = state.db()?;
@@ -143,7 +143,7 @@ pub struct CloseRequest {
 /// name are redacted from the texts about you; your orders stay anonymised for the
 /// figures; every session ends. Needs the password (attempts throttled like sign-in). A
 /// partner's last admin hands the partner over first (409).
-#[utoipa::path(post, path = "/me/close", tag = "me", security(("bearer" = [])), request_body = CloseRequest,
+#[utoipa::path(post, path = "/me/close", operation_id = "close_account", tag = "me", security(("bearer" = [])), request_body = CloseRequest,
     responses((status = 204, description = "account closed and personal data erased")))]
 #[tracing::instrument(skip_all, fields(user_id))]
 pub async fn close(

@@ -110,7 +110,7 @@ pub struct VolunteerApplication {
 }
 
 /// Apply to volunteer (residents). One application per account.
-#[utoipa::path(post, path = "/volunteers", tag = "volunteers", security(("bearer" = [])), request_body = VolunteerApplication,
+#[utoipa::path(post, path = "/volunteers", operation_id = "apply_volunteer", tag = "volunteers", security(("bearer" = [])), request_body = VolunteerApplication,
     responses((status = 201, body = VolunteerView)))]
 #[tracing::instrument(skip_all, fields(user_id))]
 async fn apply(
@@ -320,7 +320,7 @@ async fn decide(
 }
 
 /// Approve a volunteer (the community's dispatchers, admins).
-#[utoipa::path(post, path = "/volunteers/{id}/approve", tag = "volunteers", security(("bearer" = [])),
+#[utoipa::path(post, path = "/volunteers/{id}/approve", operation_id = "approve_volunteer", tag = "volunteers", security(("bearer" = [])),
     params(("id" = Uuid, Path)), responses((status = 200, body = VolunteerView)))]
 #[tracing::instrument(skip_all, fields(user_id))]
 async fn approve(
@@ -332,7 +332,7 @@ async fn approve(
 }
 
 /// Reject an application, with a reason (the community's dispatchers, admins).
-#[utoipa::path(post, path = "/volunteers/{id}/reject", tag = "volunteers", security(("bearer" = [])),
+#[utoipa::path(post, path = "/volunteers/{id}/reject", operation_id = "reject_volunteer", tag = "volunteers", security(("bearer" = [])),
     params(("id" = Uuid, Path)), request_body = ReasonBody, responses((status = 200, body = VolunteerView)))]
 #[tracing::instrument(skip_all, fields(user_id))]
 async fn reject(
@@ -345,7 +345,7 @@ async fn reject(
 }
 
 /// Suspend a volunteer, with a reason: open offers close; accepted jobs carry on.
-#[utoipa::path(post, path = "/volunteers/{id}/suspend", tag = "volunteers", security(("bearer" = [])),
+#[utoipa::path(post, path = "/volunteers/{id}/suspend", operation_id = "suspend_volunteer", tag = "volunteers", security(("bearer" = [])),
     params(("id" = Uuid, Path)), request_body = ReasonBody, responses((status = 200, body = VolunteerView)))]
 #[tracing::instrument(skip_all, fields(user_id))]
 async fn suspend(
@@ -358,7 +358,7 @@ async fn suspend(
 }
 
 /// Reinstate a suspended volunteer (the community's dispatchers, admins).
-#[utoipa::path(post, path = "/volunteers/{id}/reinstate", tag = "volunteers", security(("bearer" = [])),
+#[utoipa::path(post, path = "/volunteers/{id}/reinstate", operation_id = "reinstate_volunteer", tag = "volunteers", security(("bearer" = [])),
     params(("id" = Uuid, Path)), responses((status = 200, body = VolunteerView)))]
 #[tracing::instrument(skip_all, fields(user_id))]
 async fn reinstate(

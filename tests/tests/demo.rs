@@ -41,6 +41,11 @@ async fn the_demo_district_has_every_state_and_every_log_replays() {
     assert_eq!(partners["items"].as_array().unwrap().len(), 12);
     let (_, volunteers) = app.call(app.get("/volunteers?status=approved&limit=100", Some(&admin.access_token))).await;
     assert_eq!(volunteers["items"].as_array().unwrap().len(), 20);
+    // The document's example order names a category the demo district offers.
+    let doc: Value = app.client.get(app.url("/openapi.json")).send().await.unwrap().json().await.unwrap();
+    let example = doc["components"]["schemas"]["NewOrder"]["properties"]["category_code"]["example"].as_str().unwrap();
+    let (status, _) = app.call(app.get(&format!("/categories/{example}"), Some(&admin.access_token))).await;
+    assert_eq!(status, 200, "the NewOrder example's category {example} exists");
     // A second run refuses rather than doubling the district.
     assert!(shenbian_tests::shenbian::demo::run(app.state.clone()).await.is_err());
 }

@@ -91,6 +91,51 @@ async fn the_openapi_document_lists_every_route_with_its_problem_answers() {
 }
 
 #[tokio::test]
+async fn the_openapi_document_is_fit_for_client_generators() {
+    let app = TestApp::spawn().await;
+    let doc: Value = app.client.get(app.url("/openapi.json")).send().await.unwrap().json().await.unwrap();
+    // The title names the generated package.
+    assert!(doc["info"]["title"].as_str().unwrap().is_ascii(), "{}", doc["info"]["title"]);
+
+    let mut operation_ids = std::collections::BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let id = op["operationId"].as_str().unwrap_or_else(|| panic!("{method} {path} has an operationId"));
+            assert!(operation_ids.insert(id.to_owned()), "operationId {id} ({method} {path}) is unique");
+            assert!(!id.ends_with("_route"), "operationId {id} is not a handler's internal name");
+            for (status, response) in op["responses"].as_object().unwrap() {
+                let description = response["description"].as_str().unwrap_or_default();
+                assert!(!description.is_empty(), "{method} {path} {status} has a description");
+            }
+            // An optional body is its object, not `oneOf[T, null]`: the server refuses `null`.
+            if let Some(content) = op["requestBody"]["content"].as_object() {
+                for media in content.values() {
+                    let schema = media["schema"].to_string();
+                    assert!(!schema.contains(r#""type":"null""#), "{method} {path} body admits null: {schema}");
+                }
+            }
+        }
+    }
+
+    let schemas = doc["components"]["schemas"].as_object().unwrap();
+    for name in schemas.keys() {
+        assert!(!name.ends_with("Db") && !name.to_lowercase().contains("route"), "schema {name} is an internal name");
+    }
+    let pages: Vec<&String> = schemas.keys().filter(|n| n.starts_with("Paginated_")).collect();
+    assert!(pages.len() >= 10, "{pages:?}");
+    for page in pages {
+        let item = page.strip_prefix("Paginated_").unwrap();
+        assert!(schemas.contains_key(item), "{page} lists a named schema");
+        assert_eq!(
+            schemas[page]["properties"]["items"]["items"],
+            json!({"$ref": format!("#/components/schemas/{item}")}),
+            "{page} refers to {item}"
+        );
+    }
+    assert_eq!(schemas["OrderView"]["properties"]["urgency"]["$ref"], "#/components/schemas/Urgency");
+}
+
+#[tokio::test]
 async fn sqlite_runs_in_wal_with_foreign_keys() {
     let app = TestApp::spawn().await;
     let db = app.db();

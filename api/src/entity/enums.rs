@@ -7,7 +7,8 @@ use shenbian_domain::invitation::InvitationStatus;
 use shenbian_domain::order::{Action, ActorRole, OrderStatus};
 use shenbian_domain::partner::{PartnerKind, ProviderStatus};
 
-/// Defines a stored enum with the same variants as a domain enum, and the conversions.
+/// Defines a stored enum with the same variants as a domain enum, and the conversions. The
+/// OpenAPI document names it after the domain enum (`Urgency`, not `UrgencyDb`).
 macro_rules! mirror_enum {
     ($(#[$meta:meta])* $name:ident mirrors $domain:ident { $($variant:ident = $value:literal),+ $(,)? }) => {
         $(#[$meta])*
@@ -17,6 +18,7 @@ macro_rules! mirror_enum {
         )]
         #[sea_orm(rs_type = "String", db_type = "Text")]
         #[serde(rename_all = "snake_case")]
+        #[schema(as = $domain)]
         pub enum $name {
             $(#[sea_orm(string_value = $value)] $variant,)+
         }

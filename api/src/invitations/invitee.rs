@@ -98,7 +98,7 @@ async fn my_invitations(
 }
 
 /// Accept an invitation: the caller joins the partner with the role offered.
-#[utoipa::path(post, path = "/me/invitations/{id}/accept", tag = "me", security(("bearer" = [])),
+#[utoipa::path(post, path = "/me/invitations/{id}/accept", operation_id = "accept_invitation", tag = "me", security(("bearer" = [])),
     params(("id" = Uuid, Path)),
     responses((status = 200, body = MyInvitationView),
         (status = 409, description = "`invalid_transition` (answered, revoked or expired), `already_member`, `partner_not_approved`", body = Problem, content_type = "application/problem+json")))]
@@ -112,7 +112,7 @@ async fn accept(
 }
 
 /// Decline an invitation.
-#[utoipa::path(post, path = "/me/invitations/{id}/decline", tag = "me", security(("bearer" = [])),
+#[utoipa::path(post, path = "/me/invitations/{id}/decline", operation_id = "decline_invitation", tag = "me", security(("bearer" = [])),
     params(("id" = Uuid, Path)),
     responses((status = 200, body = MyInvitationView),
         (status = 409, description = "`invalid_transition`: answered, revoked or expired already", body = Problem, content_type = "application/problem+json")))]

@@ -49,7 +49,7 @@ fn member() -> MemberRole {
 /// is the same whether or not the phone has an account. Inviting a phone that has a pending
 /// invitation from this partner renews that invitation (same id, the new role, a fresh
 /// expiry) instead of sending a second one.
-#[utoipa::path(post, path = "/partners/{id}/invitations", tag = "partners", security(("bearer" = [])),
+#[utoipa::path(post, path = "/partners/{id}/invitations", operation_id = "invite_member", tag = "partners", security(("bearer" = [])),
     params(("id" = Uuid, Path)), request_body = InvitationRequest,
     responses((status = 201, body = InvitationView),
         (status = 409, description = "`partner_not_approved`: a pending or suspended partner cannot invite", body = Problem, content_type = "application/problem+json")))]
@@ -141,7 +141,7 @@ async fn list_invitations(
 }
 
 /// Withdraw a pending invitation (the partner's admin).
-#[utoipa::path(post, path = "/partners/{id}/invitations/{invitation_id}/revoke", tag = "partners",
+#[utoipa::path(post, path = "/partners/{id}/invitations/{invitation_id}/revoke", operation_id = "revoke_invitation", tag = "partners",
     security(("bearer" = [])), params(("id" = Uuid, Path), ("invitation_id" = Uuid, Path)),
     responses((status = 200, body = InvitationView),
         (status = 409, description = "`invalid_transition`: answered, revoked or expired already", body = Problem, content_type = "application/problem+json")))]

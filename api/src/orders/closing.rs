@@ -294,7 +294,7 @@ async fn rate_first(
 
 /// Rate a completed or closed job, once: the resident in the app, or a dispatcher recording
 /// a rating given by phone (marked as such). A second rating is 409.
-#[utoipa::path(post, path = "/orders/{id}/rating", tag = "orders", security(("bearer" = [])), params(("id" = Uuid, Path)),
+#[utoipa::path(post, path = "/orders/{id}/rating", operation_id = "rate_order", tag = "orders", security(("bearer" = [])), params(("id" = Uuid, Path)),
     request_body = RatingBody, responses((status = 201, body = RatingView)))]
 #[tracing::instrument(skip_all, fields(user_id, order_id = %id))]
 pub async fn rate(

@@ -52,7 +52,8 @@ pub struct AddressBody {
 #[serde(deny_unknown_fields)]
 pub struct NewOrder {
     community_id: Uuid,
-    #[schema(example = "home_repair")]
+    /// A code from `GET /categories`.
+    #[schema(example = "plumbing_electric")]
     category_code: String,
     #[schema(example = "厨房水管漏水", min_length = 1, max_length = 100)]
     title: String,

@@ -401,7 +401,7 @@ pub async fn order_events(
 /// The caller's feed: events of the orders they may see as resident or dispatcher, and the
 /// offers and jobs of their providers, in commit order. `next_cursor` is always given, so an
 /// app polls with it; a late-committing event is never skipped.
-#[utoipa::path(get, path = "/events", tag = "orders", security(("bearer" = [])), params(PageParams),
+#[utoipa::path(get, path = "/events", operation_id = "event_feed", tag = "orders", security(("bearer" = [])), params(PageParams),
     responses((status = 200, body = Paginated<EventView>)))]
 #[tracing::instrument(skip_all, fields(user_id))]
 pub async fn feed(
