@@ -148,7 +148,7 @@ impl Metrics {
         self.render_counters(&mut out);
         render_process(&mut out);
         header(&mut out, "shenbian_build_info", "gauge", "The running build; always 1.");
-        let _ = writeln!(out, "shenbian_build_info{{version=\"{}\"}} 1", env!("CARGO_PKG_VERSION"));
+        let _ = writeln!(out, "shenbian_build_info{{version=\"{}\"}} 1", crate::VERSION);
         out
     }
 
