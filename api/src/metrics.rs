@@ -45,6 +45,19 @@ pub enum Throttle {
     SlowDown,
 }
 
+impl Throttle {
+    const ALL: [Throttle; 3] = [Throttle::AccountAndAddress, Throttle::Address, Throttle::SlowDown];
+
+    /// The name of the limit, in logs and labels.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Throttle::AccountAndAddress => "account_and_address",
+            Throttle::Address => "address",
+            Throttle::SlowDown => "slow_down",
+        }
+    }
+}
+
 /// What a failed sign-in attempt presented.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SignInFailure {
@@ -184,8 +197,8 @@ impl Metrics {
             let _ = writeln!(out, "shenbian_sign_in_failures_total{{secret=\"{what}\"}} {}", get(n));
         }
         header(out, "shenbian_sign_in_throttled_total", "counter", "Attempts refused (429) or slowed down, by limit.");
-        for (limit, n) in ["account_and_address", "address", "slow_down"].iter().zip(&c.throttles) {
-            let _ = writeln!(out, "shenbian_sign_in_throttled_total{{limit=\"{limit}\"}} {}", get(n));
+        for (limit, n) in Throttle::ALL.iter().zip(&c.throttles) {
+            let _ = writeln!(out, "shenbian_sign_in_throttled_total{{limit=\"{}\"}} {}", limit.as_str(), get(n));
         }
         let worker = [
             ("shenbian_worker_ticks_total", "counter", "Worker passes that finished.", &c.worker_ticks),

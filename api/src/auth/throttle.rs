@@ -128,7 +128,11 @@ impl Attempt {
                 let free_at = oldest.map_or(now + window, |f| f.at + window);
                 let retry_after_secs = (free_at - now).num_seconds().max(1) as u64;
                 self.metrics.throttled(throttle);
-                tracing::warn!(limit = ?throttle, retry_after_secs, "sign-in attempts throttled: too many failures");
+                tracing::warn!(
+                    limit = throttle.as_str(),
+                    retry_after_secs,
+                    "sign-in attempts throttled: too many failures"
+                );
                 return Err(ApiError::RateLimited { retry_after_secs });
             }
         }
