@@ -16,6 +16,10 @@ use crate::metrics::header;
 const WAITING: [OrderStatusDb; 2] = [OrderStatusDb::Pending, OrderStatusDb::Offered];
 const HOLDING: [OrderStatusDb; 2] = [OrderStatusDb::Accepted, OrderStatusDb::InProgress];
 
+/// Overdue to dispatch, overdue to complete, late to dispatch, late to complete (`SUM`s:
+/// none over no rows).
+type Counts = (Option<i64>, Option<i64>, Option<i64>, Option<i64>);
+
 /// Orders by community and status; open orders past their dispatch or completion deadline;
 /// orders that missed a deadline (dispatched or completed late, or still open past it), as
 /// the public figures count them.
@@ -51,7 +55,7 @@ pub async fn render(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<Strin
         let case = Expr::case(Condition::all().add(cond).add(not_cancelled()), 1).finally(0);
         Expr::from(Func::cast_as(Func::sum(case), sea_orm::sea_query::Alias::new("BIGINT")))
     };
-    let counts: Option<(Option<i64>, Option<i64>, Option<i64>, Option<i64>)> = order::Entity::find()
+    let counts: Option<Counts> = order::Entity::find()
         .select_only()
         .column_as(count_if(overdue_dispatch), "overdue_dispatch")
         .column_as(count_if(overdue_completion), "overdue_completion")
