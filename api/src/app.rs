@@ -16,6 +16,7 @@ use tokio::task::JoinHandle;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
+use tracing::Span;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::SwaggerUi;
@@ -77,11 +78,7 @@ pub fn app(state: AppState, extra: Router<AppState>) -> Router {
         .layer(middleware::from_fn(problems_everywhere))
         .layer(middleware::from_fn_with_state(state.clone(), record_metrics))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
-        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
-            let request_id = req.extensions().get::<RequestId>().and_then(|id| id.header_value().to_str().ok()).unwrap_or("");
-            // The path only: a query string may carry personal data.
-            tracing::info_span!("request", request_id = %request_id, method = %req.method(), path = %req.uri().path(), user_id = tracing::field::Empty)
-        }))
+        .layer(TraceLayer::new_for_http().make_span_with(request_span).on_response(access_log))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
         .with_state(state)
 }
@@ -128,11 +125,25 @@ async fn problems_everywhere(req: Request, next: Next) -> Response {
 
 async fn record_metrics(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let started = Instant::now();
-    let method = req.method().to_string();
-    let route = req.extensions().get::<MatchedPath>().map_or("unmatched", |p| p.as_str()).to_owned();
+    let method = req.method().clone();
+    let route = req.extensions().get::<MatchedPath>().cloned();
     let response = next.run(req).await;
-    state.metrics.observe(&method, &route, response.status().as_u16(), started.elapsed());
+    state.metrics.observe(&method, route.as_ref(), response.status().as_u16(), started.elapsed());
     response
+}
+
+/// Every request's span: its id, method and route template. The template, never the path
+/// or the query string, which may carry personal data.
+fn request_span(req: &Request) -> Span {
+    let request_id = req.extensions().get::<RequestId>().and_then(|id| id.header_value().to_str().ok()).unwrap_or("");
+    let route = req.extensions().get::<MatchedPath>().map_or("unmatched", MatchedPath::as_str);
+    tracing::info_span!("request", request_id = %request_id, method = %req.method(), route = %route, user_id = tracing::field::Empty)
+}
+
+/// The access log: one line at INFO per answered request, in its span (request id, method,
+/// route), with the status and the time taken.
+fn access_log(response: &Response, latency: Duration, _span: &Span) {
+    tracing::info!(status = response.status().as_u16(), latency_ms = latency.as_secs_f64() * 1000.0, "answered");
 }
 
 /// A running server: its address, and the handle to stop it.

@@ -91,7 +91,7 @@ pub enum SqliteSynchronous {
     Full,
 }
 
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
     Pretty,
@@ -215,11 +215,26 @@ impl Default for Settings {
 /// Environment variables with the `SHENBIAN_` prefix that are not settings.
 const NOT_SETTINGS: &[&str] = &["config", "test_database_url", "admin_password"];
 
+/// The flags as a settings layer whose errors say "command-line flags", not a source file.
+struct CommandLine<T>(T);
+
+impl<T: Serialize> figment::Provider for CommandLine<T> {
+    fn metadata(&self) -> figment::Metadata {
+        figment::Metadata::named("command-line flags")
+    }
+
+    fn data(&self) -> Result<figment::value::Map<figment::Profile, figment::value::Dict>, figment::Error> {
+        Serialized::defaults(&self.0).data()
+    }
+}
+
 /// A setting that failed validation: names the setting and says what is wrong.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("{0}")]
     Load(#[from] Box<figment::Error>),
+    #[error("settings file `{0}` not found (named by --config or SHENBIAN_CONFIG)")]
+    MissingFile(PathBuf),
     #[error("invalid setting `{name}`: {reason}")]
     Invalid { name: &'static str, reason: String },
 }
@@ -227,14 +242,28 @@ pub enum ConfigError {
 impl Settings {
     /// Loads the layers in order; `overrides` are the command-line flags that were given.
     pub fn load(config_file: Option<&Path>, overrides: impl Serialize) -> Result<Self, ConfigError> {
-        let file = config_file
-            .map(Path::to_path_buf)
-            .or_else(|| std::env::var_os("SHENBIAN_CONFIG").map(PathBuf::from))
-            .unwrap_or_else(|| PathBuf::from("shenbian.toml"));
-        let settings: Settings = Figment::from(Serialized::defaults(Settings::default()))
+        Self::load_over(Settings::default(), config_file, overrides)
+    }
+
+    /// Loads the layers over `defaults` (a one-off command logs less than a server). A file
+    /// named by `config_file` or `SHENBIAN_CONFIG` must exist; `./shenbian.toml` may not.
+    pub fn load_over(
+        defaults: Settings,
+        config_file: Option<&Path>,
+        overrides: impl Serialize,
+    ) -> Result<Self, ConfigError> {
+        let named =
+            config_file.map(Path::to_path_buf).or_else(|| std::env::var_os("SHENBIAN_CONFIG").map(PathBuf::from));
+        if let Some(file) = &named
+            && !file.is_file()
+        {
+            return Err(ConfigError::MissingFile(file.clone()));
+        }
+        let file = named.unwrap_or_else(|| PathBuf::from("shenbian.toml"));
+        let settings: Settings = Figment::from(Serialized::defaults(defaults))
             .merge(Toml::file(file))
             .merge(Env::prefixed("SHENBIAN_").ignore(NOT_SETTINGS))
-            .merge(Serialized::defaults(overrides))
+            .merge(CommandLine(overrides))
             .extract()
             .map_err(Box::new)?;
         settings.validate()?;

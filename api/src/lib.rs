@@ -45,4 +45,7 @@ pub mod volunteers;
 pub mod worker;
 
 pub use app::RunningServer;
+
+/// The version of this build, as `/metrics` reports it.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 pub use config::Settings;

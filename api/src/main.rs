@@ -1,17 +1,22 @@
 //! The `shenbian` binary.
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use clap::Parser;
-use shenbian::cli::{AdminCommand, Cli, Command};
+use shenbian::cli::{AdminCommand, Cli, Command, Flags};
 use shenbian::users::{NewStaff, create_staff};
 use shenbian::{RunningServer, Settings, db, telemetry};
 use shenbian_domain::{DisplayName, Password, Phone, Role, RoleSet};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let settings = match Settings::load(cli.config.as_deref(), &cli.flags) {
-        Ok(settings) if cli.flags.no_worker => Settings { worker: false, ..settings },
+    let (global, command) = Cli::parse_args();
+    let (defaults, flags) = match &command {
+        Command::Serve(serve) => (Settings::default(), Flags::new(&global, Some(serve))),
+        // A one-off command logs warnings only, unless the settings ask for more: its output
+        // is what it prints.
+        _ => (Settings { log: "warn".to_owned(), ..Settings::default() }, Flags::new(&global, None)),
+    };
+    let settings = match Settings::load_over(defaults, global.config.as_deref(), flags) {
         Ok(settings) => settings,
         Err(err) => {
             eprintln!("shenbian: {err}");
@@ -27,8 +32,8 @@ fn main() -> ExitCode {
         }
     };
     let result = runtime.block_on(async move {
-        match cli.command.unwrap_or(Command::Serve) {
-            Command::Serve => serve(settings).await,
+        match command {
+            Command::Serve(_) => serve(settings).await,
             Command::Migrate => migrate(settings).await,
             Command::Demo => demo(settings).await,
             Command::Backup { to } => backup(settings, &to).await,
@@ -116,8 +121,11 @@ async fn create_admin(settings: Settings, phone: &str, name: &str) -> Result<(),
     let name = DisplayName::parse(name).map_err(|e| format!("--name: {e}"))?;
     let password = match std::env::var("SHENBIAN_ADMIN_PASSWORD") {
         Ok(password) => password,
+        Err(_) if !std::io::stdin().is_terminal() => {
+            return Err("no terminal to ask for the password: set SHENBIAN_ADMIN_PASSWORD".to_owned());
+        }
         Err(_) => rpassword::prompt_password("Password for the new admin: ")
-            .map_err(|e| format!("cannot read the password: {e}"))?,
+            .map_err(|e| format!("cannot read the password: {e}; set SHENBIAN_ADMIN_PASSWORD instead"))?,
     };
     let password = Password::parse(&password).map_err(|e| format!("password {e}"))?;
     let state = ready_state(settings).await?;

@@ -16,6 +16,8 @@ use crate::db::ping;
 use crate::error::ApiError;
 use crate::state::AppState;
 
+mod order_gauges;
+
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(healthz)).routes(routes!(readyz)).routes(routes!(metrics))
 }
@@ -43,7 +45,9 @@ async fn readyz(State(state): State<AppState>) -> Result<axum::Json<Health>, Api
     }
 }
 
-/// Prometheus metrics: requests by route and status, latency, pool use.
+/// Prometheus metrics: requests by route and status, latency, pool use, sign-in failures and
+/// throttles, the worker's health, process CPU and memory, the build; and, read from the
+/// database when scraped, orders by community and status, overdue orders and SLA breaches.
 #[utoipa::path(get, path = "/metrics", tag = "operations",
     responses((status = 200, description = "Prometheus text format", body = String, content_type = "text/plain")))]
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
@@ -57,5 +61,13 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
             (pool.size(), pool.num_idle())
         }
     });
-    (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render(pool))
+    let mut text = state.metrics.render(pool);
+    if let Ok(db) = state.db() {
+        match tokio::time::timeout(Duration::from_secs(2), order_gauges::render(db, state.now())).await {
+            Ok(Ok(gauges)) => text.push_str(&gauges),
+            Ok(Err(err)) => tracing::warn!(error = %err, "order gauges not read"),
+            Err(_) => tracing::warn!("order gauges not read within 2 s"),
+        }
+    }
+    (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
 }

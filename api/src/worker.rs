@@ -17,6 +17,7 @@ use crate::db::begin_write;
 use crate::entity::enums::{OfferStatus, OrderStatusDb};
 use crate::entity::{community, offer, order};
 use crate::error::ApiError;
+use crate::metrics::WorkerTick;
 use crate::orders::access::lock_order;
 use crate::orders::cas::{back_to_pending, compare_and_set};
 use crate::orders::closing::count_hours;
@@ -51,15 +52,30 @@ pub async fn run(state: AppState) {
     }
 }
 
-/// One pass over everything due now.
+/// One pass over everything due now, counted in the metrics (a pass that fails counts as a
+/// failure; what it did before failing is in the database, not in the counters).
 pub async fn tick(state: &AppState) -> Result<Report, ApiError> {
-    let mut report = Report::default();
     let now = state.now();
-    report.expired = expire_offers(state, now).await?;
-    report.dispatched = auto_dispatch_pending(state).await?;
-    report.escalated = escalate_overdue(state, now).await?;
-    report.confirmed = auto_confirm(state, now).await?;
-    Ok(report)
+    let passed = async {
+        Ok::<_, ApiError>(Report {
+            expired: expire_offers(state, now).await?,
+            dispatched: auto_dispatch_pending(state).await?,
+            escalated: escalate_overdue(state, now).await?,
+            confirmed: auto_confirm(state, now).await?,
+        })
+    }
+    .await;
+    match &passed {
+        Ok(r) => state.metrics.worker_ticked(WorkerTick {
+            at_unix_secs: now.timestamp(),
+            expired: r.expired,
+            dispatched: r.dispatched,
+            escalated: r.escalated,
+            confirmed: r.confirmed,
+        }),
+        Err(_) => state.metrics.worker_failed(),
+    }
+    passed
 }
 
 /// Expires open offers past their window; an order left without open offers returns to

@@ -212,3 +212,89 @@ fn a_bad_setting_stops_the_start_with_a_message_naming_it() {
     let out = shenbian(dir.path()).arg("--bind").arg("nowhere").arg("serve").output().unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn a_settings_file_that_is_not_there_stops_the_start_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.toml");
+    let out = shenbian(dir.path()).arg("--config").arg(&missing).arg("migrate").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains(&*missing.to_string_lossy()));
+    let out = shenbian(dir.path()).env("SHENBIAN_CONFIG", &missing).arg("serve").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains(&*missing.to_string_lossy()));
+    assert!(!dir.path().join("shenbian.db").exists(), "nothing ran");
+}
+
+#[test]
+fn a_bad_flag_is_named_without_a_source_path() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        &["serve", "--bind", "nowhere"][..],
+        &["--log-format", "xml", "migrate"],
+        &["--database-url", "mysql://db/shenbian", "migrate"],
+    ] {
+        let out = shenbian(dir.path()).args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(args.iter().find(|a| a.starts_with("--")).unwrap()), "{stderr}");
+        assert!(!stderr.contains(".rs"), "{stderr}");
+    }
+    let out = shenbian(dir.path()).args(["--bind", "127.0.0.1:0", "migrate"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "serve's flags are refused before another command");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--bind"));
+}
+
+fn help(args: &[&str]) -> String {
+    let out = Command::new(BIN).args(args).arg("--help").output().unwrap();
+    assert!(out.status.success());
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn each_command_lists_only_its_own_flags() {
+    let global = ["--config", "--database-url", "--data-dir", "--log-format"];
+    for command in [&["migrate"][..], &["demo"], &["backup"], &["admin", "create"]] {
+        let text = help(command);
+        for flag in global {
+            assert!(text.contains(flag), "{command:?} lists {flag}");
+        }
+        for flag in ["--bind", "--no-worker"] {
+            assert!(!text.contains(flag), "{command:?} does not list {flag}:\n{text}");
+        }
+    }
+    assert!(help(&["serve"]).contains("--bind") && help(&["serve"]).contains("--no-worker"));
+    assert!(help(&["backup"]).contains("--to"));
+    let create = help(&["admin", "create"]);
+    assert!(create.contains("--phone") && create.contains("--name"));
+    assert!(!help(&["migrate"]).contains("--phone"));
+}
+
+#[test]
+fn admin_create_without_a_terminal_says_to_set_the_password_variable() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = shenbian(dir.path())
+        .env_remove("SHENBIAN_ADMIN_PASSWORD")
+        .args(["admin", "create", "--phone", "13900000001", "--name", "管理员"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("set SHENBIAN_ADMIN_PASSWORD"), "{stderr}");
+}
+
+#[test]
+fn one_off_commands_print_their_output_without_info_lines_unless_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = shenbian(dir.path()).env_remove("SHENBIAN_LOG").arg("demo").output().unwrap();
+    assert!(demo.status.success(), "{}", String::from_utf8_lossy(&demo.stderr));
+    assert!(String::from_utf8_lossy(&demo.stdout).contains("sign in with"));
+    let stderr = String::from_utf8_lossy(&demo.stderr);
+    assert!(!stderr.contains("INFO"), "{stderr}");
+
+    let other = tempfile::tempdir().unwrap();
+    let asked = shenbian(other.path()).env("SHENBIAN_LOG", "info").arg("migrate").output().unwrap();
+    assert!(asked.status.success());
+    assert!(String::from_utf8_lossy(&asked.stderr).contains("INFO"), "SHENBIAN_LOG says otherwise");
+}

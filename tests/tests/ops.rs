@@ -1,12 +1,15 @@
 //! Operations: health, readiness, metrics, the OpenAPI document; a server started without
 //! its database; SQLite tuned for concurrent writers; several instances on one database.
 
+use chrono::Duration;
 use futures_util::future::join_all;
 use sea_orm::{ConnectionTrait, DatabaseBackend, Statement};
 use serde_json::{Value, json};
+use shenbian_tests::scene::{place, world};
 use shenbian_tests::shenbian::RunningServer;
 use shenbian_tests::shenbian::config::Secret;
-use shenbian_tests::{PASSWORD, TestApp, next_phone, problem};
+use shenbian_tests::shenbian::worker::tick;
+use shenbian_tests::{PASSWORD, TestApp, TestClock, next_phone, problem};
 
 #[tokio::test]
 async fn health_and_readiness_answer_once_the_database_is_migrated() {
@@ -283,4 +286,76 @@ async fn a_second_instance_on_the_same_database_shares_keys_and_throttling() {
     let me = app.client.get(other("/me")).bearer_auth(&resident.access_token).send().await.unwrap();
     assert_eq!(me.status(), 401);
     second.shutdown().await;
+}
+
+/// The value of one sample (`name{labels}`) in a scrape.
+fn sample(text: &str, series: &str) -> Option<f64> {
+    text.lines().find_map(|line| line.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+}
+
+async fn scrape(app: &TestApp) -> String {
+    app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap()
+}
+
+#[tokio::test]
+async fn metrics_show_orders_by_community_and_status_the_overdue_ones_and_the_workers_health() {
+    let clock = TestClock::new();
+    let app = TestApp::spawn_with_clock(clock.clone()).await;
+    let w = world(&app).await;
+    let resident = app.resident().await;
+    place(&app, &w, &resident).await;
+    place(&app, &w, &resident).await;
+    let before = scrape(&app).await;
+    assert_eq!(sample(&before, "shenbian_worker_ticks_total"), Some(0.0));
+    assert_eq!(sample(&before, "shenbian_worker_last_run_timestamp_seconds"), Some(0.0), "never ran");
+    assert_eq!(sample(&before, r#"shenbian_orders_overdue{stage="dispatch"}"#), Some(0.0));
+
+    // Past the urgent orders' 60 minutes to be dispatched.
+    clock.advance(Duration::minutes(61));
+    tick(&app.state).await.unwrap();
+
+    let text = scrape(&app).await;
+    let pending = format!(r#"shenbian_orders{{community="{}",status="pending"}}"#, w.community);
+    assert_eq!(sample(&text, &pending), Some(2.0), "{text}");
+    assert_eq!(sample(&text, r#"shenbian_orders_overdue{stage="dispatch"}"#), Some(2.0));
+    assert_eq!(sample(&text, r#"shenbian_orders_overdue{stage="completion"}"#), Some(0.0));
+    assert_eq!(sample(&text, r#"shenbian_orders_sla_breaches{stage="dispatch"}"#), Some(2.0));
+    assert_eq!(sample(&text, r#"shenbian_orders_sla_breaches{stage="completion"}"#), Some(0.0));
+    assert_eq!(sample(&text, "shenbian_worker_ticks_total"), Some(1.0));
+    assert_eq!(sample(&text, "shenbian_worker_escalations_total"), Some(2.0));
+    assert_eq!(sample(&text, "shenbian_worker_auto_confirmations_total"), Some(0.0));
+    assert_eq!(sample(&text, "shenbian_worker_offers_expired_total"), Some(0.0));
+    let last_run = app.state.now().timestamp() as f64;
+    assert_eq!(sample(&text, "shenbian_worker_last_run_timestamp_seconds"), Some(last_run));
+}
+
+#[tokio::test]
+async fn metrics_count_sign_in_failures_and_throttles_and_describe_the_process_and_build() {
+    let app = TestApp::spawn_with(|s| s.login_max_failures_per_account_and_address = 2).await;
+    let resident = app.resident().await;
+    for _ in 0..2 {
+        assert_eq!(app.login_response(&resident.phone, "a-wrong-password").await.status(), 401);
+    }
+    assert_eq!(app.login_response(&resident.phone, "a-wrong-password").await.status(), 429);
+
+    let text = scrape(&app).await;
+    assert_eq!(sample(&text, r#"shenbian_sign_in_failures_total{secret="password"}"#), Some(2.0), "{text}");
+    assert_eq!(sample(&text, r#"shenbian_sign_in_throttled_total{limit="account_and_address"}"#), Some(1.0));
+    assert_eq!(sample(&text, r#"shenbian_sign_in_throttled_total{limit="address"}"#), Some(0.0));
+    let build = format!(r#"shenbian_build_info{{version="{}"}}"#, shenbian_tests::shenbian::VERSION);
+    assert_eq!(sample(&text, &build), Some(1.0));
+    if cfg!(target_os = "linux") {
+        assert!(sample(&text, "process_cpu_seconds_total").is_some_and(|s| s > 0.0));
+        assert!(sample(&text, "process_resident_memory_bytes").is_some_and(|b| b > 1_000_000.0));
+    }
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        let name = line.split(['{', ' ']).next().unwrap();
+        assert!(
+            text.contains(&format!("# TYPE {name} "))
+                || name.ends_with("_bucket")
+                || name.ends_with("_sum")
+                || name.ends_with("_count"),
+            "{name} has a type"
+        );
+    }
 }

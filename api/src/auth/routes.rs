@@ -19,6 +19,7 @@ use crate::db::begin_write;
 use crate::entity::{community, one_time_code, refresh_token, session as sessions, user};
 use crate::error::{ApiError, violates_unique};
 use crate::extract::{Fields, JsonBody};
+use crate::metrics::SignInFailure;
 use crate::state::AppState;
 use crate::views::{SignedIn, UserView};
 
@@ -131,6 +132,8 @@ async fn login(
     let account = found.filter(|u| u.status == user::UserStatus::Active);
     let stored = account.as_ref().and_then(|u| u.password_hash.clone());
     if !state.hasher.verify(body.password, stored).await? {
+        state.metrics.sign_in_failed(SignInFailure::Password);
+        tracing::info!("sign-in refused: wrong phone or password");
         return Err(ApiError::InvalidCredentials);
     }
     let account = account.ok_or(ApiError::InvalidCredentials)?;
@@ -259,6 +262,8 @@ async fn claim(
         None => None,
     };
     let (Some(account), Some(code)) = (account, code) else {
+        state.metrics.sign_in_failed(SignInFailure::Code);
+        tracing::info!("code redemption refused: wrong phone or code");
         return Err(ApiError::InvalidCode);
     };
     let hash = state.hasher.hash(password.expose().to_owned()).await?;

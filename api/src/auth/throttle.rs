@@ -35,6 +35,7 @@ use crate::config::Settings;
 use crate::db::begin_write;
 use crate::entity::auth_failure;
 use crate::error::ApiError;
+use crate::metrics::{Metrics, Throttle};
 use crate::state::AppState;
 
 /// The keys one attempt is counted under.
@@ -42,6 +43,7 @@ pub struct Attempt {
     account: String,
     account_and_address: String,
     address: String,
+    metrics: Metrics,
 }
 
 /// An attempt reserved (and so far counted as a failure), with the wait it owes first.
@@ -74,12 +76,14 @@ impl Attempt {
             account: keys.keyed_hash("throttle:account", account),
             account_and_address: keys.keyed_hash("throttle:account+address", &format!("{account}\0{address}")),
             address: keys.keyed_hash("throttle:address", &address),
+            metrics: state.metrics.clone(),
         })
     }
 
     /// Counts this attempt before it is evaluated: 429 when the account from this address,
     /// or this address, has reached its limit within the window; otherwise the attempt is
-    /// recorded under every key, and the slow-down it owes is returned.
+    /// recorded under every key, and the slow-down it owes is returned. A refusal logs at
+    /// WARN and a slow-down at INFO, naming the limit (never the phone or the address).
     pub async fn reserve(
         &self,
         db: &DatabaseConnection,
@@ -108,10 +112,14 @@ impl Attempt {
             .exec(&tx)
             .await?;
         let limited = [
-            (&self.account_and_address, settings.login_max_failures_per_account_and_address),
-            (&self.address, settings.login_max_failures_per_address),
+            (
+                &self.account_and_address,
+                settings.login_max_failures_per_account_and_address,
+                Throttle::AccountAndAddress,
+            ),
+            (&self.address, settings.login_max_failures_per_address, Throttle::Address),
         ];
-        for (key, limit) in limited {
+        for (key, limit, throttle) in limited {
             let recent = auth_failure::Entity::find()
                 .filter(auth_failure::Column::KeyHash.eq(key))
                 .filter(auth_failure::Column::At.gt(since));
@@ -119,6 +127,12 @@ impl Attempt {
                 let oldest = recent.order_by_asc(auth_failure::Column::At).one(&tx).await?;
                 let free_at = oldest.map_or(now + window, |f| f.at + window);
                 let retry_after_secs = (free_at - now).num_seconds().max(1) as u64;
+                self.metrics.throttled(throttle);
+                tracing::warn!(
+                    limit = throttle.as_str(),
+                    retry_after_secs,
+                    "sign-in attempts throttled: too many failures"
+                );
                 return Err(ApiError::RateLimited { retry_after_secs });
             }
         }
@@ -138,7 +152,13 @@ impl Attempt {
         let ids = rows.iter().map(|r| *r.id.as_ref()).collect();
         auth_failure::Entity::insert_many(rows).exec(&tx).await?;
         tx.commit().await?;
-        Ok(Reservation { ids, wait: slow_down(settings, on_account) })
+        let wait = slow_down(settings, on_account);
+        if !wait.is_zero() {
+            self.metrics.throttled(Throttle::SlowDown);
+            let wait_ms = wait.as_millis() as u64;
+            tracing::info!(wait_ms, failures = on_account, "sign-in attempt slowed down: many failures on the account");
+        }
+        Ok(Reservation { ids, wait })
     }
 
     /// The attempt succeeded: it is no failure, and the account from this address starts
