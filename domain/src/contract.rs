@@ -96,9 +96,10 @@ fn refusal(from: ContractStatus, action: ContractAction) -> Message {
             format!("the contract has expired, so it cannot be {verb_en}; draft a new contract instead"),
         ),
         (Signed | Active | Suspended, Sign) => ("合同已经签署".into(), "the contract is already signed".into()),
-        (Draft, Activate) => {
-            ("合同需先由合作方签署，才能生效".into(), "the partner must sign the contract before it can be activated".into())
-        }
+        (Draft, Activate) => (
+            "合同需先由合作方签署，才能生效".into(),
+            "the partner must sign the contract before it can be activated".into(),
+        ),
         (Active, Activate) => ("合同已经生效".into(), "the contract is already active".into()),
         (Draft | Signed, Suspend) => {
             ("合同尚未生效，不能暂停".into(), "the contract is not active yet, so it cannot be suspended".into())

@@ -76,8 +76,13 @@ fn refusal(from: InvitationStatus, action: InvitationAction) -> Message {
         InvitationAction::Decline => ("拒绝", "declined"),
         InvitationAction::Revoke => ("撤回", "revoked"),
     };
-    let again = matches!(from, InvitationStatus::Revoked | InvitationStatus::Expired) && action == InvitationAction::Accept;
-    let (hint_zh, hint_en) = if again { ("；如需加入，请合作方重新邀请", "; ask the partner to invite you again") } else { ("", "") };
+    let again =
+        matches!(from, InvitationStatus::Revoked | InvitationStatus::Expired) && action == InvitationAction::Accept;
+    let (hint_zh, hint_en) = if again {
+        ("；如需加入，请合作方重新邀请", "; ask the partner to invite you again")
+    } else {
+        ("", "")
+    };
     Message::new(
         format!("{state_zh}，不能再{verb_zh}{hint_zh}"),
         format!("{state_en}, so it cannot be {verb_en}{hint_en}"),
@@ -125,6 +130,9 @@ mod tests {
         }
         let refused = Expired.apply(Accept).unwrap_err();
         assert_eq!(refused.message.zh, "邀请已过期，不能再接受；如需加入，请合作方重新邀请");
-        assert_eq!(refused.to_string(), "the invitation has expired, so it cannot be accepted; ask the partner to invite you again");
+        assert_eq!(
+            refused.to_string(),
+            "the invitation has expired, so it cannot be accepted; ask the partner to invite you again"
+        );
     }
 }

@@ -79,9 +79,10 @@ pub fn wrong_state_message(action: Action, from: OrderStatus, role: ActorRole) -
         (A::Reassigned, Pending | Offered) => {
             fixed("订单还没有服务方接单；请直接派单", "no provider has accepted the order yet; dispatch it instead")
         }
-        (A::Released, Pending | Offered) => {
-            fixed("订单还没有被接单，无需退回；可以拒绝派单", "the order has not been accepted yet; decline the offer instead")
-        }
+        (A::Released, Pending | Offered) => fixed(
+            "订单还没有被接单，无需退回；可以拒绝派单",
+            "the order has not been accepted yet; decline the offer instead",
+        ),
         (A::Confirmed, Pending | Offered | Accepted | InProgress) => {
             fixed("服务方完成服务后，才能确认完成", "the order can be confirmed once the provider has completed it")
         }
@@ -94,12 +95,14 @@ pub fn wrong_state_message(action: Action, from: OrderStatus, role: ActorRole) -
         (A::Disputed, Disputed) => {
             fixed("已经提出异议，请等待调度员处理", "the order is already disputed; a dispatcher will resolve it")
         }
-        (A::Cancelled, InProgress) if role == ActorRole::Resident => {
-            fixed("服务已经开始；如需取消，请联系调度员", "the service has started; ask a dispatcher to cancel the order")
-        }
-        (A::Cancelled, Disputed) if role == ActorRole::Dispatcher => {
-            fixed("订单有异议，不能取消；请处理异议", "the order is disputed, so it cannot be cancelled; resolve the dispute instead")
-        }
+        (A::Cancelled, InProgress) if role == ActorRole::Resident => fixed(
+            "服务已经开始；如需取消，请联系调度员",
+            "the service has started; ask a dispatcher to cancel the order",
+        ),
+        (A::Cancelled, Disputed) if role == ActorRole::Dispatcher => fixed(
+            "订单有异议，不能取消；请处理异议",
+            "the order is disputed, so it cannot be cancelled; resolve the dispute instead",
+        ),
         (A::Cancelled, Completed | Disputed) => fixed(
             "订单已完成，不能取消；如有问题，请提出异议",
             "the order is completed, so it can no longer be cancelled; dispute it if something is wrong",
@@ -115,7 +118,9 @@ pub fn wrong_state_message(action: Action, from: OrderStatus, role: ActorRole) -
         ),
         (_, Cancelled) => Message::new(
             format!("订单已取消，不能再{verb_zh}；如仍需服务，请重新下单"),
-            format!("the order is cancelled, so it cannot be {verb_en}; place a new order if the service is still needed"),
+            format!(
+                "the order is cancelled, so it cannot be {verb_en}; place a new order if the service is still needed"
+            ),
         ),
         (_, Closed) => Message::new(
             format!("订单已结束，不能再{verb_zh}"),
