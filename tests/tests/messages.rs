@@ -194,12 +194,13 @@ async fn each_parameter_has_one_spelling() {
 
     let (listed, _) = app.call(app.get(&format!("/orders?category_code={}", w.category), token)).await;
     let (windowed, _) = app.call(app.get(&format!("/orders?{window}"), token)).await;
-    let (exported, _) = app.call(app.get(&format!("/orders/export.csv?{window}"), token)).await;
+    let (exported, csv) = app.call(app.get(&format!("/orders/export.csv?{window}"), token)).await;
     let (old_window, old) = app.call(app.get("/orders?created_from=2026-01-01T00:00:00Z", token)).await;
     let (old_category, _) = app.call(app.get(&format!("/orders?category={}", w.category), token)).await;
     let (eligibility, _) = app.call(app.get(&ask("category_code"), Some(&w.admin.access_token))).await;
     let (old_eligibility, _) = app.call(app.get(&ask("category"), Some(&w.admin.access_token))).await;
 
     assert_eq!((listed, windowed, exported, eligibility), (200, 200, 200, 200));
+    assert!(csv.as_str().unwrap().starts_with("\u{feff}id,created_at,status,category_code,"), "{csv}");
     assert_eq!((old_window, old_category, old_eligibility), (422, 422, 422), "{old}");
 }
