@@ -117,6 +117,56 @@ zh_texts!(crate::contract::TermsError {
 mod tests {
     use super::*;
 
+    /// Every refused (state, action) of partners, volunteers, contracts and invitations is a
+    /// sentence in both languages, never the bare "cannot <action> while <state>".
+    #[test]
+    fn every_refusal_outside_orders_reads_as_a_sentence() {
+        use crate::contract::{ContractAction, ContractStatus};
+        use crate::invitation::{InvitationAction, InvitationStatus};
+        use crate::partner::{ProviderAction, ProviderStatus};
+        let mut refusals = Vec::new();
+        for from in
+            [ProviderStatus::Pending, ProviderStatus::Approved, ProviderStatus::Rejected, ProviderStatus::Suspended]
+        {
+            for action in
+                [ProviderAction::Approve, ProviderAction::Reject, ProviderAction::Suspend, ProviderAction::Reinstate]
+            {
+                refusals.extend(from.apply(action).err());
+            }
+        }
+        for from in [
+            ContractStatus::Draft,
+            ContractStatus::Signed,
+            ContractStatus::Active,
+            ContractStatus::Suspended,
+            ContractStatus::Terminated,
+            ContractStatus::Expired,
+        ] {
+            for action in
+                [ContractAction::Sign, ContractAction::Activate, ContractAction::Suspend, ContractAction::Terminate]
+            {
+                refusals.extend(from.apply(action).err());
+            }
+        }
+        for from in [
+            InvitationStatus::Accepted,
+            InvitationStatus::Declined,
+            InvitationStatus::Revoked,
+            InvitationStatus::Expired,
+        ] {
+            for action in [InvitationAction::Accept, InvitationAction::Decline, InvitationAction::Revoke] {
+                refusals.extend(from.apply(action).err());
+            }
+        }
+        assert!(refusals.len() > 30);
+        for refusal in refusals {
+            let Message { zh, en } = &refusal.message;
+            assert!(!zh.is_empty() && !en.is_empty(), "{refusal:?}");
+            assert!(!en.starts_with("cannot ") && !en.contains(" while "), "{en}");
+            assert!(zh.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)), "{zh}");
+        }
+    }
+
     #[test]
     fn a_domain_error_says_itself_in_both_languages() {
         let message = Message::from(crate::phone::PhoneError::Invalid);
