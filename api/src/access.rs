@@ -10,7 +10,9 @@ use uuid::Uuid;
 use crate::auth::Principal;
 use crate::entity::enums::MemberRole;
 use crate::entity::partner_member;
-use crate::error::ApiError;
+use shenbian_domain::message::Message;
+
+use crate::error::{ApiError, t};
 
 /// True for admins and for the dispatchers of `community_id`.
 pub fn is_staff_of(principal: &Principal, community_id: Uuid) -> bool {
@@ -58,24 +60,31 @@ pub fn check_reason(reason: &str) -> Result<String, ApiError> {
     let reason = reason.trim();
     let len = reason.chars().count();
     if len == 0 || len > 500 || reason.chars().any(char::is_control) {
-        return Err(ApiError::validation("reason", "must be 1–500 characters without control characters"));
+        return Err(ApiError::validation(
+            "reason",
+            t("须为 1–500 个字，不含控制字符", "must be 1–500 characters without control characters"),
+        ));
     }
     Ok(reason.to_owned())
 }
 
 /// Checks a free-text field: trimmed, within `max` characters, no control characters
 /// except line breaks. Empty is allowed only when `min` is 0.
-pub fn text_field(value: &str, min: usize, max: usize) -> Result<String, String> {
+pub fn text_field(value: &str, min: usize, max: usize) -> Result<String, Message> {
     let value = value.trim();
     let len = value.chars().count();
     if len < min {
-        return Err(if min == 1 { "must not be empty".into() } else { format!("must be at least {min} characters") });
+        return Err(if min == 1 {
+            Message::new("不能为空", "must not be empty")
+        } else {
+            Message::new(format!("至少 {min} 个字"), format!("must be at least {min} characters"))
+        });
     }
     if len > max {
-        return Err(format!("must be at most {max} characters"));
+        return Err(Message::new(format!("最多 {max} 个字"), format!("must be at most {max} characters")));
     }
     if value.chars().any(|c| c.is_control() && c != '\n') {
-        return Err("must not contain control characters".into());
+        return Err(Message::new("不能含控制字符", "must not contain control characters"));
     }
     Ok(value.to_owned())
 }

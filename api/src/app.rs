@@ -76,6 +76,7 @@ pub fn app(state: AppState, extra: Router<AppState>) -> Router {
             ApiError::Internal("panic".into()).into_response()
         }))
         .layer(middleware::from_fn(problems_everywhere))
+        .layer(middleware::from_fn(crate::lang::keep_language))
         .layer(middleware::from_fn_with_state(state.clone(), record_metrics))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(TraceLayer::new_for_http().make_span_with(request_span).on_response(access_log))
@@ -105,20 +106,18 @@ async fn problems_everywhere(req: Request, next: Next) -> Response {
         StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::UnsupportedMediaType,
         StatusCode::NOT_FOUND => ApiError::NotFound,
         StatusCode::METHOD_NOT_ALLOWED => {
-            let mut problem = ApiError::BadRequest("method not allowed".into()).problem();
-            problem.detail = "this route does not answer that method; see Allow".into();
-            problem.status = 405;
-            problem.code = "method_not_allowed".into();
-            problem.kind = "urn:shenbian:problem:method_not_allowed".into();
-            problem.title = "Method Not Allowed".into();
-            let mut out = crate::error::problem_response(&problem);
+            let error = ApiError::MethodNotAllowed(crate::error::t(
+                "此路径不支持该方法，可用方法见 Allow",
+                "this route does not answer that method; see Allow",
+            ));
+            let mut out = crate::error::problem_response(&error.problem());
             if let Some(allow) = response.headers().get(header::ALLOW) {
                 out.headers_mut().insert(header::ALLOW, allow.clone());
             }
             return out;
         }
         s if s.is_server_error() => ApiError::Internal(format!("bare {s} answer")),
-        _ => ApiError::BadRequest("the request could not be processed".into()),
+        _ => ApiError::bad_request(crate::error::t("无法处理该请求", "the request could not be processed")),
     };
     error.into_response()
 }

@@ -17,7 +17,7 @@ use crate::audit::{self, Entry};
 use crate::auth::Admin;
 use crate::db::begin_write;
 use crate::entity::category;
-use crate::error::{ApiError, violates_unique};
+use crate::error::{ApiError, t, violates_unique};
 use crate::extract::{Fields, JsonBody, Path, Query};
 use crate::pagination::{PageParams, Paginated, encode_text_cursor};
 use crate::state::AppState;
@@ -155,7 +155,7 @@ async fn create_category(
     .await
     .map_err(|e| {
         if violates_unique(&e, "categories_pkey", "categories.code") {
-            ApiError::conflict("code_taken", "a category with this code exists")
+            ApiError::conflict("code_taken", t("已有使用此代码的服务类别", "a category with this code exists"))
         } else {
             e.into()
         }

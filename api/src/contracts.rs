@@ -27,7 +27,7 @@ use crate::categories::unknown_categories;
 use crate::db::begin_write;
 use crate::entity::enums::{ContractStatusDb, MemberRole, PricingDb};
 use crate::entity::{community, contract, contract_category, contract_community, partner};
-use crate::error::ApiError;
+use crate::error::{ApiError, t};
 use crate::extract::{Fields, JsonBody, Path, Query};
 use crate::pagination::{PageParams, Paginated};
 use crate::state::AppState;
@@ -270,22 +270,28 @@ async fn create_contract(
         }
     }
     if partner::Entity::find_by_id(body.partner_id).one(db).await?.is_none() {
-        fields.push("partner_id", "no such partner");
+        fields.push("partner_id", t("没有这个合作方", "no such partner"));
     }
     if communities.is_empty() || communities.len() > 50 {
-        fields.push("community_ids", "between 1 and 50 communities");
+        fields.push("community_ids", t("须为 1 到 50 个社区", "between 1 and 50 communities"));
     } else {
         let found = community::Entity::find().filter(community::Column::Id.is_in(communities.clone())).all(db).await?;
         if found.len() != communities.len() {
-            fields.push("community_ids", "every community must exist");
+            fields.push("community_ids", t("每个社区都须存在", "every community must exist"));
         }
     }
     if categories.is_empty() || categories.len() > 50 {
-        fields.push("category_codes", "between 1 and 50 categories");
+        fields.push("category_codes", t("须为 1 到 50 个服务类别", "between 1 and 50 categories"));
     } else {
         let unknown = unknown_categories(db, &categories).await?;
         if !unknown.is_empty() {
-            fields.push("category_codes", format!("unknown or inactive categories: {}", unknown.join(", ")));
+            fields.push(
+                "category_codes",
+                (
+                    format!("没有这些服务类别，或它们已停用：{}", unknown.join("、")),
+                    format!("unknown or inactive categories: {}", unknown.join(", ")),
+                ),
+            );
         }
     }
     let (Some(title), Some(period)) = (title, period) else { return Err(fields.into_error()) };
@@ -344,7 +350,7 @@ pub struct ContractFilter {
     /// Stored status (`expired` is derived and not filterable).
     status: Option<ContractStatusDb>,
     community_id: Option<Uuid>,
-    category: Option<String>,
+    category_code: Option<String>,
     #[param(minimum = 1, maximum = 100)]
     limit: Option<u64>,
     cursor: Option<String>,
@@ -383,8 +389,8 @@ async fn list_contracts(
     if let Some(status) = filter.status {
         query = query.filter(contract::Column::Status.eq(status));
     }
-    if filter.community_id.is_some() || filter.category.is_some() {
-        let ids = contract_ids_covering(db, filter.community_id, filter.category.as_deref()).await?;
+    if filter.community_id.is_some() || filter.category_code.is_some() {
+        let ids = contract_ids_covering(db, filter.community_id, filter.category_code.as_deref()).await?;
         query = query.filter(contract::Column::Id.is_in(ids));
     }
     let mut rows = query.all(db).await?;
@@ -459,7 +465,7 @@ async fn transition(
     if !allowed {
         return Err(ApiError::Forbidden);
     }
-    let next = covered.status_today(today).apply(action).map_err(|e| ApiError::InvalidTransition(e.to_string()))?;
+    let next = covered.status_today(today).apply(action).map_err(|e| ApiError::InvalidTransition(e.message))?;
     if next == ContractStatus::Active {
         // Serialise activations of one partner's contracts (a row lock on PostgreSQL; SQLite's
         // write lock is already held), then refuse an overlap with another active contract.
@@ -471,7 +477,10 @@ async fn transition(
         if let Some(other) = overlapping_active(&tx, &covered, today).await? {
             return Err(ApiError::conflict(
                 "overlapping_contract",
-                format!("active contract {other} of this partner covers the same community, category and dates"),
+                (
+                    format!("该合作方的生效合同 {other} 已覆盖相同的社区、服务类别和日期"),
+                    format!("active contract {other} of this partner covers the same community, category and dates"),
+                ),
             ));
         }
     }
@@ -498,7 +507,10 @@ async fn transition(
         .exec_with_returning(&tx)
         .await?;
     let Some(updated) = updated.into_iter().next() else {
-        return Err(ApiError::conflict("conflict", "the contract changed meanwhile; reload and retry"));
+        return Err(ApiError::conflict(
+            "conflict",
+            t("合同刚被他人修改；请刷新后重试", "the contract changed meanwhile; reload and retry"),
+        ));
     };
     let verb = format!("contract.{}", action.as_str());
     let mut entry = Entry::new(principal.user_id, &verb, "contract", id);

@@ -267,7 +267,7 @@ impl EligibilityView {
 #[serde(deny_unknown_fields)]
 pub struct EligibilityQuery {
     community_id: Uuid,
-    category: String,
+    category_code: String,
 }
 
 /// May this partner be offered an order of this community and category today? (staff)
@@ -287,9 +287,9 @@ async fn partner_eligibility_route(
     }
     let today = state.today();
     let month = month_key(today);
-    let ask = Ask { community: query.community_id, category: &query.category, month: &month, order: None };
+    let ask = Ask { community: query.community_id, category: &query.category_code, month: &month, order: None };
     let facts = partner_facts(state.db()?, id, &ask).await?.ok_or(ApiError::NotFound)?;
-    let verdict = partner_eligibility(facts.status, &facts.contracts, query.community_id, &query.category, today);
+    let verdict = partner_eligibility(facts.status, &facts.contracts, query.community_id, &query.category_code, today);
     Ok(Json(EligibilityView::new(verdict.map(Some), lang)))
 }
 
@@ -307,7 +307,7 @@ async fn volunteer_eligibility_route(
 ) -> Result<Json<EligibilityView>, ApiError> {
     let db = state.db()?;
     let month = month_key(state.today());
-    let ask = Ask { community: query.community_id, category: &query.category, month: &month, order: None };
+    let ask = Ask { community: query.community_id, category: &query.category_code, month: &month, order: None };
     // Who may not see the volunteer gets 404, as for one that does not exist: only the
     // volunteer themselves and the staff of their community see them; of those, staff ask.
     let found = volunteer::Entity::find_by_id(id).one(db).await?;
@@ -319,6 +319,6 @@ async fn volunteer_eligibility_route(
         return Err(ApiError::Forbidden);
     }
     let (facts, _) = volunteer_facts(db, id, &ask).await?.ok_or(ApiError::NotFound)?;
-    let verdict = volunteer_eligibility(&facts, query.community_id, &query.category);
+    let verdict = volunteer_eligibility(&facts, query.community_id, &query.category_code);
     Ok(Json(EligibilityView::new(verdict.map(|()| None), lang)))
 }

@@ -6,11 +6,15 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use sea_orm::{DbErr, RuntimeErr, SqlErr};
 use serde::Serialize;
+use shenbian_domain::message::Message;
 use utoipa::ToSchema;
+
+use crate::lang::Lang;
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
-/// A problem document as clients receive it.
+/// A problem document as clients receive it. `title`, `detail` and the field messages are
+/// zh-CN, or English when the request's `Accept-Language` prefers English.
 #[derive(Debug, Serialize, serde::Deserialize, ToSchema)]
 pub struct Problem {
     /// A URI naming the kind of problem: `urn:shenbian:problem:<code>`.
@@ -43,19 +47,26 @@ pub struct FieldError {
     pub message: String,
 }
 
-impl FieldError {
-    pub fn new(field: impl Into<String>, message: impl ToString) -> Self {
-        Self { field: field.into(), message: message.to_string() }
+/// What is wrong with one field, in both languages, until the answer is rendered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldIssue {
+    pub field: String,
+    pub message: Message,
+}
+
+impl FieldIssue {
+    pub fn new(field: impl Into<String>, message: impl Into<Message>) -> Self {
+        Self { field: field.into(), message: message.into() }
     }
 }
 
-/// Every way a request can fail.
+/// Every way a request can fail. Texts people read are [`Message`]s, in both languages.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("malformed request: {0}")]
-    BadRequest(String),
+    BadRequest(Message),
     #[error("validation failed")]
-    Validation(Vec<FieldError>),
+    Validation(Vec<FieldIssue>),
     #[error("unauthorized")]
     Unauthorized,
     #[error("invalid credentials")]
@@ -68,15 +79,18 @@ pub enum ApiError {
     #[error("not found")]
     NotFound,
     #[error("conflict: {code}")]
-    Conflict { code: &'static str, detail: String },
+    Conflict { code: &'static str, detail: Message },
     #[error("invalid transition")]
-    InvalidTransition(String),
+    InvalidTransition(Message),
     #[error("not eligible")]
     NotEligible(Vec<IneligibleProvider>),
     #[error("payload too large")]
     PayloadTooLarge,
     #[error("unsupported media type")]
     UnsupportedMediaType,
+    /// An HTTP method the route does not answer.
+    #[error("method not allowed")]
+    MethodNotAllowed(Message),
     #[error("rate limited")]
     RateLimited { retry_after_secs: u64 },
     #[error("service unavailable")]
@@ -85,13 +99,26 @@ pub enum ApiError {
     Internal(String),
 }
 
+/// A text in both languages: `t("中文", "English")`.
+pub fn t(zh: &'static str, en: &'static str) -> Message {
+    Message::new(zh, en)
+}
+
 impl ApiError {
-    pub fn validation(field: &str, message: impl ToString) -> Self {
-        Self::Validation(vec![FieldError::new(field, message)])
+    pub fn validation(field: &str, message: impl Into<Message>) -> Self {
+        Self::Validation(vec![FieldIssue::new(field, message)])
     }
 
-    pub fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
+    pub fn bad_request(message: impl Into<Message>) -> Self {
+        Self::BadRequest(message.into())
+    }
+
+    pub fn conflict(code: &'static str, detail: impl Into<Message>) -> Self {
         Self::Conflict { code, detail: detail.into() }
+    }
+
+    pub fn invalid_transition(detail: impl Into<Message>) -> Self {
+        Self::InvalidTransition(detail.into())
     }
 
     pub fn internal(err: impl std::fmt::Display) -> Self {
@@ -108,46 +135,81 @@ impl ApiError {
             Self::Conflict { .. } | Self::InvalidTransition(_) => StatusCode::CONFLICT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
-    fn code_and_detail(&self) -> (&'static str, String) {
+    /// The stable code clients branch on.
+    pub fn code(&self) -> &'static str {
         match self {
-            Self::BadRequest(detail) => ("malformed_request", detail.clone()),
-            Self::Validation(_) => ("validation_failed", "some fields are invalid; see errors".into()),
-            Self::Unauthorized => ("unauthorized", "a valid access token is required".into()),
-            Self::InvalidCredentials => ("invalid_credentials", "phone or password is incorrect".into()),
-            Self::InvalidCode => ("invalid_code", "验证码错误或已过期 (the code is wrong or has expired)".into()),
-            Self::Forbidden => ("forbidden", "your role may not do this".into()),
-            Self::NotFound => ("not_found", "no such resource".into()),
-            Self::Conflict { code, detail } => (code, detail.clone()),
-            Self::InvalidTransition(detail) => ("invalid_transition", detail.clone()),
-            Self::NotEligible(_) => {
-                ("not_eligible", "some providers may not be offered this job; see ineligible".into())
-            }
-            Self::PayloadTooLarge => ("payload_too_large", "the request body is larger than 1 MiB".into()),
-            Self::UnsupportedMediaType => ("unsupported_media_type", "send the body as application/json".into()),
-            Self::RateLimited { .. } => ("rate_limited", "too many failed attempts; try again later".into()),
-            Self::Unavailable => ("unavailable", "the service is temporarily unavailable; retry shortly".into()),
-            Self::Internal(_) => ("internal", "an unexpected error occurred".into()),
+            Self::BadRequest(_) => "malformed_request",
+            Self::Validation(_) => "validation_failed",
+            Self::Unauthorized => "unauthorized",
+            Self::InvalidCredentials => "invalid_credentials",
+            Self::InvalidCode => "invalid_code",
+            Self::Forbidden => "forbidden",
+            Self::NotFound => "not_found",
+            Self::Conflict { code, .. } => code,
+            Self::InvalidTransition(_) => "invalid_transition",
+            Self::NotEligible(_) => "not_eligible",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::MethodNotAllowed(_) => "method_not_allowed",
+            Self::RateLimited { .. } => "rate_limited",
+            Self::Unavailable => "unavailable",
+            Self::Internal(_) => "internal",
         }
     }
 
-    /// The problem document this error answers with.
+    fn detail(&self) -> Message {
+        match self {
+            Self::BadRequest(detail)
+            | Self::Conflict { detail, .. }
+            | Self::InvalidTransition(detail)
+            | Self::MethodNotAllowed(detail) => detail.clone(),
+            Self::Validation(_) => t("有字段填写不正确，详见 errors", "some fields are invalid; see errors"),
+            Self::Unauthorized => t("请先登录：需要有效的访问令牌", "a valid access token is required; sign in first"),
+            Self::InvalidCredentials => t("手机号或密码不正确", "the phone or the password is incorrect"),
+            Self::InvalidCode => t("验证码错误或已过期", "the code is wrong or has expired"),
+            Self::Forbidden => t("你的角色不能做这件事", "your role may not do this"),
+            Self::NotFound => t("没有找到该对象，或你无权查看", "there is no such resource, or you may not see it"),
+            Self::NotEligible(_) => t(
+                "部分服务方不能接这单，原因见 ineligible",
+                "some providers may not be offered this job; see ineligible",
+            ),
+            Self::PayloadTooLarge => t("请求体不能超过 1 MiB", "the request body is larger than 1 MiB"),
+            Self::UnsupportedMediaType => t("请以 application/json 发送请求体", "send the body as application/json"),
+            Self::RateLimited { .. } => t("失败次数过多，请稍后再试", "too many failed attempts; try again later"),
+            Self::Unavailable => {
+                t("服务暂时不可用，请稍后重试", "the service is temporarily unavailable; retry shortly")
+            }
+            Self::Internal(_) => t("服务器出现意外错误", "an unexpected error occurred"),
+        }
+    }
+
+    /// The problem document this error answers with, in the request's language.
     pub fn problem(&self) -> Problem {
+        self.problem_in(Lang::current())
+    }
+
+    /// The problem document this error answers with, in `lang`.
+    pub fn problem_in(&self, lang: Lang) -> Problem {
         let status = self.status();
-        let (code, detail) = self.code_and_detail();
+        let code = self.code();
         Problem {
             kind: format!("urn:shenbian:problem:{code}"),
-            title: status.canonical_reason().unwrap_or("Error").to_owned(),
+            title: lang.pick(&title(status)),
             status: status.as_u16(),
-            detail,
+            detail: lang.pick(&self.detail()),
             code: code.to_owned(),
             errors: match self {
-                Self::Validation(errors) => errors.clone(),
+                Self::Validation(errors) => errors
+                    .iter()
+                    .map(|e| FieldError { field: e.field.clone(), message: lang.pick(&e.message) })
+                    .collect(),
                 _ => Vec::new(),
             },
             ineligible: match self {
@@ -158,12 +220,31 @@ impl ApiError {
     }
 }
 
+/// A problem's title: what kind of failure its status is, in both languages.
+fn title(status: StatusCode) -> Message {
+    let (zh, en) = match status.as_u16() {
+        400 => ("请求格式错误", "Bad Request"),
+        401 => ("未登录或凭据无效", "Unauthorized"),
+        403 => ("无权操作", "Forbidden"),
+        404 => ("未找到", "Not Found"),
+        405 => ("不支持该方法", "Method Not Allowed"),
+        409 => ("与当前状态冲突", "Conflict"),
+        413 => ("请求体过大", "Payload Too Large"),
+        415 => ("不支持的内容类型", "Unsupported Media Type"),
+        422 => ("输入有误", "Unprocessable Entity"),
+        429 => ("请求过于频繁", "Too Many Requests"),
+        503 => ("服务暂不可用", "Service Unavailable"),
+        _ => ("服务器错误", "Internal Server Error"),
+    };
+    Message::new(zh, en)
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         match &self {
             Self::Internal(cause) => tracing::error!(%cause, "request failed"),
             Self::Unavailable => tracing::warn!("database unavailable"),
-            other => tracing::debug!(code = other.code_and_detail().0, "request refused"),
+            other => tracing::debug!(code = other.code(), "request refused"),
         }
         let mut response = problem_response(&self.problem());
         let headers = response.headers_mut();

@@ -78,7 +78,7 @@ pub async fn orders_csv(
         "id",
         "created_at",
         "status",
-        "category",
+        "category_code",
         "urgency",
         "channel",
         "title",

@@ -8,11 +8,15 @@ use axum::http::request::Parts;
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
 
-use crate::error::{ApiError, FieldError};
+use shenbian_domain::message::Message;
+
+use crate::error::{ApiError, FieldIssue, t};
 
 /// A JSON body. Malformed JSON is `400`; JSON of the wrong shape (a missing or unknown
-/// field, a wrong type) is `422` naming the field; no `application/json` is `415`; a body
-/// over the limit is `413`.
+/// field, a wrong type) is `422` naming the field; a body that is not declared
+/// `application/json` is `415`; a body over the limit is `413`. No body at all reads as `{}`,
+/// so that a step sent without its body learns which fields it needs (`422` naming them)
+/// rather than a content type.
 pub struct JsonBody<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
@@ -56,8 +60,13 @@ impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for MaybeJson
     }
 }
 
-/// Reads a body that must be declared as JSON, within the body limit.
+/// Reads a body that must be declared as JSON, within the body limit; no body at all is `{}`.
 async fn json_bytes<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiError> {
+    let declared_empty = req.headers().get(axum::http::header::CONTENT_LENGTH).is_some_and(|v| v.as_bytes() == b"0");
+    if declared_empty || !req.headers().contains_key(CONTENT_TYPE) {
+        let bytes = read_bytes(req, state).await?;
+        return if bytes.is_empty() { Ok(Bytes::from_static(b"{}")) } else { Err(ApiError::UnsupportedMediaType) };
+    }
     let is_json =
         req.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).and_then(|v| v.split(';').next()).is_some_and(
             |mime| {
@@ -68,9 +77,15 @@ async fn json_bytes<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, Ap
     if !is_json {
         return Err(ApiError::UnsupportedMediaType);
     }
+    let bytes = read_bytes(req, state).await?;
+    Ok(if bytes.iter().all(u8::is_ascii_whitespace) { Bytes::from_static(b"{}") } else { bytes })
+}
+
+/// The body's bytes, within the body limit.
+async fn read_bytes<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiError> {
     Bytes::from_request(req, state).await.map_err(|rejection| match rejection {
         BytesRejection::FailedToBufferBody(_) if rejection.status() == 413 => ApiError::PayloadTooLarge,
-        _ => ApiError::BadRequest("the request body could not be read".into()),
+        _ => ApiError::bad_request(t("无法读取请求体", "the request body could not be read")),
     })
 }
 
@@ -83,21 +98,80 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         use serde_json::error::Category;
         match inner.classify() {
             Category::Syntax | Category::Eof | Category::Io => {
-                ApiError::BadRequest(format!("malformed JSON at line {} column {}", inner.line(), inner.column()))
+                let (line, column) = (inner.line(), inner.column());
+                ApiError::BadRequest(Message::new(
+                    format!("JSON 格式错误，位于第 {line} 行第 {column} 列"),
+                    format!("malformed JSON at line {line} column {column}"),
+                ))
             }
-            Category::Data => {
-                let message = strip_position(&inner.to_string());
-                let mut field = if path == "." { String::new() } else { path };
-                // A missing field is reported at its parent; name the field itself.
-                if let Some(missing) = message.strip_prefix("missing field `").and_then(|m| m.strip_suffix('`')) {
-                    field = if field.is_empty() { missing.to_owned() } else { format!("{field}.{missing}") };
-                }
-                ApiError::Validation(vec![FieldError::new(field, message)])
-            }
+            Category::Data => field_issue(&path, &strip_position(&inner.to_string())),
         }
     })?;
-    de.end().map_err(|_| ApiError::BadRequest("malformed JSON: trailing characters".into()))?;
+    de.end().map_err(|_| {
+        ApiError::bad_request(t("JSON 格式错误：末尾有多余字符", "malformed JSON: trailing characters"))
+    })?;
     Ok(value)
+}
+
+/// A serde refusal at `path` as a field issue: a missing field is named itself (serde
+/// reports it at its parent), and the message says what is expected in both languages.
+fn field_issue(path: &str, message: &str) -> ApiError {
+    let mut field = if path == "." { String::new() } else { path.to_owned() };
+    if let Some(missing) = message.strip_prefix("missing field `").and_then(|m| m.strip_suffix('`')) {
+        field = if field.is_empty() { missing.to_owned() } else { format!("{field}.{missing}") };
+        return ApiError::validation(&field, t("必须填写", "is required"));
+    }
+    ApiError::validation(&field, serde_message(message))
+}
+
+/// chrono's parse errors, which are all a date or an instant says when it does not parse.
+const CHRONO_ERRORS: [&str; 7] = [
+    "input is out of range",
+    "no possible date and time matching input",
+    "input is not enough for unique date and time",
+    "input contains invalid characters",
+    "premature end of input",
+    "trailing input",
+    "bad or unsupported format string",
+];
+
+/// What serde's message means for the caller, in both languages. A date or an instant that
+/// does not parse says its format: instants are read with [`crate::dates::optional_instant`],
+/// so chrono's own parse errors come from calendar days.
+fn serde_message(message: &str) -> Message {
+    if message == crate::dates::NOT_AN_INSTANT {
+        return t(
+            "须为 RFC 3339 时刻，如 2026-12-04T09:30:00+08:00",
+            "must be an RFC 3339 instant, e.g. 2026-12-04T09:30:00+08:00",
+        );
+    }
+    if CHRONO_ERRORS.contains(&message) {
+        return t("须为日期 YYYY-MM-DD，如 2026-12-04", "must be a date YYYY-MM-DD, e.g. 2026-12-04");
+    }
+    if let Some(rest) = message.strip_prefix("unknown field `") {
+        let name = rest.split('`').next().unwrap_or("");
+        return Message::new(format!("不接受字段 `{name}`（{message}）"), message.to_owned());
+    }
+    if let Some(rest) = message.strip_prefix("unknown variant `") {
+        let value = rest.split('`').next().unwrap_or("");
+        return Message::new(format!("`{value}` 不是可选的值（{message}）"), message.to_owned());
+    }
+    if message.starts_with("invalid type")
+        || message.starts_with("invalid value")
+        || message.starts_with("invalid length")
+    {
+        return Message::new(format!("类型或取值不对（{message}）"), message.to_owned());
+    }
+    if message.starts_with("UUID parsing failed")
+        || message.starts_with("invalid character")
+        || message.contains("UUID")
+    {
+        return Message::new(format!("须为 UUID（{message}）"), format!("must be a UUID ({message})"));
+    }
+    if message.starts_with("invalid digit") || message.contains("number") {
+        return Message::new(format!("须为整数（{message}）"), format!("must be a whole number ({message})"));
+    }
+    Message::new(format!("取值不对（{message}）"), message.to_owned())
 }
 
 /// serde_json appends " at line 1 column 9" to its messages; the field path says more.
@@ -141,9 +215,8 @@ where
         let query = parts.uri.query().unwrap_or_default();
         let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
         serde_path_to_error::deserialize(de).map(Query).map_err(|err| {
-            let field = err.path().to_string();
-            let message = err.into_inner().to_string();
-            ApiError::Validation(vec![FieldError::new(if field == "." { String::new() } else { field }, message)])
+            let path = err.path().to_string();
+            field_issue(&path, &err.into_inner().to_string())
         })
     }
 }
@@ -151,22 +224,22 @@ where
 /// Collects field errors while a request body is turned into domain values, so a client
 /// learns about every bad field at once.
 #[derive(Default)]
-pub struct Fields(Vec<FieldError>);
+pub struct Fields(Vec<FieldIssue>);
 
 impl Fields {
     /// Keeps the parsed value, or records why `field` is wrong.
-    pub fn check<T, E: std::fmt::Display>(&mut self, field: &str, result: Result<T, E>) -> Option<T> {
+    pub fn check<T, E: Into<Message>>(&mut self, field: &str, result: Result<T, E>) -> Option<T> {
         match result {
             Ok(value) => Some(value),
             Err(err) => {
-                self.0.push(FieldError::new(field, err));
+                self.0.push(FieldIssue::new(field, err));
                 None
             }
         }
     }
 
-    pub fn push(&mut self, field: &str, message: impl ToString) {
-        self.0.push(FieldError::new(field, message));
+    pub fn push(&mut self, field: &str, message: impl Into<Message>) {
+        self.0.push(FieldIssue::new(field, message));
     }
 
     /// `Ok` when every field was fine; the values checked are then all `Some`.
@@ -180,21 +253,4 @@ impl Fields {
     }
 }
 
-/// The language for texts people read: `en` when `Accept-Language` prefers English,
-/// otherwise zh-CN.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Lang {
-    Zh,
-    En,
-}
-
-impl<S: Send + Sync> FromRequestParts<S> for Lang {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let header = parts.headers.get(axum::http::header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).unwrap_or("");
-        // The first language named wins; q-values beyond that are not worth the parsing.
-        let first = header.split(',').next().unwrap_or("").trim().to_ascii_lowercase();
-        Ok(if first.starts_with("en") { Lang::En } else { Lang::Zh })
-    }
-}
+pub use crate::lang::Lang;

@@ -20,7 +20,7 @@ use crate::audit::{self, Entry};
 use crate::auth::Principal;
 use crate::db::begin_write;
 use crate::entity::{category, community, order, user, volunteer, volunteer_hour};
-use crate::error::ApiError;
+use crate::error::{ApiError, t};
 use crate::extract::{JsonBody, Path, Query};
 use crate::pagination::{PageParams, encode_cursor};
 use crate::state::AppState;
@@ -179,7 +179,10 @@ async fn correct(
         return Err(ApiError::Forbidden);
     }
     if body.minutes == 0 || !(-1440..=1440).contains(&body.minutes) {
-        return Err(ApiError::validation("minutes", "between -1440 and 1440, not zero"));
+        return Err(ApiError::validation(
+            "minutes",
+            t("须在 -1440 到 1440 之间，且不为 0", "between -1440 and 1440, not zero"),
+        ));
     }
     let reason = text_field(&body.reason, 1, 500).map_err(|e| ApiError::validation("reason", e))?;
     let now = state.now();
@@ -192,7 +195,7 @@ async fn correct(
         .all(&tx)
         .await?;
     if minutes.iter().map(|m| i64::from(*m)).sum::<i64>() + i64::from(body.minutes) < 0 {
-        return Err(ApiError::validation("minutes", "the total would fall below zero"));
+        return Err(ApiError::validation("minutes", t("调整后总时长会小于 0", "the total would fall below zero")));
     }
     let entry = volunteer_hour::Entity::insert(volunteer_hour::ActiveModel {
         id: Set(Uuid::now_v7()),

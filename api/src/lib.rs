@@ -23,6 +23,7 @@ pub mod exports;
 pub mod extract;
 pub mod hours;
 pub mod invitations;
+pub mod lang;
 pub mod me;
 pub mod metrics;
 pub mod offers;

@@ -19,7 +19,7 @@ use crate::auth::throttle::{Attempt, ClientAddr};
 use crate::db::begin_write;
 use crate::entity::enums::{MemberRole, ProviderStatusDb};
 use crate::entity::{partner, partner_member, user, volunteer};
-use crate::error::{ApiError, problem_response};
+use crate::error::{ApiError, problem_response, t};
 use crate::extract::JsonBody;
 use crate::state::AppState;
 use crate::views::UserView;
@@ -35,13 +35,11 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// `DELETE /me` is no way to close an account (a body on `DELETE` is dropped by some
 /// clients and proxies): 405, pointing at `POST /me/close`. Not in the API document.
 async fn closure_moved() -> Response {
-    let mut problem = ApiError::BadRequest(String::new()).problem();
-    problem.status = 405;
-    problem.code = "method_not_allowed".into();
-    problem.kind = "urn:shenbian:problem:method_not_allowed".into();
-    problem.title = "Method Not Allowed".into();
-    problem.detail = "close the account with POST /me/close and the password in the body".into();
-    let mut response = problem_response(&problem);
+    let error = ApiError::MethodNotAllowed(crate::error::t(
+        "注销账号请用 POST /me/close，并在请求体中提供密码",
+        "close the account with POST /me/close and the password in the body",
+    ));
+    let mut response = problem_response(&error.problem());
     response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET"));
     response
 }
@@ -140,7 +138,7 @@ async fn change_password(
     let reservation = attempt.reserve(db, &state.settings, state.now()).await?;
     reservation.wait().await;
     if !state.hasher.verify(body.current_password, account.password_hash.clone()).await? {
-        return Err(ApiError::validation("current_password", "is incorrect"));
+        return Err(ApiError::validation("current_password", t("不正确", "is incorrect")));
     }
     let hash = state.hasher.hash(password.expose().to_owned()).await?;
     let now = state.now();

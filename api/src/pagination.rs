@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, t};
 
 pub const DEFAULT_LIMIT: u64 = 20;
 pub const MAX_LIMIT: u64 = 100;
@@ -32,14 +32,16 @@ impl PageParams {
     pub fn page(&self) -> Result<Page, ApiError> {
         let limit = self.limit.unwrap_or(DEFAULT_LIMIT);
         if !(1..=MAX_LIMIT).contains(&limit) {
-            return Err(ApiError::validation("limit", format!("must be between 1 and {MAX_LIMIT}")));
+            return Err(ApiError::validation(
+                "limit",
+                (format!("须在 1 到 {MAX_LIMIT} 之间"), format!("must be between 1 and {MAX_LIMIT}")),
+            ));
         }
         let after = match self.cursor.as_deref() {
             None | Some("") => None,
-            Some(cursor) => Some(
-                decode_cursor(cursor)
-                    .ok_or_else(|| ApiError::validation("cursor", "is not a cursor from this list"))?,
-            ),
+            Some(cursor) => Some(decode_cursor(cursor).ok_or_else(|| {
+                ApiError::validation("cursor", t("不是本列表给出的游标", "is not a cursor from this list"))
+            })?),
         };
         Ok(Page { limit, after })
     }
@@ -50,17 +52,18 @@ impl PageParams {
     pub fn text_page(&self) -> Result<(u64, Option<String>), ApiError> {
         let limit = self.limit.unwrap_or(DEFAULT_LIMIT);
         if !(1..=MAX_LIMIT).contains(&limit) {
-            return Err(ApiError::validation("limit", format!("must be between 1 and {MAX_LIMIT}")));
+            return Err(ApiError::validation(
+                "limit",
+                (format!("须在 1 到 {MAX_LIMIT} 之间"), format!("must be between 1 and {MAX_LIMIT}")),
+            ));
         }
         let after = match self.cursor.as_deref() {
             None | Some("") => None,
-            Some(cursor) => Some(
-                URL_SAFE_NO_PAD
-                    .decode(cursor)
-                    .ok()
-                    .and_then(|b| String::from_utf8(b).ok())
-                    .ok_or_else(|| ApiError::validation("cursor", "is not a cursor from this list"))?,
-            ),
+            Some(cursor) => {
+                Some(URL_SAFE_NO_PAD.decode(cursor).ok().and_then(|b| String::from_utf8(b).ok()).ok_or_else(|| {
+                    ApiError::validation("cursor", t("不是本列表给出的游标", "is not a cursor from this list"))
+                })?)
+            }
         };
         Ok((limit, after))
     }

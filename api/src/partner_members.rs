@@ -19,7 +19,7 @@ use crate::auth::Principal;
 use crate::db::begin_write;
 use crate::entity::enums::MemberRole;
 use crate::entity::{partner, partner_member, user};
-use crate::error::ApiError;
+use crate::error::{ApiError, t};
 use crate::extract::Path;
 use crate::pagination::Paginated;
 use crate::partners::visible_partner;
@@ -124,7 +124,10 @@ async fn remove_member(
             .count(&tx)
             .await?;
         if admins <= 1 {
-            return Err(ApiError::conflict("last_admin", "a partner keeps at least one admin"));
+            return Err(ApiError::conflict(
+                "last_admin",
+                t("合作方至少要保留一名管理员", "a partner keeps at least one admin"),
+            ));
         }
     }
     partner_member::Entity::delete_by_id((partner_id, member_id)).exec(&tx).await?;

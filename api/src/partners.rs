@@ -27,7 +27,7 @@ use crate::auth::{Admin, Principal};
 use crate::db::begin_write;
 use crate::entity::enums::{ContractStatusDb, MemberRole, PartnerKindDb, ProviderStatusDb};
 use crate::entity::{contract, contract_category, contract_community, partner, partner_member};
-use crate::error::{ApiError, violates_unique};
+use crate::error::{ApiError, t, violates_unique};
 use crate::extract::{Fields, JsonBody, Path, Query};
 use crate::pagination::{PageParams, Paginated};
 use crate::state::AppState;
@@ -153,7 +153,10 @@ async fn apply(
     .await
     .map_err(|e| {
         if violates_unique(&e, "uq_partner_credit_code", "partners.credit_code") {
-            ApiError::conflict("credit_code_taken", "an organisation with this credit code has applied already")
+            ApiError::conflict(
+                "credit_code_taken",
+                t("该统一社会信用代码的机构已经申请过", "an organisation with this credit code has applied already"),
+            )
         } else {
             e.into()
         }
@@ -177,7 +180,7 @@ pub struct PartnerFilter {
     status: Option<ProviderStatusDb>,
     kind: Option<PartnerKindDb>,
     /// Only partners with an active contract covering this category.
-    category: Option<String>,
+    category_code: Option<String>,
     /// Only partners with an active contract covering this community.
     community_id: Option<Uuid>,
     #[param(minimum = 1, maximum = 100)]
@@ -214,8 +217,9 @@ async fn list_partners(
     if let Some(kind) = filter.kind {
         query = query.filter(partner::Column::Kind.eq(kind));
     }
-    if filter.category.is_some() || filter.community_id.is_some() {
-        let covering = partners_covering(db, filter.community_id, filter.category.as_deref(), state.today()).await?;
+    if filter.category_code.is_some() || filter.community_id.is_some() {
+        let covering =
+            partners_covering(db, filter.community_id, filter.category_code.as_deref(), state.today()).await?;
         query = query.filter(partner::Column::Id.is_in(covering));
     }
     let rows = query.all(db).await?;
@@ -298,7 +302,7 @@ async fn decide(
     let tx = begin_write(state.db()?).await?;
     let current = partner::Entity::find_by_id(id).one(&tx).await?.ok_or(ApiError::NotFound)?;
     let next =
-        ProviderStatus::from(current.status).apply(action).map_err(|e| ApiError::InvalidTransition(e.to_string()))?;
+        ProviderStatus::from(current.status).apply(action).map_err(|e| ApiError::InvalidTransition(e.message))?;
     if action == ProviderAction::Suspend {
         crate::offers::close_for_partner(&tx, id, "partner_suspended", now).await?;
     }
@@ -313,7 +317,10 @@ async fn decide(
         .exec_with_returning(&tx)
         .await?;
     let Some(updated) = updated.into_iter().next() else {
-        return Err(ApiError::conflict("conflict", "the partner changed meanwhile; reload and retry"));
+        return Err(ApiError::conflict(
+            "conflict",
+            t("合作方信息刚被他人修改；请刷新后重试", "the partner changed meanwhile; reload and retry"),
+        ));
     };
     let verb = format!("partner.{}", action.as_str());
     let mut entry = Entry::new(admin.user_id, &verb, "partner", id);

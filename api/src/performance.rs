@@ -17,7 +17,7 @@ use crate::auth::Principal;
 use crate::contracts::visible;
 use crate::entity::enums::OfferStatus;
 use crate::entity::{contract_usage, offer, order, rating};
-use crate::error::ApiError;
+use crate::error::{ApiError, t};
 use crate::extract::{Path, Query};
 use crate::state::AppState;
 
@@ -67,7 +67,7 @@ pub struct MonthRange {
 fn check_month(field: &str, value: Option<&str>) -> Result<(), ApiError> {
     match value {
         Some(m) if chrono::NaiveDate::parse_from_str(&format!("{m}-01"), "%Y-%m-%d").is_err() || m.len() != 7 => {
-            Err(ApiError::validation(field, "a month as YYYY-MM"))
+            Err(ApiError::validation(field, t("须为月份 YYYY-MM，如 2026-12", "a month as YYYY-MM")))
         }
         _ => Ok(()),
     }

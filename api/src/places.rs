@@ -19,7 +19,7 @@ use crate::audit::{self, Entry};
 use crate::auth::{Admin, Principal};
 use crate::db::begin_write;
 use crate::entity::{building, community, compound};
-use crate::error::{ApiError, violates_unique};
+use crate::error::{ApiError, t, violates_unique};
 use crate::extract::{Fields, JsonBody, Path, Query};
 use crate::pagination::{PageParams, Paginated};
 use crate::state::AppState;
@@ -73,9 +73,13 @@ impl From<community::Model> for CommunityView {
     }
 }
 
-fn check_code(code: &str) -> Result<String, String> {
+fn check_code(code: &str) -> Result<String, shenbian_domain::message::Message> {
     let ok = (1..=32).contains(&code.len()) && code.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-    if ok { Ok(code.to_owned()) } else { Err("must be 1–32 characters of A-Z, a-z, 0-9, - or _".into()) }
+    if ok {
+        Ok(code.to_owned())
+    } else {
+        Err(t("须为 1–32 个字符，只含 A-Z、a-z、0-9、- 或 _", "must be 1–32 characters of A-Z, a-z, 0-9, - or _"))
+    }
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -122,7 +126,7 @@ async fn create_community(
     .await
     .map_err(|e| {
         if violates_unique(&e, "uq_community_code", "communities.code") {
-            ApiError::conflict("code_taken", "a community with this code exists")
+            ApiError::conflict("code_taken", t("已有使用此代码的社区", "a community with this code exists"))
         } else {
             e.into()
         }
@@ -259,7 +263,7 @@ async fn create_compound(
     .await
     .map_err(|e| {
         if violates_unique(&e, "uq_compound_name", "compounds.community_id") {
-            ApiError::conflict("name_taken", "the community has a compound of this name")
+            ApiError::conflict("name_taken", t("该社区已有同名小区", "the community has a compound of this name"))
         } else {
             e.into()
         }
@@ -340,7 +344,7 @@ async fn create_building(
     .await
     .map_err(|e| {
         if violates_unique(&e, "uq_building_name", "buildings.compound_id") {
-            ApiError::conflict("name_taken", "the compound has a building of this name")
+            ApiError::conflict("name_taken", t("该小区已有同名楼栋", "the compound has a building of this name"))
         } else {
             e.into()
         }

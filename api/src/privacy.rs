@@ -21,7 +21,7 @@ use crate::db::begin_write;
 use crate::entity::enums::MemberRole;
 use crate::entity::{order, order_event, partner_member, rating, user, volunteer, volunteer_hour};
 use crate::erasure::erase_personal_data;
-use crate::error::ApiError;
+use crate::error::{ApiError, t};
 use crate::extract::JsonBody;
 use crate::me::own_attempt;
 use crate::orders::closing::RatingView;
@@ -158,7 +158,7 @@ pub async fn close(
     let reservation = attempt.reserve(db, &state.settings, state.now()).await?;
     reservation.wait().await;
     if !state.hasher.verify(body.password, me.password_hash.clone()).await? {
-        return Err(ApiError::validation("password", "is incorrect"));
+        return Err(ApiError::validation("password", t("不正确", "is incorrect")));
     }
     let now = state.now();
     let tx = begin_write(db).await?;
@@ -175,7 +175,7 @@ pub async fn close(
                 tx.commit().await?;
                 return Err(ApiError::conflict(
                     "transfer_admin_first",
-                    "make another member the partner's admin first",
+                    t("请先让另一位成员成为合作方管理员", "make another member the partner's admin first"),
                 ));
             }
         }

@@ -29,7 +29,7 @@ use crate::auth::Principal;
 use crate::dates::{EARLIEST, bounded_date, latest};
 use crate::entity::enums::{Channel, ContractStatusDb, OfferStatus, OrderStatusDb, ProviderKind, UrgencyDb};
 use crate::entity::{community, contract, contract_usage, offer, order, partner, rating, volunteer};
-use crate::error::ApiError;
+use crate::error::{ApiError, t};
 use crate::extract::{Path, Query};
 use crate::state::AppState;
 
@@ -93,9 +93,12 @@ fn window(state: &AppState, range: &DateRange) -> Result<Window, ApiError> {
 
 /// The window of the public figures: a whole month, or the last 30 days.
 fn public_window(state: &AppState, range: &PublicRange) -> Result<Window, ApiError> {
-    let narrow = "the public figures cover a whole month (month=YYYY-MM) or the last 30 days";
+    let narrow = t(
+        "公开数据按整月（month=YYYY-MM）或最近 30 天统计",
+        "the public figures cover a whole month (month=YYYY-MM) or the last 30 days",
+    );
     if range.from.is_some() {
-        return Err(ApiError::validation("from", narrow));
+        return Err(ApiError::validation("from", narrow.clone()));
     }
     if range.to.is_some() {
         return Err(ApiError::validation("to", narrow));
@@ -108,30 +111,40 @@ fn public_window(state: &AppState, range: &PublicRange) -> Result<Window, ApiErr
         .ok()
         .filter(|d| month.len() == 7 && *d >= EARLIEST && *d <= last)
         .ok_or_else(|| {
-            ApiError::validation("month", format!("a month YYYY-MM from 2000-01 to {}", last.format("%Y-%m")))
+            let last = last.format("%Y-%m");
+            ApiError::validation(
+                "month",
+                (format!("须为月份 YYYY-MM，从 2000-01 到 {last}"), format!("a month YYYY-MM from 2000-01 to {last}")),
+            )
         })?;
     let end = first
         .checked_add_months(Months::new(1))
         .and_then(|d| d.pred_opt())
-        .ok_or_else(|| ApiError::validation("month", "a month YYYY-MM"))?;
+        .ok_or_else(|| ApiError::validation("month", t("须为月份 YYYY-MM，如 2026-12", "a month YYYY-MM")))?;
     span(state, first, end)
 }
 
 /// Checks a window's order and length, and finds the instants that bound it.
 fn span(state: &AppState, from: NaiveDate, to: NaiveDate) -> Result<Window, ApiError> {
     if from > to {
-        return Err(ApiError::validation("from", "must not be after to"));
+        return Err(ApiError::validation("from", t("不能晚于 to", "must not be after to")));
     }
     if (to - from).num_days() >= MAX_WINDOW_DAYS {
-        return Err(ApiError::validation("from", format!("a window is at most {MAX_WINDOW_DAYS} days")));
+        return Err(ApiError::validation(
+            "from",
+            (format!("时间窗口最长 {MAX_WINDOW_DAYS} 天"), format!("a window is at most {MAX_WINDOW_DAYS} days")),
+        ));
     }
     let tz = state.timezone();
     let midnight = |d: NaiveDate| {
         tz.from_local_datetime(&d.and_hms_opt(0, 0, 0).unwrap_or_default()).earliest().map(|t| t.with_timezone(&Utc))
     };
-    let start = midnight(from).ok_or_else(|| ApiError::validation("from", "not a date in this time zone"))?;
-    let end =
-        to.succ_opt().and_then(midnight).ok_or_else(|| ApiError::validation("to", "not a date in this time zone"))?;
+    let start = midnight(from)
+        .ok_or_else(|| ApiError::validation("from", t("在本时区不是有效日期", "not a date in this time zone")))?;
+    let end = to
+        .succ_opt()
+        .and_then(midnight)
+        .ok_or_else(|| ApiError::validation("to", t("在本时区不是有效日期", "not a date in this time zone")))?;
     Ok(Window { from, to, start, end })
 }
 

@@ -20,7 +20,7 @@ use crate::auth::session::{self, Sessions};
 use crate::db::begin_write;
 use crate::entity::one_time_code::{self, CodePurpose};
 use crate::entity::{community, user};
-use crate::error::{ApiError, violates_unique};
+use crate::error::{ApiError, t, violates_unique};
 use crate::extract::{Fields, JsonBody, Path, Query};
 use crate::pagination::{PageParams, Paginated};
 use crate::state::AppState;
@@ -70,7 +70,7 @@ pub async fn create_staff(
     if let Some(community_id) = staff.community_id
         && community::Entity::find_by_id(community_id).one(db).await?.is_none()
     {
-        return Err(ApiError::validation("community_id", "no such community"));
+        return Err(ApiError::validation("community_id", t("没有这个社区", "no such community")));
     }
     let hash = state.hasher.hash(staff.password.expose().to_owned()).await?;
     let now = state.now();
@@ -91,7 +91,7 @@ pub async fn create_staff(
     .await
     .map_err(|e| {
         if violates_unique(&e, "uq_user_phone", "users.phone") {
-            ApiError::conflict("phone_taken", "an account with this phone exists")
+            ApiError::conflict("phone_taken", t("该手机号已有账号", "an account with this phone exists"))
         } else {
             e.into()
         }
@@ -179,7 +179,10 @@ async fn deactivate_user(
     Path(id): Path<Uuid>,
 ) -> Result<Json<UserView>, ApiError> {
     if id == admin.user_id {
-        return Err(ApiError::conflict("cannot_deactivate_self", "an admin cannot deactivate their own account"));
+        return Err(ApiError::conflict(
+            "cannot_deactivate_self",
+            t("管理员不能停用自己的账号", "an admin cannot deactivate their own account"),
+        ));
     }
     let db = state.db()?;
     let now = state.now();
@@ -210,7 +213,7 @@ async fn deactivate_user(
 /// 404 when the account does not exist, else 409: its state does not allow the action.
 async fn refusal_for(db: &impl ConnectionTrait, id: Uuid) -> ApiError {
     match user::Entity::find_by_id(id).one(db).await {
-        Ok(Some(_)) => ApiError::InvalidTransition("the account is deactivated or erased".into()),
+        Ok(Some(_)) => ApiError::InvalidTransition(t("该账号已停用或已删除", "the account is deactivated or erased")),
         Ok(None) => ApiError::NotFound,
         Err(e) => e.into(),
     }
@@ -239,7 +242,7 @@ async fn reset_code(
     let tx = begin_write(db).await?;
     let target = user::Entity::find_by_id(id).one(&tx).await?.ok_or(ApiError::NotFound)?;
     if !matches!(target.status, user::UserStatus::Active | user::UserStatus::Unclaimed) {
-        return Err(ApiError::InvalidTransition("the account is deactivated or erased".into()));
+        return Err(ApiError::InvalidTransition(t("该账号已停用或已删除", "the account is deactivated or erased")));
     }
     let code = issue_code(&tx, &state, id, CodePurpose::Reset, Some(admin.user_id), now).await?;
     let entry = Entry {

@@ -24,7 +24,7 @@ use crate::categories::unknown_categories;
 use crate::db::begin_write;
 use crate::entity::enums::ProviderStatusDb;
 use crate::entity::{building, community, compound, user, volunteer, volunteer_building, volunteer_skill};
-use crate::error::{ApiError, violates_unique};
+use crate::error::{ApiError, t, violates_unique};
 use crate::extract::{Fields, JsonBody, Path, Query};
 use crate::pagination::{PageParams, Paginated};
 use crate::state::AppState;
@@ -130,18 +130,24 @@ async fn apply(
     buildings.sort();
     buildings.dedup();
     if skills.is_empty() || skills.len() > 20 {
-        fields.push("skills", "between 1 and 20 category codes");
+        fields.push("skills", t("须为 1 到 20 个服务类别代码", "between 1 and 20 category codes"));
     } else {
         let unknown = unknown_categories(db, &skills).await?;
         if !unknown.is_empty() {
-            fields.push("skills", format!("unknown or inactive categories: {}", unknown.join(", ")));
+            fields.push(
+                "skills",
+                (
+                    format!("没有这些服务类别，或它们已停用：{}", unknown.join("、")),
+                    format!("unknown or inactive categories: {}", unknown.join(", ")),
+                ),
+            );
         }
     }
     if community::Entity::find_by_id(body.community_id).one(db).await?.is_none() {
-        fields.push("community_id", "no such community");
+        fields.push("community_id", t("没有这个社区", "no such community"));
     }
     if buildings.len() > 50 {
-        fields.push("building_ids", "at most 50 buildings");
+        fields.push("building_ids", t("最多 50 栋楼", "at most 50 buildings"));
     } else if !buildings.is_empty() {
         let compounds: Vec<Uuid> = compound::Entity::find()
             .filter(compound::Column::CommunityId.eq(body.community_id))
@@ -156,7 +162,7 @@ async fn apply(
             .all(db)
             .await?;
         if found.len() != buildings.len() {
-            fields.push("building_ids", "every building must belong to the community");
+            fields.push("building_ids", t("每栋楼都须属于该社区", "every building must belong to the community"));
         }
     }
     let bio = fields.check("bio", text_field(&body.bio, 0, 500));
@@ -182,7 +188,10 @@ async fn apply(
     .await
     .map_err(|e| {
         if violates_unique(&e, "uq_volunteer_user", "volunteers.user_id") {
-            ApiError::conflict("already_applied", "this account has a volunteer record already")
+            ApiError::conflict(
+                "already_applied",
+                t("该账号已有志愿者记录", "this account has a volunteer record already"),
+            )
         } else {
             e.into()
         }
@@ -209,7 +218,7 @@ pub struct VolunteerFilter {
     /// Admins only; a dispatcher always sees their own community.
     community_id: Option<Uuid>,
     /// Only volunteers with this skill.
-    category: Option<String>,
+    category_code: Option<String>,
     #[param(minimum = 1, maximum = 100)]
     limit: Option<u64>,
     cursor: Option<String>,
@@ -242,7 +251,7 @@ async fn list_volunteers(
     if let Some(status) = filter.status {
         query = query.filter(volunteer::Column::Status.eq(status));
     }
-    if let Some(category) = filter.category {
+    if let Some(category) = filter.category_code {
         let ids = volunteer_skill::Entity::find()
             .filter(volunteer_skill::Column::CategoryCode.eq(category))
             .all(db)
@@ -293,7 +302,7 @@ async fn decide(
         return Err(ApiError::Forbidden);
     }
     let next =
-        ProviderStatus::from(current.status).apply(action).map_err(|e| ApiError::InvalidTransition(e.to_string()))?;
+        ProviderStatus::from(current.status).apply(action).map_err(|e| ApiError::InvalidTransition(e.message))?;
     if action == ProviderAction::Suspend {
         crate::offers::close_for_volunteer(&tx, id, "volunteer_suspended", now).await?;
     }
@@ -308,7 +317,10 @@ async fn decide(
         .exec_with_returning(&tx)
         .await?;
     let Some(updated) = updated.into_iter().next() else {
-        return Err(ApiError::conflict("conflict", "the volunteer record changed meanwhile; reload and retry"));
+        return Err(ApiError::conflict(
+            "conflict",
+            t("志愿者记录刚被他人修改；请刷新后重试", "the volunteer record changed meanwhile; reload and retry"),
+        ));
     };
     let verb = format!("volunteer.{}", action.as_str());
     let mut entry = Entry::new(principal.user_id, &verb, "volunteer", id);

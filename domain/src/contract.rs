@@ -5,6 +5,7 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+use crate::message::Message;
 use crate::transition::WrongState;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -70,9 +71,43 @@ impl ContractStatus {
             (Signed | Suspended, Activate) => Ok(Active),
             (Active, Suspend) => Ok(Suspended),
             (Draft | Signed | Active | Suspended, Terminate) => Ok(Terminated),
-            _ => Err(WrongState { action: action.as_str(), from: self.as_str() }),
+            _ => Err(WrongState { action: action.as_str(), from: self.as_str(), message: refusal(self, action) }),
         }
     }
+}
+
+/// Why `action` is refused from `from`, and what to do instead.
+fn refusal(from: ContractStatus, action: ContractAction) -> Message {
+    use ContractAction::*;
+    use ContractStatus::*;
+    let (verb_zh, verb_en) = match action {
+        Sign => ("签署", "signed"),
+        Activate => ("生效", "activated"),
+        Suspend => ("暂停", "suspended"),
+        Terminate => ("终止", "terminated"),
+    };
+    let (zh, en): (String, String) = match (from, action) {
+        (Terminated, _) => (
+            format!("合同已终止，不能再{verb_zh}；如需继续合作，请新建合同"),
+            format!("the contract is terminated, so it cannot be {verb_en}; draft a new contract instead"),
+        ),
+        (Expired, _) => (
+            format!("合同已过期，不能再{verb_zh}；如需继续合作，请新建合同"),
+            format!("the contract has expired, so it cannot be {verb_en}; draft a new contract instead"),
+        ),
+        (Signed | Active | Suspended, Sign) => ("合同已经签署".into(), "the contract is already signed".into()),
+        (Draft, Activate) => (
+            "合同需先由合作方签署，才能生效".into(),
+            "the partner must sign the contract before it can be activated".into(),
+        ),
+        (Active, Activate) => ("合同已经生效".into(), "the contract is already active".into()),
+        (Draft | Signed, Suspend) => {
+            ("合同尚未生效，不能暂停".into(), "the contract is not active yet, so it cannot be suspended".into())
+        }
+        (Suspended, Suspend) => ("合同已经暂停".into(), "the contract is already suspended".into()),
+        _ => (format!("此合同现在不能{verb_zh}"), format!("the contract cannot be {verb_en} now")),
+    };
+    Message::new(zh, en)
 }
 
 /// The days a contract is in force, both inclusive, as local dates of the district.

@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::message::Message;
 use crate::transition::WrongState;
 
 /// Where an invitation stands. `Expired` is derived from its expiry and never stored.
@@ -56,9 +57,36 @@ impl InvitationStatus {
             (Pending, Accept) => Ok(Accepted),
             (Pending, Decline) => Ok(Declined),
             (Pending, Revoke) => Ok(Revoked),
-            _ => Err(WrongState { action: action.as_str(), from: self.as_str() }),
+            _ => Err(WrongState { action: action.as_str(), from: self.as_str(), message: refusal(self, action) }),
         }
     }
+}
+
+/// Why `action` is refused from `from`, and what to do instead.
+fn refusal(from: InvitationStatus, action: InvitationAction) -> Message {
+    let (state_zh, state_en) = match from {
+        InvitationStatus::Pending => ("邀请尚待答复", "the invitation is still waiting for an answer"),
+        InvitationStatus::Accepted => ("邀请已被接受", "the invitation has already been accepted"),
+        InvitationStatus::Declined => ("邀请已被拒绝", "the invitation has already been declined"),
+        InvitationStatus::Revoked => ("邀请已被撤回", "the invitation was revoked"),
+        InvitationStatus::Expired => ("邀请已过期", "the invitation has expired"),
+    };
+    let (verb_zh, verb_en) = match action {
+        InvitationAction::Accept => ("接受", "accepted"),
+        InvitationAction::Decline => ("拒绝", "declined"),
+        InvitationAction::Revoke => ("撤回", "revoked"),
+    };
+    let again =
+        matches!(from, InvitationStatus::Revoked | InvitationStatus::Expired) && action == InvitationAction::Accept;
+    let (hint_zh, hint_en) = if again {
+        ("；如需加入，请合作方重新邀请", "; ask the partner to invite you again")
+    } else {
+        ("", "")
+    };
+    Message::new(
+        format!("{state_zh}，不能再{verb_zh}{hint_zh}"),
+        format!("{state_en}, so it cannot be {verb_en}{hint_en}"),
+    )
 }
 
 impl InvitationAction {
@@ -100,6 +128,11 @@ mod tests {
         for answered in [Accepted, Declined, Revoked] {
             assert_eq!(answered.seen(true), answered);
         }
-        assert_eq!(Expired.apply(Accept).unwrap_err().to_string(), "cannot accept while expired");
+        let refused = Expired.apply(Accept).unwrap_err();
+        assert_eq!(refused.message.zh, "邀请已过期，不能再接受；如需加入，请合作方重新邀请");
+        assert_eq!(
+            refused.to_string(),
+            "the invitation has expired, so it cannot be accepted; ask the partner to invite you again"
+        );
     }
 }

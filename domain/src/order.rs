@@ -13,6 +13,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::message::Message;
+pub use crate::order_refusal::wrong_state_message;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OrderStatus {
@@ -172,9 +175,22 @@ pub enum Refusal {
     /// This role may never take this step (403).
     #[error("{role} may not {action}")]
     NotYourRole { role: &'static str, action: &'static str },
-    /// The step is not allowed in the order's current state (409).
-    #[error("cannot {action} an order that is {from}")]
-    WrongState { action: &'static str, from: &'static str },
+    /// The step is not allowed in the order's current state (409); [`Refusal::message`]
+    /// says what to do instead.
+    #[error("{}", wrong_state_message(*.action, *.from, *.role).en)]
+    WrongState { action: Action, from: OrderStatus, role: ActorRole },
+}
+
+impl Refusal {
+    /// The refusal as people read it, in both languages.
+    pub fn message(&self) -> Message {
+        match *self {
+            Refusal::NotYourRole { .. } => {
+                Message::new("你的角色不能对订单做这一步", "your role may not take this step on an order")
+            }
+            Refusal::WrongState { action, from, role } => wrong_state_message(action, from, role),
+        }
+    }
 }
 
 /// The states from which `role` may take `action` (empty: never).
@@ -241,7 +257,7 @@ pub fn decide(from: OrderStatus, action: Action, role: ActorRole, outcome: Outco
         return Err(Refusal::NotYourRole { role: role.as_str(), action: action.as_str() });
     }
     if !allowed.contains(&from) {
-        return Err(Refusal::WrongState { action: action.as_str(), from: from.as_str() });
+        return Err(Refusal::WrongState { action, from, role });
     }
     Ok(target(action, from, outcome))
 }

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::message::Message;
 use crate::transition::WrongState;
 
 /// What a partner organisation does.
@@ -60,9 +61,41 @@ impl ProviderStatus {
             (Pending, Reject) => Ok(Rejected),
             (Approved, Suspend) => Ok(Suspended),
             (Suspended, Reinstate) => Ok(Approved),
-            _ => Err(WrongState { action: action.as_str(), from: self.as_str() }),
+            _ => Err(WrongState { action: action.as_str(), from: self.as_str(), message: refusal(self, action) }),
         }
     }
+}
+
+/// Why `action` is refused from `from`, and what to do instead.
+fn refusal(from: ProviderStatus, action: ProviderAction) -> Message {
+    use ProviderAction::*;
+    use ProviderStatus::*;
+    let (zh, en) = match (from, action) {
+        (Approved, Approve) => ("已经批准，无需再次批准", "it is already approved"),
+        (Suspended, Approve) => {
+            ("已被暂停；如需恢复，请使用恢复（reinstate）", "it is suspended; reinstate it instead")
+        }
+        (Rejected, _) => (
+            "申请已被驳回，不能再处理；如需加入，请重新申请",
+            "the application was rejected; a new application is needed",
+        ),
+        (Approved | Suspended, Reject) => (
+            "只有待审核的申请才能驳回；如需停止服务，请暂停",
+            "only a pending application can be rejected; suspend it instead",
+        ),
+        (Pending, Suspend) => {
+            ("申请尚待审核，不能暂停；请批准或驳回", "the application is still pending; approve or reject it instead")
+        }
+        (Suspended, Suspend) => ("已经暂停", "it is already suspended"),
+        (Pending, Reinstate) => {
+            ("申请尚待审核，不能恢复；请先批准", "the application is still pending; approve it instead")
+        }
+        (Approved, Reinstate) => ("未被暂停，无需恢复", "it is not suspended, so there is nothing to reinstate"),
+        (Pending, Approve | Reject) | (Approved, Suspend) | (Suspended, Reinstate) => {
+            ("现在不能这样做", "this is not allowed now")
+        }
+    };
+    Message::new(zh, en)
 }
 
 impl ProviderAction {

@@ -3,16 +3,20 @@
 
 use std::fmt;
 
-/// `action` is not allowed while the object is `from`.
+use crate::message::Message;
+
+/// `action` is not allowed while the object is `from`; `message` says so in both languages
+/// and what to do instead.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WrongState {
     pub action: &'static str,
     pub from: &'static str,
+    pub message: Message,
 }
 
 impl fmt::Display for WrongState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "cannot {} while {}", self.action, self.from)
+        f.write_str(&self.message.en)
     }
 }
 

@@ -189,15 +189,15 @@ async fn a_reset_code_sets_a_new_password_once() {
     let code = issued.json::<Value>().await.unwrap()["code"].as_str().unwrap().to_owned();
     assert_eq!(code.len(), 8);
 
-    let wrong_code = json!({"phone": resident.phone, "code": "00000000", "new_password": "fresh-start-please"});
+    let wrong_code = json!({"phone": resident.phone, "code": "00000000", "password": "fresh-start-please"});
     let wrong_code = if code == "00000000" {
-        json!({"phone": resident.phone, "code": "11111111", "new_password": "fresh-start-please"})
+        json!({"phone": resident.phone, "code": "11111111", "password": "fresh-start-please"})
     } else {
         wrong_code
     };
     assert_eq!(app.post("/auth/claim", None, &wrong_code).send().await.unwrap().status(), 401);
 
-    let claim = json!({"phone": resident.phone, "code": code, "new_password": "fresh-start-please"});
+    let claim = json!({"phone": resident.phone, "code": code, "password": "fresh-start-please"});
     let claimed = app.post("/auth/claim", None, &claim).send().await.unwrap();
     assert_eq!(claimed.status(), 200);
     let claimed: Value = claimed.json().await.unwrap();
@@ -207,7 +207,7 @@ async fn a_reset_code_sets_a_new_password_once() {
     assert_eq!(app.get("/me", Some(&resident.access_token)).send().await.unwrap().status(), 401);
     assert_eq!(app.login_response(&resident.phone, PASSWORD).await.status(), 401);
     assert_eq!(app.login_response(&resident.phone, "fresh-start-please").await.status(), 200);
-    let again = json!({"phone": resident.phone, "code": code, "new_password": "yet-another-secret"});
+    let again = json!({"phone": resident.phone, "code": code, "password": "yet-another-secret"});
     assert_eq!(app.post("/auth/claim", None, &again).send().await.unwrap().status(), 401);
 }
 
@@ -220,10 +220,10 @@ async fn a_new_reset_code_retires_the_previous_one() {
     let first: Value = app.post_empty(&path, Some(&admin.access_token)).send().await.unwrap().json().await.unwrap();
     let second: Value = app.post_empty(&path, Some(&admin.access_token)).send().await.unwrap().json().await.unwrap();
     if first["code"] != second["code"] {
-        let old = json!({"phone": resident.phone, "code": first["code"], "new_password": "fresh-start-please"});
+        let old = json!({"phone": resident.phone, "code": first["code"], "password": "fresh-start-please"});
         assert_eq!(app.post("/auth/claim", None, &old).send().await.unwrap().status(), 401);
     }
-    let new = json!({"phone": resident.phone, "code": second["code"], "new_password": "fresh-start-please"});
+    let new = json!({"phone": resident.phone, "code": second["code"], "password": "fresh-start-please"});
     assert_eq!(app.post("/auth/claim", None, &new).send().await.unwrap().status(), 200);
 }
 
@@ -251,10 +251,10 @@ async fn redeeming_a_code_voids_every_other_unused_code_of_the_account() {
     };
     one_time_code::Entity::insert(leftover).exec(app.db()).await.unwrap();
 
-    let claim = json!({"phone": resident.phone, "code": code, "new_password": "fresh-start-please"});
+    let claim = json!({"phone": resident.phone, "code": code, "password": "fresh-start-please"});
     assert_eq!(app.post("/auth/claim", None, &claim).send().await.unwrap().status(), 200);
 
-    let late = json!({"phone": resident.phone, "code": "24681357", "new_password": "taken-over-at-last"});
+    let late = json!({"phone": resident.phone, "code": "24681357", "password": "taken-over-at-last"});
     let refused = app.post("/auth/claim", None, &late).send().await.unwrap();
     assert_eq!(refused.status(), 401, "the leftover code died with the redeemed one");
     assert_eq!(problem(refused).await["code"], "invalid_code");

@@ -35,7 +35,7 @@ async fn enter(app: &TestApp, dispatcher: &Actor, body: &Value) -> Value {
 }
 
 async fn claim(app: &TestApp, phone: &str, code: &Value) -> (u16, Value) {
-    let body = json!({"phone": phone, "code": code, "new_password": "my-own-secret-1"});
+    let body = json!({"phone": phone, "code": code, "password": "my-own-secret-1"});
     app.call(app.post("/auth/claim", None, &body)).await
 }
 

@@ -261,7 +261,7 @@ async fn a_contract_past_its_last_day_is_expired_and_cannot_be_activated() {
     let (status, refused) = app.call(app.post_empty(&format!("/contracts/{id}/activate"), token)).await;
     assert_eq!(status, 409);
     assert_eq!(refused["code"], "invalid_transition");
-    let eligibility = format!("/partners/{partner}/eligibility?community_id={community}&category={category}");
+    let eligibility = format!("/partners/{partner}/eligibility?community_id={community}&category_code={category}");
     let (_, answer) = app.call(app.get(&eligibility, token)).await;
     assert_eq!(answer["eligible"], false);
     assert_eq!(reason_codes(&answer), ["contract_not_active", "contract_not_in_force"]);
@@ -303,7 +303,7 @@ async fn a_contract_expires_at_midnight_in_the_districts_time_zone() {
     let body = contract_body(partner, community, &category, last_day - Duration::days(10), last_day);
     let id = signed_and_active(&app, &admin, &owner, &body).await;
     let token = Some(admin.access_token.as_str());
-    let eligibility = format!("/partners/{partner}/eligibility?community_id={community}&category={category}");
+    let eligibility = format!("/partners/{partner}/eligibility?community_id={community}&category_code={category}");
     assert_eq!(app.call(app.get(&eligibility, token)).await.1["eligible"], true);
 
     clock.advance(Duration::hours(1));
@@ -327,7 +327,7 @@ async fn a_partner_whose_contract_starts_later_is_eligible_only_from_its_first_d
     let body = contract_body(partner, community, &category, today + Duration::days(10), today + Duration::days(100));
     let id = signed_and_active(&app, &admin, &owner, &body).await;
     let token = Some(admin.access_token.as_str());
-    let eligibility = format!("/partners/{partner}/eligibility?community_id={community}&category={category}");
+    let eligibility = format!("/partners/{partner}/eligibility?community_id={community}&category_code={category}");
 
     let (_, early) = app.call(app.get(&eligibility, token)).await;
     assert_eq!(early["eligible"], false);
@@ -353,7 +353,7 @@ async fn eligibility_follows_the_partners_standing_and_the_contracts_scope() {
     let other_category = app.category(&admin, "home_repair").await;
     let (owner, partner) = app.approved_partner(&admin).await;
     let ask = |community: Uuid, category: &str| {
-        format!("/partners/{partner}/eligibility?community_id={community}&category={category}")
+        format!("/partners/{partner}/eligibility?community_id={community}&category_code={category}")
     };
     let body =
         contract_body(partner, community, &category, "2026-01-01".parse().unwrap(), "2030-12-31".parse().unwrap());
@@ -386,14 +386,15 @@ async fn only_staff_ask_whether_a_partner_is_eligible() {
     let category = app.category(&admin, "legal_advice").await;
     let (owner, partner) = app.approved_partner(&admin).await;
     let resident = app.resident().await;
-    let ask = |partner: Uuid| format!("/partners/{partner}/eligibility?community_id={community}&category={category}");
+    let ask =
+        |partner: Uuid| format!("/partners/{partner}/eligibility?community_id={community}&category_code={category}");
 
     assert_eq!(app.call(app.get(&ask(partner), Some(&resident.access_token))).await.0, 403);
     assert_eq!(app.call(app.get(&ask(partner), Some(&owner.access_token))).await.0, 403);
     assert_eq!(app.call(app.get(&ask(partner), None)).await.0, 401);
     assert_eq!(app.call(app.get(&ask(Uuid::now_v7()), Some(&admin.access_token))).await.0, 404);
     let (status, refused) = app
-        .call(app.get(&format!("/partners/{partner}/eligibility?category={category}"), Some(&admin.access_token)))
+        .call(app.get(&format!("/partners/{partner}/eligibility?category_code={category}"), Some(&admin.access_token)))
         .await;
     assert_eq!(status, 422, "the community is required: {refused}");
 }

@@ -34,17 +34,17 @@ async fn the_order_list_filters_and_pages_without_repeats() {
 
     let (_, emergencies) = app.call(app.get("/orders?urgency=emergency", token)).await;
     assert_eq!(emergencies["items"].as_array().unwrap().len(), 2);
-    let (_, pending) = app.call(app.get(&format!("/orders?status=pending&category={}", w.category), token)).await;
+    let (_, pending) = app.call(app.get(&format!("/orders?status=pending&category_code={}", w.category), token)).await;
     assert_eq!(pending["items"].as_array().unwrap().len(), 5);
     let (_, none) = app.call(app.get("/orders?status=closed", token)).await;
     assert_eq!(none["items"], json!([]));
     let tomorrow = (chrono::Utc::now() + chrono::Duration::days(1)).format("%Y-%m-%dT%H:%M:%SZ");
-    let (_, future) = app.call(app.get(&format!("/orders?created_from={tomorrow}"), token)).await;
+    let (_, future) = app.call(app.get(&format!("/orders?from={tomorrow}"), token)).await;
     assert_eq!(future["items"], json!([]));
-    let (status, far) = app.call(app.get("/orders?created_from=2099-01-01T00:00:00Z", token)).await;
-    assert_eq!((status, far["errors"][0]["field"].clone()), (422, json!("created_from")), "a year ahead at most");
+    let (status, far) = app.call(app.get("/orders?from=2099-01-01T00:00:00Z", token)).await;
+    assert_eq!((status, far["errors"][0]["field"].clone()), (422, json!("from")), "a year ahead at most");
     assert_eq!(app.call(app.get("/orders?status=sleeping", token)).await.0, 422);
-    assert_eq!(app.call(app.get("/orders?created_from=yesterday", token)).await.0, 422);
+    assert_eq!(app.call(app.get("/orders?from=yesterday", token)).await.0, 422);
     let (_, overdue) = app.call(app.get("/orders?overdue=true", token)).await;
     assert_eq!(overdue["items"], json!([]), "nothing is late yet");
 }

@@ -140,7 +140,7 @@ async fn a_dispatcher_enters_a_hotline_order_and_the_resident_claims_the_account
     // The phone alone does not make the account someone's: registering it is refused.
     let register = json!({"phone": phone, "password": "my-own-secret-1", "display_name": "赵大爷"});
     assert_eq!(app.call(app.post("/auth/register", None, &register)).await.0, 409);
-    let claim = json!({"phone": phone, "code": code, "new_password": "my-own-secret-1"});
+    let claim = json!({"phone": phone, "code": code, "password": "my-own-secret-1"});
     let (status, signed_in) = app.call(app.post("/auth/claim", None, &claim)).await;
     assert_eq!(status, 200, "{signed_in}");
     let token = signed_in["access_token"].as_str().unwrap();

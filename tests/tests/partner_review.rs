@@ -66,13 +66,13 @@ async fn partners_are_listed_by_the_community_and_category_their_active_contract
     app.active_contract(&admin, &owner, covering, community, &category, terms).await;
     let token = Some(admin.access_token.as_str());
 
-    let both = format!("/partners?community_id={community}&category={category}");
+    let both = format!("/partners?community_id={community}&category_code={category}");
     assert_eq!(ids(&app.call(app.get(&both, token)).await.1), [covering.to_string()]);
     assert_eq!(
         ids(&app.call(app.get(&format!("/partners?community_id={elsewhere}"), token)).await.1),
         Vec::<String>::new()
     );
-    assert_eq!(ids(&app.call(app.get("/partners?category=home_repair", token)).await.1), Vec::<String>::new());
+    assert_eq!(ids(&app.call(app.get("/partners?category_code=home_repair", token)).await.1), Vec::<String>::new());
     let (_, all) = app.call(app.get("/partners", token)).await;
     assert!(ids(&all).contains(&uncovered.to_string()));
 }
@@ -230,7 +230,7 @@ async fn a_partner_whose_contract_has_expired_is_no_longer_listed_as_covering_th
     let contract = shenbian_tests::id_of(&app.call(app.post("/contracts", token, &body)).await.1);
     app.call(app.post_empty(&format!("/contracts/{contract}/sign"), Some(&owner.access_token))).await;
     app.call(app.post_empty(&format!("/contracts/{contract}/activate"), token)).await;
-    let covering = format!("/partners?community_id={community}&category={category}");
+    let covering = format!("/partners?community_id={community}&category_code={category}");
     assert_eq!(ids(&app.call(app.get(&covering, token)).await.1), [partner.to_string()]);
 
     clock.advance(chrono::Duration::days(3));

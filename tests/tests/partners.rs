@@ -12,7 +12,7 @@ async fn a_partner_applies_is_approved_signs_and_becomes_eligible() {
     let category = app.category(&admin, "legal_advice").await;
     let (owner, partner) = app.approved_partner(&admin).await;
     let dispatcher = app.dispatcher(community).await;
-    let eligibility = format!("/partners/{partner}/eligibility?community_id={community}&category={category}");
+    let eligibility = format!("/partners/{partner}/eligibility?community_id={community}&category_code={category}");
 
     let (status, before) = app.call(app.get(&eligibility, Some(&dispatcher.access_token))).await;
     assert_eq!(status, 200);

@@ -128,7 +128,8 @@ async fn a_stranger_asking_about_someone_elses_volunteer_or_contract_gets_404() 
     let other_community = app.community().await;
     let strangers = [app.resident().await, app.dispatcher(other_community).await];
 
-    let eligibility = format!("/volunteers/{{id}}/eligibility?community_id={}&category={}", w.community, w.category);
+    let eligibility =
+        format!("/volunteers/{{id}}/eligibility?community_id={}&category_code={}", w.community, w.category);
     let blank = || Some(json!({"reason": " "}));
     let probes = [
         ("eligibility", get(&app, &eligibility)),

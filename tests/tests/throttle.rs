@@ -109,12 +109,12 @@ async fn guessing_one_time_codes_is_throttled() {
     let app = TestApp::spawn_with(|s| s.login_max_failures_per_account_and_address = 3).await;
     let resident = app.resident().await;
     for code in ["12345678", "23456789", "34567890"] {
-        let body = json!({"phone": resident.phone, "code": code, "new_password": "fresh-start-please"});
+        let body = json!({"phone": resident.phone, "code": code, "password": "fresh-start-please"});
         let refused = app.post("/auth/claim", None, &body).send().await.unwrap();
         assert_eq!(refused.status(), 401);
         assert_eq!(problem(refused).await["code"], "invalid_code");
     }
-    let body = json!({"phone": resident.phone, "code": "45678901", "new_password": "fresh-start-please"});
+    let body = json!({"phone": resident.phone, "code": "45678901", "password": "fresh-start-please"});
     assert_eq!(app.post("/auth/claim", None, &body).send().await.unwrap().status(), 429);
 }
 
@@ -137,7 +137,7 @@ async fn forty_claim_guesses_sent_at_once_are_evaluated_only_up_to_the_limit() {
         let request = app.post(
             "/auth/claim",
             None,
-            &json!({"phone": resident.phone, "code": code, "new_password": "fresh-start-please"}),
+            &json!({"phone": resident.phone, "code": code, "password": "fresh-start-please"}),
         );
         async move { request.send().await.unwrap() }
     }))
@@ -266,12 +266,13 @@ async fn spoofed_forwarded_entries_do_not_evade_the_address_limit() {
 async fn a_wrong_or_spent_code_is_refused_as_a_code_not_a_password() {
     let app = TestApp::spawn().await;
     let resident = app.resident().await;
-    let body = json!({"phone": resident.phone, "code": "12345678", "new_password": "fresh-start-please"});
+    let body = json!({"phone": resident.phone, "code": "12345678", "password": "fresh-start-please"});
     let refused = app.post("/auth/claim", None, &body).send().await.unwrap();
     assert_eq!(refused.status(), 401);
     let refused: Value = problem(refused).await;
     assert_eq!(refused["code"], "invalid_code");
-    let detail = refused["detail"].as_str().unwrap();
-    assert!(detail.contains("验证码") && detail.contains("code"), "{detail}");
-    assert!(!detail.contains("password"), "{detail}");
+    assert_eq!(refused["detail"], "验证码错误或已过期");
+    let refused = app.post("/auth/claim", None, &body).header("accept-language", "en").send().await.unwrap();
+    let detail = problem(refused).await["detail"].as_str().unwrap().to_owned();
+    assert!(detail.contains("code") && !detail.contains("password"), "{detail}");
 }

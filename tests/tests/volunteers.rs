@@ -151,7 +151,7 @@ async fn a_dispatcher_of_another_community_cannot_see_or_decide_on_a_volunteer()
     let (_, listed) = app.call(app.get(&format!("/volunteers?community_id={}", ground.community), token)).await;
     assert_eq!(listed["items"], json!([]), "a dispatcher cannot widen their view by a filter");
     let eligibility =
-        format!("/volunteers/{volunteer}/eligibility?community_id={}&category=elder_visits", ground.community);
+        format!("/volunteers/{volunteer}/eligibility?community_id={}&category_code=elder_visits", ground.community);
     assert_eq!(app.call(app.get(&eligibility, token)).await.0, 404);
 
     let (_, seen) = app.call(app.get(&format!("/volunteers/{volunteer}"), Some(&ground.dispatcher.access_token))).await;
@@ -229,7 +229,7 @@ async fn eligibility_gives_the_reasons_a_volunteer_may_not_be_offered_a_job() {
     let elsewhere = app.community().await;
     let token = Some(ground.dispatcher.access_token.as_str());
     let ask = |community: Uuid, category: &str| {
-        format!("/volunteers/{volunteer}/eligibility?community_id={community}&category={category}")
+        format!("/volunteers/{volunteer}/eligibility?community_id={community}&category_code={category}")
     };
     let codes = |body: &Value| -> Vec<String> {
         body["reasons"].as_array().unwrap().iter().map(|r| r["code"].as_str().unwrap().to_owned()).collect()

@@ -17,7 +17,7 @@ use super::session::{self, Sessions, Tokens};
 use super::throttle::{Attempt, ClientAddr};
 use crate::db::begin_write;
 use crate::entity::{community, one_time_code, refresh_token, session as sessions, user};
-use crate::error::{ApiError, violates_unique};
+use crate::error::{ApiError, t, violates_unique};
 use crate::extract::{Fields, JsonBody};
 use crate::metrics::SignInFailure;
 use crate::state::AppState;
@@ -66,7 +66,7 @@ async fn register(
     if let Some(community_id) = body.home_community_id
         && community::Entity::find_by_id(community_id).one(db).await?.is_none()
     {
-        return Err(ApiError::validation("home_community_id", "no such community"));
+        return Err(ApiError::validation("home_community_id", t("没有这个社区", "no such community")));
     }
     let hash = state.hasher.hash(password.expose().to_owned()).await?;
     let now = state.now();
@@ -87,7 +87,10 @@ async fn register(
         if violates_unique(&e, "uq_user_phone", "users.phone") {
             ApiError::conflict(
                 "phone_taken",
-                "an account with this phone exists; sign in, or redeem the code you were given",
+                t(
+                    "该手机号已有账号；请直接登录，或使用收到的验证码激活",
+                    "an account with this phone exists; sign in, or redeem the code you were given",
+                ),
             )
         } else {
             e.into()
@@ -221,7 +224,7 @@ pub struct ClaimRequest {
     /// The one-time code from a dispatcher (claim) or an admin (reset).
     code: String,
     #[schema(min_length = 8, max_length = 128)]
-    new_password: String,
+    password: String,
 }
 
 /// Redeem a one-time code: set a password, end every other session, void the account's
@@ -234,7 +237,7 @@ async fn claim(
     addr: ClientAddr,
     JsonBody(body): JsonBody<ClaimRequest>,
 ) -> Result<Json<SignedIn>, ApiError> {
-    let password = Password::parse(&body.new_password).map_err(|e| ApiError::validation("new_password", e))?;
+    let password = Password::parse(&body.password).map_err(|e| ApiError::validation("password", e))?;
     let db = state.db()?;
     let phone = Phone::parse(&body.phone).ok();
     let account_key = phone.as_ref().map_or(body.phone.trim(), Phone::as_str);

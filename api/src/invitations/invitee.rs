@@ -19,7 +19,7 @@ use crate::auth::Principal;
 use crate::db::begin_write;
 use crate::entity::enums::{InvitationStatusDb, MemberRole, ProviderStatusDb};
 use crate::entity::{partner, partner_invitation, partner_member, user};
-use crate::error::{ApiError, Problem, violates_unique};
+use crate::error::{ApiError, Problem, t, violates_unique};
 use crate::extract::{Path, Query};
 use crate::pagination::{PageParams, Paginated};
 use crate::state::AppState;
@@ -144,10 +144,16 @@ async fn respond(
     let found = partner::Entity::find_by_id(current.partner_id).one(&tx).await?.ok_or(ApiError::NotFound)?;
     if action == InvitationAction::Accept {
         if found.status != ProviderStatusDb::Approved {
-            return Err(ApiError::conflict("partner_not_approved", "this partner may not take new members now"));
+            return Err(ApiError::conflict(
+                "partner_not_approved",
+                t("该合作方目前不能接收新成员", "this partner may not take new members now"),
+            ));
         }
         if membership(&tx, principal.user_id, current.partner_id).await?.is_some() {
-            return Err(ApiError::conflict("already_member", "you are a member of this partner already"));
+            return Err(ApiError::conflict(
+                "already_member",
+                t("你已经是该合作方的成员", "you are a member of this partner already"),
+            ));
         }
     }
     let answered = answer(&tx, &current, action, principal.user_id, now).await?;
@@ -162,7 +168,10 @@ async fn respond(
         .await
         .map_err(|e| {
             if violates_unique(&e, "partner_members_pkey", "partner_members.partner_id") {
-                ApiError::conflict("already_member", "you are a member of this partner already")
+                ApiError::conflict(
+                    "already_member",
+                    t("你已经是该合作方的成员", "you are a member of this partner already"),
+                )
             } else {
                 e.into()
             }

@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use crate::entity::enums::{InvitationStatusDb, MemberRole};
 use crate::entity::partner_invitation;
-use crate::error::ApiError;
+use crate::error::{ApiError, t};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -78,7 +78,7 @@ async fn answer(
     by: Uuid,
     now: DateTime<Utc>,
 ) -> Result<partner_invitation::Model, ApiError> {
-    let refused = |e: shenbian_domain::transition::WrongState| ApiError::InvalidTransition(e.to_string());
+    let refused = |e: shenbian_domain::transition::WrongState| ApiError::InvalidTransition(e.message);
     let next = status_at(current, now).apply(action).map_err(refused)?;
     let updated = partner_invitation::Entity::update_many()
         .col_expr(partner_invitation::Column::Status, Expr::value(InvitationStatusDb::from(next)))
@@ -95,5 +95,11 @@ async fn answer(
     // Answered meanwhile: name the state the winner left.
     let latest = partner_invitation::Entity::find_by_id(current.id).one(db).await?.ok_or(ApiError::NotFound)?;
     let from = status_at(&latest, now);
-    Err(ApiError::InvalidTransition(format!("cannot {} while {}", action.as_str(), from.as_str())))
+    match from.apply(action) {
+        Err(refused) => Err(ApiError::InvalidTransition(refused.message)),
+        Ok(_) => Err(ApiError::InvalidTransition(t(
+            "邀请刚被他人处理；请刷新后重试",
+            "the invitation changed meanwhile; reload it",
+        ))),
+    }
 }

@@ -21,7 +21,7 @@ use crate::auth::Principal;
 use crate::db::begin_write;
 use crate::entity::enums::{InvitationStatusDb, MemberRole, ProviderStatusDb};
 use crate::entity::{partner, partner_invitation};
-use crate::error::{ApiError, Problem};
+use crate::error::{ApiError, Problem, t};
 use crate::extract::{JsonBody, Path, Query};
 use crate::pagination::{PageParams, Paginated};
 use crate::partner_members::require_partner_admin;
@@ -73,7 +73,10 @@ async fn invite(
         return Err(ApiError::Forbidden);
     }
     if found.status != ProviderStatusDb::Approved {
-        return Err(ApiError::conflict("partner_not_approved", "only an approved partner may invite members"));
+        return Err(ApiError::conflict(
+            "partner_not_approved",
+            t("只有已批准的合作方才能邀请成员", "only an approved partner may invite members"),
+        ));
     }
     let pending = partner_invitation::Entity::find()
         .filter(partner_invitation::Column::PartnerId.eq(partner_id))
@@ -91,7 +94,9 @@ async fn invite(
             .await?
             .into_iter()
             .next()
-            .ok_or_else(|| ApiError::conflict("conflict", "the invitation changed meanwhile; retry"))?,
+            .ok_or_else(|| {
+                ApiError::conflict("conflict", t("邀请刚被他人处理；请重试", "the invitation changed meanwhile; retry"))
+            })?,
         None => {
             partner_invitation::Entity::insert(partner_invitation::ActiveModel {
                 id: Set(Uuid::now_v7()),

@@ -13,7 +13,7 @@ use uuid::Uuid;
 use crate::auth::{Bearer, CallerSession, Principal, join_session};
 use crate::entity::enums::{OfferStatus, ProviderKind};
 use crate::entity::{category, offer, order, partner_member, user, volunteer};
-use crate::error::ApiError;
+use crate::error::{ApiError, t};
 use crate::state::AppState;
 
 /// A provider the caller acts for.
@@ -129,7 +129,7 @@ pub async fn standing(
         return standing_among(db, principal, named, order).await;
     }
     if standing_among(db, principal, providers, order).await?.visible() {
-        Err(ApiError::validation("provider_id", "is not one of your providers"))
+        Err(ApiError::validation("provider_id", t("不是你所属的服务方", "is not one of your providers")))
     } else {
         Err(ApiError::NotFound)
     }

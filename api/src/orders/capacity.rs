@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use crate::entity::enums::ProviderKind;
 use crate::entity::{contract, contract_usage, order, volunteer};
-use crate::error::ApiError;
+use crate::error::{ApiError, t};
 
 /// Takes one unit of the provider's capacity and, for a partner, one accept of the
 /// contract's monthly quota. Refuses with 409 when either is used up.
@@ -20,7 +20,15 @@ pub async fn take(
     contract_id: Option<Uuid>,
     month: &str,
 ) -> Result<(), ApiError> {
-    let full = || ApiError::conflict("capacity_full", "the provider's open jobs are at their limit");
+    let full = || {
+        ApiError::conflict(
+            "capacity_full",
+            t(
+                "该服务方进行中的工单已达上限；请等其完成后再派，或换一个服务方",
+                "the provider's open jobs are at their limit",
+            ),
+        )
+    };
     match kind {
         ProviderKind::Volunteer => {
             let taken = volunteer::Entity::update_many()
@@ -48,7 +56,12 @@ pub async fn take(
             else {
                 return Err(full());
             };
-            let exhausted = || ApiError::conflict("quota_exhausted", "the contract's monthly quota is used up");
+            let exhausted = || {
+                ApiError::conflict(
+                    "quota_exhausted",
+                    t("该合同本月额度已用完；请换一个服务方", "the contract's monthly quota is used up"),
+                )
+            };
             if taken.monthly_quota.is_some_and(|q| q < 1) {
                 return Err(exhausted());
             }

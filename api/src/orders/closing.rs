@@ -26,7 +26,7 @@ use crate::auth::Bearer;
 use crate::db::begin_write;
 use crate::entity::enums::{OrderStatusDb, ProviderKind};
 use crate::entity::{order, rating, volunteer_hour};
-use crate::error::{ApiError, FieldError, violates_unique};
+use crate::error::{ApiError, FieldIssue, t, violates_unique};
 use crate::extract::{JsonBody, MaybeJson, Path};
 use crate::state::AppState;
 
@@ -215,7 +215,7 @@ impl RatingView {
 /// A second rating of an order is 409.
 fn rated_twice(e: DbErr) -> ApiError {
     if violates_unique(&e, "uq_rating_order", "ratings.order_id") {
-        ApiError::conflict("already_rated", "this order has been rated")
+        ApiError::conflict("already_rated", t("这张订单已经评价过", "this order has been rated"))
     } else {
         e.into()
     }
@@ -307,7 +307,7 @@ pub async fn rate(
     let mut score = |field: &str, v: Option<i64>| match v.map(Stars::new) {
         Some(Ok(s)) => Some(i32::from(s.get())),
         Some(Err(e)) => {
-            errors.push(FieldError::new(field, e));
+            errors.push(FieldIssue::new(field, e));
             None
         }
         None => None,
@@ -318,7 +318,7 @@ pub async fn rate(
     let comment = match body.comment.as_deref().map(check_comment) {
         Some(Ok(c)) if !c.is_empty() => Some(c),
         Some(Err(e)) => {
-            errors.push(FieldError::new("comment", e));
+            errors.push(FieldIssue::new("comment", e));
             None
         }
         _ => None,
@@ -351,7 +351,7 @@ pub async fn rate(
         .map_err(super::steps::refusal)
         .map_err(|e| if roles.is_empty() { ApiError::Forbidden } else { e })?;
     let (Some(kind), Some(provider_id)) = (ctx.order.provider_kind, ctx.order.provider_id) else {
-        return Err(ApiError::InvalidTransition("the order has no provider to rate".into()));
+        return Err(ApiError::InvalidTransition(t("这张订单没有可评价的服务方", "the order has no provider to rate")));
     };
     let source = if role == ActorRole::Resident { "app" } else { "phone" };
     // The rating goes in only while the order is as read: the step's compare-and-set and

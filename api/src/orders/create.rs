@@ -26,7 +26,7 @@ use crate::db::begin_write;
 use crate::entity::enums::{Channel, OrderStatusDb, UrgencyDb};
 use crate::entity::one_time_code::CodePurpose;
 use crate::entity::{building, category, community, compound, idempotency_key, order, user};
-use crate::error::ApiError;
+use crate::error::{ApiError, t};
 use crate::extract::{Fields, JsonBody, JsonRaw, Path};
 use crate::places::CommunitySettings;
 use crate::state::AppState;
@@ -64,7 +64,9 @@ pub struct NewOrder {
     contact_phone: Option<String>,
     #[serde(default = "normal")]
     urgency: UrgencyDb,
+    #[serde(default, deserialize_with = "crate::dates::optional_instant")]
     preferred_start: Option<DateTime<Utc>>,
+    #[serde(default, deserialize_with = "crate::dates::optional_instant")]
     preferred_end: Option<DateTime<Utc>>,
     /// How the request arrived; dispatchers entering one give `hotline_12345`,
     /// `wechat_group` or `walk_in`. Residents' own orders are `app`.
@@ -168,10 +170,10 @@ async fn lookups(
 /// Checks an address against the looked-up compound and building.
 fn check_address(l: &Lookups, community_id: Uuid, a: &AddressBody, fields: &mut Fields) -> Option<Address> {
     if l.compound_community != Some(community_id) {
-        fields.push("address.compound_id", "no such compound in this community");
+        fields.push("address.compound_id", t("该社区没有这个小区", "no such compound in this community"));
     }
     if a.building_id.is_some() && l.building_compound != Some(a.compound_id) {
-        fields.push("address.building_id", "no such building in this compound");
+        fields.push("address.building_id", t("该小区没有这栋楼", "no such building in this compound"));
     }
     let unit = fields.check("address.unit", text_field(&a.unit, 0, 20));
     let room = fields.check("address.room", text_field(&a.room, 0, 20));
@@ -228,7 +230,12 @@ pub async fn create_order(
         None => None,
         Some(v) => match v.to_str() {
             Ok(k) if !k.trim().is_empty() && k.len() <= 255 => Some(k.trim().to_owned()),
-            _ => return Err(ApiError::validation("Idempotency-Key", "must be 1–255 visible characters")),
+            _ => {
+                return Err(ApiError::validation(
+                    "Idempotency-Key",
+                    t("须为 1–255 个可见字符", "must be 1–255 visible characters"),
+                ));
+            }
         },
     };
     let mut fields = Fields::default();
@@ -244,7 +251,13 @@ pub async fn create_order(
             let channel = match body.channel {
                 Some(c @ (Channel::Hotline12345 | Channel::WechatGroup | Channel::WalkIn)) => Some(c),
                 _ => {
-                    fields.push("channel", "a dispatcher's entry gives hotline_12345, wechat_group or walk_in");
+                    fields.push(
+                        "channel",
+                        t(
+                            "调度员代录订单时，请填写 hotline_12345、wechat_group 或 walk_in",
+                            "a dispatcher's entry gives hotline_12345, wechat_group or walk_in",
+                        ),
+                    );
                     None
                 }
             };
@@ -255,15 +268,30 @@ pub async fn create_order(
                 _ => None,
             }
         }
+        // A dispatcher who is not a resident can only enter orders for someone: the phone is
+        // missing, not the right to order (422 naming it, rather than 403).
+        None if !principal.has(Role::Resident) && principal.has(Role::Dispatcher) => {
+            fields.push(
+                "on_behalf_of_phone",
+                t(
+                    "调度员代居民下单时，须填写居民的手机号 on_behalf_of_phone",
+                    "is required when a dispatcher enters an order for a resident",
+                ),
+            );
+            None
+        }
         None => {
             if !principal.has(Role::Resident) {
                 return Err(ApiError::Forbidden);
             }
             if body.channel.is_some_and(|c| c != Channel::App) {
-                fields.push("channel", "only dispatchers enter orders from other channels");
+                fields.push(
+                    "channel",
+                    t("只有调度员才能录入其他渠道的订单", "only dispatchers enter orders from other channels"),
+                );
             }
             if body.resident_name.is_some() {
-                fields.push("resident_name", "only with on_behalf_of_phone");
+                fields.push("resident_name", t("只能与 on_behalf_of_phone 一起填写", "only with on_behalf_of_phone"));
             }
             Some(For::Themselves)
         }
@@ -279,14 +307,14 @@ pub async fn create_order(
     if let (Some(start), Some(end)) = (body.preferred_start, body.preferred_end)
         && end <= start
     {
-        fields.push("preferred_end", "must be after preferred_start");
+        fields.push("preferred_end", t("须晚于 preferred_start", "must be after preferred_start"));
     }
     if found.community_settings.is_none() {
-        fields.push("community_id", "no such community");
+        fields.push("community_id", t("没有这个社区", "no such community"));
     }
     let sla = active_category(&found)?;
     if sla.is_none() {
-        fields.push("category_code", "no such category, or it takes no orders");
+        fields.push("category_code", t("没有这个服务类别，或它暂不接单", "no such category, or it takes no orders"));
     }
     let address = check_address(&found, body.community_id, &body.address, &mut fields);
     let (Some(for_whom), Some(title), Some(description), Some(sla), Some(address)) =
@@ -321,10 +349,13 @@ pub async fn create_order(
             let first = idempotency_key::Entity::find_by_id((principal.user_id, key.clone()))
                 .one(&tx)
                 .await?
-                .ok_or_else(|| ApiError::conflict("conflict", "retry the request"))?;
+                .ok_or_else(|| ApiError::conflict("conflict", t("请重试该请求", "retry the request")))?;
             tx.commit().await?;
             if first.request_hash != hash {
-                return Err(ApiError::validation("Idempotency-Key", "was used with a different body"));
+                return Err(ApiError::validation(
+                    "Idempotency-Key",
+                    t("已用于内容不同的请求；新请求请换一个键", "was used with a different body"),
+                ));
             }
             let status = StatusCode::from_u16(first.status as u16).unwrap_or(StatusCode::CREATED);
             return Ok((status, [(axum::http::header::CONTENT_TYPE, "application/json")], first.body).into_response());
@@ -454,7 +485,9 @@ async fn resident_for(
     let existing = user::Entity::find().filter(user::Column::Phone.eq(phone.as_str())).lock_exclusive().one(db).await?;
     let (resident, created) = match existing {
         Some(u) if matches!(u.status, user::UserStatus::Active | user::UserStatus::Unclaimed) => (u, false),
-        Some(_) => return Err(ApiError::validation("on_behalf_of_phone", "this account is deactivated")),
+        Some(_) => {
+            return Err(ApiError::validation("on_behalf_of_phone", t("该账号已停用", "this account is deactivated")));
+        }
         None => {
             let created = user::Entity::insert(user::ActiveModel {
                 id: Set(Uuid::now_v7()),
@@ -538,7 +571,7 @@ pub async fn patch_order(
     let found = lookups(&tx, None, current.community_id, &category, body.address.as_ref(), None).await?;
     let sla = active_category(&found)?;
     if sla.is_none() {
-        fields.push("category_code", "no such category, or it takes no orders");
+        fields.push("category_code", t("没有这个服务类别，或它暂不接单", "no such category, or it takes no orders"));
     }
     let title = body.title.as_deref().map(|t| fields.check("title", text_field(t, 1, 100)));
     let description = body.description.as_deref().map(|d| fields.check("description", text_field(d, 1, 2000)));

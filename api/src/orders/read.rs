@@ -24,7 +24,7 @@ use crate::dates::bounded_instant;
 use crate::db::begin_write;
 use crate::entity::enums::{ActionDb, ActorRoleDb, OfferStatus, OrderStatusDb, ProviderKind, UrgencyDb};
 use crate::entity::{offer, order, order_event, user};
-use crate::error::ApiError;
+use crate::error::{ApiError, t};
 use crate::extract::{Path, Query};
 use crate::pagination::{MAX_LIMIT, PageParams, Paginated, encode_cursor, encode_text_cursor};
 use crate::state::AppState;
@@ -33,13 +33,15 @@ use crate::state::AppState;
 #[serde(deny_unknown_fields)]
 pub struct OrderFilter {
     status: Option<OrderStatusDb>,
-    category: Option<String>,
+    category_code: Option<String>,
     urgency: Option<UrgencyDb>,
     community_id: Option<Uuid>,
     /// Created at or after (RFC 3339, from 2000-01-01 to a year from now).
-    created_from: Option<DateTime<Utc>>,
+    #[serde(default, deserialize_with = "crate::dates::optional_instant")]
+    from: Option<DateTime<Utc>>,
     /// Created before (RFC 3339, from 2000-01-01 to a year from now).
-    created_to: Option<DateTime<Utc>>,
+    #[serde(default, deserialize_with = "crate::dates::optional_instant")]
+    to: Option<DateTime<Utc>>,
     /// Dispatchers and admins: orders whose contact or resident has this phone (audited).
     phone: Option<String>,
     /// Only orders past a deadline: not dispatched, accepted or completed in time.
@@ -111,8 +113,8 @@ impl OrderFilter {
         if let Some(v) = self.status {
             parts.push(format!("status={}", word(serde_json::json!(v))));
         }
-        if let Some(v) = &self.category {
-            parts.push(format!("category={v}"));
+        if let Some(v) = &self.category_code {
+            parts.push(format!("category_code={v}"));
         }
         if let Some(v) = self.urgency {
             parts.push(format!("urgency={}", word(serde_json::json!(v))));
@@ -120,11 +122,11 @@ impl OrderFilter {
         if let Some(v) = self.community_id {
             parts.push(format!("community_id={v}"));
         }
-        if let Some(v) = self.created_from {
-            parts.push(format!("created_from={}", v.to_rfc3339()));
+        if let Some(v) = self.from {
+            parts.push(format!("from={}", v.to_rfc3339()));
         }
-        if let Some(v) = self.created_to {
-            parts.push(format!("created_to={}", v.to_rfc3339()));
+        if let Some(v) = self.to {
+            parts.push(format!("to={}", v.to_rfc3339()));
         }
         if let Some(v) = &self.phone {
             let phone = Phone::parse(v).map(|p| p.as_str().to_owned()).unwrap_or_default();
@@ -249,7 +251,7 @@ async fn filtered_parts(
     if let Some(status) = filter.status {
         query = query.filter(order::Column::Status.eq(status));
     }
-    if let Some(category) = &filter.category {
+    if let Some(category) = &filter.category_code {
         query = query.filter(order::Column::CategoryCode.eq(category.as_str()));
     }
     if let Some(urgency) = filter.urgency {
@@ -258,12 +260,12 @@ async fn filtered_parts(
     if let Some(community) = filter.community_id {
         query = query.filter(order::Column::CommunityId.eq(community));
     }
-    if let Some(from) = filter.created_from {
-        let from = bounded_instant(state, "created_from", from)?;
+    if let Some(from) = filter.from {
+        let from = bounded_instant(state, "from", from)?;
         query = query.filter(order::Column::CreatedAt.gte(from));
     }
-    if let Some(to) = filter.created_to {
-        let to = bounded_instant(state, "created_to", to)?;
+    if let Some(to) = filter.to {
+        let to = bounded_instant(state, "to", to)?;
         query = query.filter(order::Column::CreatedAt.lt(to));
     }
     if filter.overdue == Some(true) {
@@ -367,7 +369,9 @@ fn seq_cursor(params: &PageParams) -> Result<(u64, i64), ApiError> {
     let (limit, after) = params.text_page()?;
     let after = match after {
         None => 0,
-        Some(s) => s.parse().map_err(|_| ApiError::validation("cursor", "is not a cursor from this list"))?,
+        Some(s) => s
+            .parse()
+            .map_err(|_| ApiError::validation("cursor", t("不是本列表给出的游标", "is not a cursor from this list")))?,
     };
     Ok((limit, after))
 }

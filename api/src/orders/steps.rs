@@ -35,7 +35,7 @@ use crate::db::{WriteTx, begin_write};
 use crate::eligibility::{Ask, ReasonView, month_key, partner_facts, volunteer_facts};
 use crate::entity::enums::{OfferStatus, OrderStatusDb, ProviderKind};
 use crate::entity::{category, offer, order};
-use crate::error::{ApiError, FieldError, IneligibleProvider};
+use crate::error::{ApiError, FieldIssue, IneligibleProvider, t};
 use crate::extract::{JsonBody, Lang, MaybeJson, Path};
 use crate::state::AppState;
 
@@ -43,13 +43,13 @@ use crate::state::AppState;
 pub fn refusal(r: Refusal) -> ApiError {
     match r {
         Refusal::NotYourRole { .. } => ApiError::Forbidden,
-        Refusal::WrongState { .. } => ApiError::InvalidTransition(r.to_string()),
+        Refusal::WrongState { .. } => ApiError::InvalidTransition(r.message()),
     }
 }
 
 /// A compare-and-set that changed no row: someone else moved the order first.
 pub fn lost_race() -> ApiError {
-    ApiError::InvalidTransition("the order changed meanwhile; reload it".into())
+    ApiError::InvalidTransition(t("订单刚被他人修改；请刷新后重试", "the order changed meanwhile; reload it"))
 }
 
 /// An order inside a step: visible to the caller, with the caller's standing, and a write
@@ -271,7 +271,10 @@ impl Ctx {
     /// A provider step needs one provider: refuse if the caller must say which.
     fn acting_provider(&self) -> Result<super::access::ProviderRef, ApiError> {
         if self.standing.ambiguous {
-            return Err(ApiError::validation("provider_id", "you act for several providers here; name one"));
+            return Err(ApiError::validation(
+                "provider_id",
+                t("你在此代表多个服务方；请用 provider_id 指明一个", "you act for several providers here; name one"),
+            ));
         }
         self.standing.provider.ok_or(ApiError::Forbidden)
     }
@@ -432,9 +435,9 @@ pub async fn dispatch(
     targets.sort();
     targets.dedup();
     let checked = if targets.is_empty() || targets.len() > 20 {
-        Err(ApiError::validation("provider_ids", "between 1 and 20 providers"))
+        Err(ApiError::validation("provider_ids", t("须为 1 到 20 个服务方", "between 1 and 20 providers")))
     } else if body.accept_within_minutes.is_some_and(|m| !(1..=10_080).contains(&m)) {
-        Err(ApiError::validation("accept_within_minutes", "between 1 and 10080"))
+        Err(ApiError::validation("accept_within_minutes", t("须在 1 到 10080 之间", "between 1 and 10080")))
     } else {
         Ok(())
     };
@@ -469,7 +472,10 @@ pub async fn dispatch(
             });
             (verdict, declined)
         } else {
-            unknown.push(FieldError::new(format!("provider_ids[{i}]"), "no such partner or volunteer"));
+            unknown.push(FieldIssue::new(
+                format!("provider_ids[{i}]"),
+                t("没有这个合作方或志愿者", "no such partner or volunteer"),
+            ));
             continue;
         };
         match (verdict, declined_before) {
@@ -606,10 +612,13 @@ pub async fn accept(
     };
     let (role, to) = ctx.decide(Action::Accepted, Outcome::Default)?;
     let provider = ctx.acting_provider()?;
-    let offer =
-        ctx.standing.open_offer.clone().ok_or_else(|| ApiError::InvalidTransition("your offer is closed".into()))?;
+    let offer = ctx
+        .standing
+        .open_offer
+        .clone()
+        .ok_or_else(|| ApiError::InvalidTransition(t("给你的派单已关闭", "your offer is closed")))?;
     if offer.accept_by <= now {
-        return Err(ApiError::InvalidTransition("your offer has expired".into()));
+        return Err(ApiError::InvalidTransition(t("给你的派单已过期", "your offer has expired")));
     }
     let complete_by = completion_deadline(ctx.sla()?, ctx.order.urgency, now);
     let updated = ctx.move_with(to, &accepted_set(provider, offer.contract_id, now, complete_by)).await?;
@@ -818,8 +827,11 @@ pub async fn decline(
     // Decide the role first (403/409 before anything else), then the outcome.
     ctx.decide(Action::Declined, Outcome::Default)?;
     let provider = ctx.acting_provider()?;
-    let offer =
-        ctx.standing.open_offer.clone().ok_or_else(|| ApiError::InvalidTransition("your offer is closed".into()))?;
+    let offer = ctx
+        .standing
+        .open_offer
+        .clone()
+        .ok_or_else(|| ApiError::InvalidTransition(t("给你的派单已关闭", "your offer is closed")))?;
     if !close_offer(&ctx.tx, offer.id, OfferStatus::Declined, Some(&reason), ctx.now).await? {
         return Err(lost_race());
     }
@@ -862,7 +874,7 @@ fn assigned_step(ctx: &Ctx, action: Action) -> Result<(ActorRole, OrderStatus), 
     let decided = ctx.decide(action, Outcome::Default)?;
     if !ctx.standing.assigned {
         // Offered once but not assigned: the role may act, this provider may not.
-        return Err(ApiError::InvalidTransition("the job is not assigned to you".into()));
+        return Err(ApiError::InvalidTransition(t("这项工作没有指派给你", "the job is not assigned to you")));
     }
     Ok(decided)
 }
@@ -905,9 +917,14 @@ pub async fn complete(
     let (role, to) = assigned_step(&ctx, Action::Completed)?;
     match (ctx.order.provider_kind, body.minutes) {
         (Some(ProviderKind::Volunteer), None) => {
-            return Err(ApiError::validation("minutes", "a volunteer's job records the minutes worked"));
+            return Err(ApiError::validation(
+                "minutes",
+                t("志愿者完成时须填写服务分钟数 minutes", "a volunteer's job records the minutes worked"),
+            ));
         }
-        (_, Some(m)) if !(1..=1440).contains(&m) => return Err(ApiError::validation("minutes", "between 1 and 1440")),
+        (_, Some(m)) if !(1..=1440).contains(&m) => {
+            return Err(ApiError::validation("minutes", t("须在 1 到 1440 之间", "between 1 and 1440")));
+        }
         _ => {}
     }
     let updated = ctx.move_with(to, &set).await?;
