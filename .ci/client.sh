@@ -43,65 +43,10 @@ fi
 export PATH=$venv/bin:$PATH
 
 # --- a fresh server --------------------------------------------------------------------
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/shenbian-client.XXXXXX")
-server_pid=
 report_dir=${CLIENT_REPORT_DIR:-$repo_root/target/client-report}
-mkdir -p "$report_dir"
-
-cleanup() {
-    local rc=$?
-    if [[ -n $server_pid ]] && kill -0 "$server_pid" 2>/dev/null; then
-        kill -TERM "$server_pid" 2>/dev/null || true
-        for _ in $(seq 1 100); do
-            kill -0 "$server_pid" 2>/dev/null || break
-            sleep 0.1
-        done
-        kill -KILL "$server_pid" 2>/dev/null || true
-        wait "$server_pid" 2>/dev/null || true
-    fi
-    [[ -f $tmp/server.log ]] && cp "$tmp/server.log" "$report_dir/server.log" 2>/dev/null || true
-    rm -rf "$tmp"
-    exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-export SHENBIAN_DATA_DIR=$tmp/data
-export SHENBIAN_BIND=127.0.0.1:0
-export SHENBIAN_LOG_FORMAT=pretty
-unset SHENBIAN_DATABASE_URL SHENBIAN_CONFIG
-mkdir -p "$SHENBIAN_DATA_DIR"
-
-log "creating the admin account (migrates the database)"
-SHENBIAN_ADMIN_PASSWORD=$ADMIN_PASSWORD "$BIN" admin create --phone "$ADMIN_PHONE" --name Admin >&2
-
-log "starting $BIN serve"
-"$BIN" serve >"$tmp/server.out" 2>"$tmp/server.log" &
-server_pid=$!
-
-port=
-deadline=$((SECONDS + 60))
-while [[ -z $port ]]; do
-    if ! kill -0 "$server_pid" 2>/dev/null; then
-        log "the server exited before listening:"
-        cat "$tmp/server.out" "$tmp/server.log" >&2
-        exit 1
-    fi
-    port=$(sed -n 's#^shenbian listening on http://127\.0\.0\.1:\([0-9][0-9]*\).*#\1#p' "$tmp/server.out" | head -n1)
-    if [[ -z $port ]]; then
-        ((SECONDS < deadline)) || { log "no 'listening' line within 60 s"; cat "$tmp/server.log" >&2; exit 1; }
-        sleep 0.1
-    fi
-done
-base=http://127.0.0.1:$port
-
-until [[ "$(curl -s -o /dev/null -w '%{http_code}' "$base/readyz" || true)" == 200 ]]; do
-    kill -0 "$server_pid" 2>/dev/null || { log "the server died:"; cat "$tmp/server.log" >&2; exit 1; }
-    ((SECONDS < deadline)) || { log "/readyz did not answer 200 within 60 s"; cat "$tmp/server.log" >&2; exit 1; }
-    sleep 0.2
-done
-log "server ready at $base"
+# shellcheck source=.ci/fresh_server.sh
+source "$repo_root/.ci/fresh_server.sh"
+start_fresh_server client
 
 # --- generate the client ---------------------------------------------------------------
 curl -sS --fail-with-body -o "$tmp/openapi.json" "$base/openapi.json"
