@@ -111,3 +111,27 @@ async fn a_dispatcher_cannot_change_a_contract_that_covers_other_communities() {
         app.post(&format!("/contracts/{id}/terminate"), Some(&w.admin.access_token), &json!({"reason": "合作结束"}));
     assert_eq!(app.call(terminate).await.0, 200);
 }
+
+#[tokio::test]
+async fn dispatchers_see_to_whom_an_offered_order_is_offered_and_others_do_not() {
+    let app = TestApp::spawn().await;
+    let w = world(&app).await;
+    let resident = app.resident().await;
+    let (_, first, _) = partner(&app, &w, 2, None).await;
+    let (_, second, _) = partner(&app, &w, 2, None).await;
+    let (_, created) = app.call(app.post("/orders", Some(&resident.access_token), &order_body(&w))).await;
+    let order = id_of(&created);
+    let path = format!("/orders/{order}");
+    let (_, pending) = app.call(app.get(&path, Some(&w.dispatcher.access_token))).await;
+    assert!(pending.get("offered_to").is_none(), "nothing is offered yet: {pending}");
+
+    dispatch(&app, &w, order, &[first, second]).await;
+    let (_, offered) = app.call(app.get(&path, Some(&w.dispatcher.access_token))).await;
+    let to: Vec<&str> = offered["offered_to"].as_array().unwrap().iter().map(|o| o["id"].as_str().unwrap()).collect();
+    assert_eq!(to.len(), 2, "{offered}");
+    assert!(to.contains(&first.to_string().as_str()) && to.contains(&second.to_string().as_str()));
+    assert_eq!(offered["offered_to"][0]["kind"], "partner");
+    assert!(offered["offered_to"][0]["accept_by"].is_string());
+    let (_, as_resident) = app.call(app.get(&path, Some(&resident.access_token))).await;
+    assert!(as_resident.get("offered_to").is_none(), "the resident is not told: {as_resident}");
+}

@@ -16,7 +16,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::access::{ProviderRef, authenticated_read, providers_of, seen_or, visible_order};
-use super::view::{OrderView, resident_names};
+use super::view::{OfferedToView, OrderView, resident_names};
 use crate::audit::{self, Entry};
 use crate::auth::keys::Keys;
 use crate::auth::{Bearer, Principal};
@@ -324,7 +324,23 @@ pub async fn get_order(
         audit::record(&tx, Entry::new(principal.user_id, "order.read", "order", id), state.now()).await?;
         tx.commit().await?;
     }
-    Ok(Json(OrderView::new(read.order, &read.resident_name, unmasked)))
+    let offered = read.order.status == OrderStatusDb::Offered && (standing.dispatcher || standing.admin);
+    let mut view = OrderView::new(read.order, &read.resident_name, unmasked);
+    if offered {
+        let open = offer::Entity::find()
+            .filter(offer::Column::OrderId.eq(id))
+            .filter(offer::Column::Status.eq(OfferStatus::Open))
+            .order_by_asc(offer::Column::CreatedAt)
+            .all(db)
+            .await?;
+        let to = open.into_iter().map(|o| OfferedToView {
+            kind: o.provider_kind,
+            id: o.provider_id,
+            accept_by: o.accept_by,
+        });
+        view.offered_to = Some(to.collect());
+    }
+    Ok(Json(view))
 }
 
 /// An entry of an order's timeline: ids, the step, states and the reason — no personal data.

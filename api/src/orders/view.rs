@@ -37,6 +37,15 @@ pub struct ProviderRefView {
     pub id: Uuid,
 }
 
+/// A provider an order is offered to.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct OfferedToView {
+    pub kind: ProviderKind,
+    /// The partner's or the volunteer's id.
+    pub id: Uuid,
+    pub accept_by: DateTime<Utc>,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct OrderView {
     pub id: Uuid,
@@ -74,6 +83,10 @@ pub struct OrderView {
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// For the community's staff, while the order is offered: the providers it is offered
+    /// to (its open offers) and by when each must accept.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub offered_to: Option<Vec<OfferedToView>>,
     /// Only in the response to a dispatcher's entry for an account not yet claimed: the
     /// one-time code the resident redeems at `POST /auth/claim`, shown this once (it is
     /// stored only as a keyed hash). Absent (null) when the account is claimed already, in
@@ -137,6 +150,7 @@ impl OrderView {
             version: o.version,
             created_at: o.created_at,
             updated_at: o.updated_at,
+            offered_to: None,
             claim_code: None,
             claim_code_note: None,
         }
