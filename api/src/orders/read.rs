@@ -16,7 +16,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::access::{ProviderRef, authenticated_read, providers_of, seen_or, visible_order};
-use super::view::{OfferedToView, OrderView, resident_names};
+use super::view::{OrderView, offered_to, resident_names};
 use crate::audit::{self, Entry};
 use crate::auth::keys::Keys;
 use crate::auth::{Bearer, Principal};
@@ -327,18 +327,7 @@ pub async fn get_order(
     let offered = read.order.status == OrderStatusDb::Offered && (standing.dispatcher || standing.admin);
     let mut view = OrderView::new(read.order, &read.resident_name, unmasked);
     if offered {
-        let open = offer::Entity::find()
-            .filter(offer::Column::OrderId.eq(id))
-            .filter(offer::Column::Status.eq(OfferStatus::Open))
-            .order_by_asc(offer::Column::CreatedAt)
-            .all(db)
-            .await?;
-        let to = open.into_iter().map(|o| OfferedToView {
-            kind: o.provider_kind,
-            id: o.provider_id,
-            accept_by: o.accept_by,
-        });
-        view.offered_to = Some(to.collect());
+        view.offered_to = Some(offered_to(db, id).await?);
     }
     Ok(Json(view))
 }

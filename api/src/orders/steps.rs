@@ -28,7 +28,7 @@ use super::access::{
 use super::capacity;
 use super::cas::{back_to_pending, compare_and_set};
 use super::events::{NewEvent, append};
-use super::view::OrderView;
+use super::view::{OrderView, offered_to};
 use crate::access::{ReasonBody, check_reason, text_field};
 use crate::auth::{Bearer, Principal};
 use crate::db::{WriteTx, begin_write};
@@ -356,10 +356,15 @@ impl Ctx {
         standing: Standing,
     ) -> Result<Json<OrderView>, ApiError> {
         append(&self.tx, updated.id, events, self.now).await?;
+        // The step answers the order as `GET /orders/{id}` would show it to the caller.
+        let offered = updated.status == OrderStatusDb::Offered && (standing.dispatcher || standing.admin);
+        let offered = if offered { Some(offered_to(&self.tx, updated.id).await?) } else { None };
         self.tx.commit().await?;
         let name = self.resident_name;
         let unmasked = standing.sees_personal_data(updated.status.into());
-        Ok(Json(OrderView::new(updated, &name, unmasked)))
+        let mut view = OrderView::new(updated, &name, unmasked);
+        view.offered_to = offered;
+        Ok(Json(view))
     }
 }
 
