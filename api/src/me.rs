@@ -29,7 +29,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(me))
         .route("/me", axum::routing::delete(closure_moved))
         .routes(routes!(change_password))
-        .routes(routes!(crate::privacy::close))
 }
 
 /// `DELETE /me` is no way to close an account (a body on `DELETE` is dropped by some
@@ -42,13 +41,6 @@ async fn closure_moved() -> Response {
     let mut response = problem_response(&error.problem());
     response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET"));
     response
-}
-
-/// The attempts of a signed-in caller count under the same account key as sign-in (the
-/// phone), so that guesses through a stolen token and through sign-in share one limit.
-pub(crate) fn own_attempt(state: &AppState, account: &user::Model, addr: &ClientAddr) -> Result<Attempt, ApiError> {
-    let id = account.id.to_string();
-    Attempt::new(state, account.phone.as_deref().unwrap_or(&id), addr)
 }
 
 /// The caller's account and everything a client needs to know what to show her: her roles,
@@ -134,7 +126,7 @@ async fn change_password(
     // Checked first: a right current password with an unusable new one is no failure.
     let password = Password::parse(&body.new_password).map_err(|e| ApiError::validation("new_password", e))?;
     let account = user::Entity::find_by_id(principal.user_id).one(db).await?.ok_or(ApiError::Unauthorized)?;
-    let attempt = own_attempt(&state, &account, &addr)?;
+    let attempt = Attempt::of_account(&state, &account, &addr)?;
     let reservation = attempt.reserve(db, &state.settings, state.now()).await?;
     reservation.wait().await;
     if !state.hasher.verify(body.current_password, account.password_hash.clone()).await? {

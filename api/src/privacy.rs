@@ -16,14 +16,13 @@ use uuid::Uuid;
 
 use crate::audit::{self, Entry};
 use crate::auth::Principal;
-use crate::auth::throttle::ClientAddr;
+use crate::auth::throttle::{Attempt, ClientAddr};
 use crate::db::begin_write;
 use crate::entity::enums::MemberRole;
 use crate::entity::{order, order_event, partner_member, rating, user, volunteer, volunteer_hour};
 use crate::erasure::erase_personal_data;
 use crate::error::{ApiError, t};
 use crate::extract::JsonBody;
-use crate::me::own_attempt;
 use crate::orders::closing::RatingView;
 use crate::orders::read::EventView;
 use crate::orders::view::OrderView;
@@ -32,7 +31,7 @@ use crate::views::UserView;
 
 /// `POST /me/close` is routed with the rest of `/me` in `me.rs`.
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(export))
+    OpenApiRouter::new().routes(routes!(export)).routes(routes!(close))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -154,7 +153,7 @@ pub async fn close(
 ) -> Result<StatusCode, ApiError> {
     let db = state.db()?;
     let me = user::Entity::find_by_id(principal.user_id).one(db).await?.ok_or(ApiError::Unauthorized)?;
-    let attempt = own_attempt(&state, &me, &addr)?;
+    let attempt = Attempt::of_account(&state, &me, &addr)?;
     let reservation = attempt.reserve(db, &state.settings, state.now()).await?;
     reservation.wait().await;
     if !state.hasher.verify(body.password, me.password_hash.clone()).await? {

@@ -7,10 +7,19 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use sha2::Sha256;
+use uuid::Uuid;
 
-use super::keys::Claims;
+/// What an access token carries: the user and the session, nothing else. Roles and
+/// memberships are read per request, so a change takes effect at once.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Claims {
+    pub sub: Uuid,
+    pub sid: Uuid,
+    pub iat: i64,
+    pub exp: i64,
+}
 
 /// `{"alg":"HS256","typ":"JWT"}`, encoded.
 const HEADER: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9";
@@ -55,8 +64,6 @@ pub fn verify(token: &str, key: &[u8], now: i64, leeway_secs: i64) -> Option<Cla
 
 #[cfg(test)]
 mod tests {
-    use uuid::Uuid;
-
     use super::*;
 
     const KEY: &[u8] = b"a-test-signing-key-of-enough-length";

@@ -6,22 +6,12 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
 use sea_orm::{ActiveValue::Set, DatabaseConnection, DbErr, EntityTrait};
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+pub use super::jwt::Claims;
 use crate::config::Settings;
 use crate::entity::server_secret;
-
-/// What an access token carries: the user and the session, nothing else. Roles and
-/// memberships are read per request, so a change takes effect at once.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct Claims {
-    pub sub: Uuid,
-    pub sid: Uuid,
-    pub iat: i64,
-    pub exp: i64,
-}
 
 /// The installation's keys, loaded once the database is reachable.
 pub struct Keys {

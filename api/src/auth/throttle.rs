@@ -33,7 +33,7 @@ use uuid::Uuid;
 
 use crate::config::Settings;
 use crate::db::begin_write;
-use crate::entity::auth_failure;
+use crate::entity::{auth_failure, user};
 use crate::error::ApiError;
 use crate::metrics::{Metrics, Throttle};
 use crate::state::AppState;
@@ -78,6 +78,14 @@ impl Attempt {
             address: keys.keyed_hash("throttle:address", &address),
             metrics: state.metrics.clone(),
         })
+    }
+
+    /// A signed-in caller's attempt (password change, closure): counted under the same
+    /// account key as sign-in (the phone), so that guesses through a stolen token and
+    /// through sign-in share one limit.
+    pub fn of_account(state: &AppState, account: &user::Model, address: &ClientAddr) -> Result<Self, ApiError> {
+        let id = account.id.to_string();
+        Self::new(state, account.phone.as_deref().unwrap_or(&id), address)
     }
 
     /// Counts this attempt before it is evaluated: 429 when the account from this address,
