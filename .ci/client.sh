@@ -16,16 +16,9 @@ ADMIN_PHONE=13900000001
 ADMIN_PASSWORD='Ci-Admin-Passw0rd!'
 
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-bin_arg=${1:-target/debug/shenbian}
-# A relative path is taken from the caller's directory, else from the repo root.
-if [[ -x $bin_arg ]]; then
-    BIN=$(cd "$(dirname "$bin_arg")" && pwd)/$(basename "$bin_arg")
-elif [[ -x $repo_root/$bin_arg ]]; then
-    BIN=$repo_root/$bin_arg
-else
-    echo "client.sh: no executable shenbian binary at '$bin_arg'" >&2
-    exit 2
-fi
+# shellcheck source=.ci/fresh_server.sh
+source "$repo_root/.ci/fresh_server.sh"
+resolve_bin client.sh "${1:-target/debug/shenbian}"
 cd "$repo_root"
 
 log() { printf '[client.sh] %s\n' "$*" >&2; }
@@ -44,8 +37,6 @@ export PATH=$venv/bin:$PATH
 
 # --- a fresh server --------------------------------------------------------------------
 report_dir=${CLIENT_REPORT_DIR:-$repo_root/target/client-report}
-# shellcheck source=.ci/fresh_server.sh
-source "$repo_root/.ci/fresh_server.sh"
 start_fresh_server client
 
 # --- generate the client ---------------------------------------------------------------

@@ -1,8 +1,22 @@
 # Sourced by the CI steps that need a server of their own (schemathesis, the generated
 # client): a fresh SQLite data directory, an admin, the binary serving on a free port, and a
-# trap that stops it and keeps its log. The caller sets BIN, ADMIN_PHONE, ADMIN_PASSWORD,
-# report_dir and log(), and exports any extra SHENBIAN_* settings first; afterwards `tmp`
-# is a scratch directory removed on exit and `base` the server's URL.
+# trap that stops it and keeps its log. The caller sets repo_root, BIN (resolve_bin),
+# ADMIN_PHONE, ADMIN_PASSWORD, report_dir and log(), and exports any extra SHENBIAN_*
+# settings first; afterwards `tmp` is a scratch directory removed on exit and `base` the
+# server's URL.
+
+# Sets BIN to the absolute path of the shenbian binary named by $2: a relative path is
+# taken from the caller's directory, else from the repository's root.
+resolve_bin() {
+    if [[ -x $2 ]]; then
+        BIN=$(cd "$(dirname "$2")" && pwd)/$(basename "$2")
+    elif [[ -x $repo_root/$2 ]]; then
+        BIN=$repo_root/$2
+    else
+        echo "$1: no executable shenbian binary at '$2'" >&2
+        exit 2
+    fi
+}
 
 start_fresh_server() {
     tmp=$(mktemp -d "${TMPDIR:-/tmp}/shenbian-$1.XXXXXX")

@@ -17,16 +17,9 @@ ADMIN_PHONE=13900000001
 ADMIN_PASSWORD='Ci-Admin-Passw0rd!'
 
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-bin_arg=${1:-target/debug/shenbian}
-# A relative path is taken from the caller's directory, else from the repo root.
-if [[ -x $bin_arg ]]; then
-    BIN=$(cd "$(dirname "$bin_arg")" && pwd)/$(basename "$bin_arg")
-elif [[ -x $repo_root/$bin_arg ]]; then
-    BIN=$repo_root/$bin_arg
-else
-    echo "schemathesis.sh: no executable shenbian binary at '$bin_arg'" >&2
-    exit 2
-fi
+# shellcheck source=.ci/fresh_server.sh
+source "$repo_root/.ci/fresh_server.sh"
+resolve_bin schemathesis.sh "${1:-target/debug/shenbian}"
 cd "$repo_root"
 
 log() { printf '[schemathesis.sh] %s\n' "$*" >&2; }
@@ -51,8 +44,6 @@ export SHENBIAN_LOGIN_MAX_FAILURES_PER_ACCOUNT_AND_ADDRESS=1000000
 export SHENBIAN_LOGIN_SLOW_DOWN_AFTER_FAILURES=1000000
 # The admin's token must outlive the whole run.
 export SHENBIAN_ACCESS_TOKEN_TTL_SECS=7200
-# shellcheck source=.ci/fresh_server.sh
-source "$repo_root/.ci/fresh_server.sh"
 start_fresh_server schemathesis
 
 login_body=$(printf '{"phone":"%s","password":"%s"}' "$ADMIN_PHONE" "$ADMIN_PASSWORD")
