@@ -485,7 +485,7 @@ async fn transition(
         }
     }
     if matches!(action, ContractAction::Suspend | ContractAction::Terminate) {
-        crate::offers::close_for_contract(&tx, id, "contract_suspended", now).await?;
+        crate::orders::withdrawals::close_for_contract(&tx, id, "contract_suspended", now).await?;
     }
     let c = &covered.contract;
     let mut update = contract::Entity::update_many()

@@ -304,7 +304,7 @@ async fn decide(
     let next =
         ProviderStatus::from(current.status).apply(action).map_err(|e| ApiError::InvalidTransition(e.message))?;
     if action == ProviderAction::Suspend {
-        crate::offers::close_for_partner(&tx, id, "partner_suspended", now).await?;
+        crate::orders::withdrawals::close_for_partner(&tx, id, "partner_suspended", now).await?;
     }
     let updated = partner::Entity::update_many()
         .col_expr(partner::Column::Status, Expr::value(ProviderStatusDb::from(next)))

@@ -304,7 +304,7 @@ async fn decide(
     let next =
         ProviderStatus::from(current.status).apply(action).map_err(|e| ApiError::InvalidTransition(e.message))?;
     if action == ProviderAction::Suspend {
-        crate::offers::close_for_volunteer(&tx, id, "volunteer_suspended", now).await?;
+        crate::orders::withdrawals::close_for_volunteer(&tx, id, "volunteer_suspended", now).await?;
     }
     let updated = volunteer::Entity::update_many()
         .col_expr(volunteer::Column::Status, Expr::value(ProviderStatusDb::from(next)))

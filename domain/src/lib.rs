@@ -20,6 +20,8 @@ pub mod phone;
 pub mod ranking;
 pub mod rating;
 pub mod role;
+pub mod standing;
+pub mod step;
 pub mod text;
 pub mod transition;
 

@@ -208,3 +208,21 @@ pub enum Channel {
     #[sea_orm(string_value = "walk_in")]
     WalkIn,
 }
+
+impl From<ProviderKind> for shenbian_domain::standing::ProviderKind {
+    fn from(kind: ProviderKind) -> Self {
+        match kind {
+            ProviderKind::Partner => Self::Partner,
+            ProviderKind::Volunteer => Self::Volunteer,
+        }
+    }
+}
+
+impl From<shenbian_domain::standing::ProviderKind> for ProviderKind {
+    fn from(kind: shenbian_domain::standing::ProviderKind) -> Self {
+        match kind {
+            shenbian_domain::standing::ProviderKind::Partner => Self::Partner,
+            shenbian_domain::standing::ProviderKind::Volunteer => Self::Volunteer,
+        }
+    }
+}

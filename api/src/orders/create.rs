@@ -10,15 +10,16 @@ use sea_orm::sea_query::{Alias, Expr, ExprTrait, IntoIden, Query as SqlQuery, Qu
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, TryInsertResult};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
-use shenbian_domain::category::{Sla, Urgency};
+use shenbian_domain::category::Sla;
 use shenbian_domain::order::{Action, ActorRole, OrderStatus, Outcome, decide_as_any};
 use shenbian_domain::{DisplayName, Phone, Role, RoleSet};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::access::visible_order;
-use super::cas::compare_and_set;
-use super::events::{NewEvent, append};
+use super::pipeline::{lost_race, refused};
+use super::store::events::{NewEvent, append};
+use super::store::write::compare_and_set;
 use super::view::{CLAIM_CODE_NOTE, OrderView};
 use crate::access::{is_staff_of, text_field};
 use crate::auth::{Bearer, CallerSession, Principal, join_session};
@@ -189,11 +190,6 @@ fn check_address(l: &Lookups, community_id: Uuid, a: &AddressBody, fields: &mut 
 /// The category's service levels, if it exists and takes orders.
 fn active_category(l: &Lookups) -> Result<Option<Sla>, ApiError> {
     l.category_sla.as_deref().map(|sla| serde_json::from_str(sla).map_err(ApiError::internal)).transpose()
-}
-
-/// The deadline to dispatch an order created at `at`.
-pub fn dispatch_deadline(sla: &Sla, urgency: Urgency, at: DateTime<Utc>) -> DateTime<Utc> {
-    at + Duration::minutes(i64::from(sla.for_urgency(urgency).dispatch))
 }
 
 /// Who an order is for, once checked.
@@ -403,7 +399,7 @@ pub async fn create_order(
         provider_kind: None,
         provider_id: None,
         contract_id: None,
-        dispatch_by: dispatch_deadline(&sla, body.urgency.into(), now),
+        dispatch_by: shenbian_domain::step::dispatch_by(&sla, body.urgency.into(), now),
         accept_by: None,
         complete_by: None,
         accepted_at: None,
@@ -452,8 +448,8 @@ pub async fn create_order(
     // Where the community dispatches automatically, offer it now rather than at the next
     // worker tick. The answer stays the order as created; failures are the worker's to retry.
     let settings = found.community_settings.as_deref().map(CommunitySettings::from_stored).unwrap_or_default();
-    if crate::worker::auto_dispatches(&settings, &body.category_code)
-        && let Err(err) = crate::worker::auto_dispatch_one(&state, order_id).await
+    if super::auto_dispatch::auto_dispatches(&settings, &body.category_code)
+        && let Err(err) = super::auto_dispatch::auto_dispatch(&state, order_id).await
     {
         tracing::warn!(order_id = %order_id, error = %err, "auto-dispatch after creation failed");
     }
@@ -565,7 +561,7 @@ pub async fn patch_order(
     let (current, standing) = visible_order(&tx, &principal, id, None).await?;
     let from = OrderStatus::from(current.status);
     let (role, to) =
-        decide_as_any(from, Action::Updated, &standing.roles(), Outcome::Default).map_err(super::steps::refusal)?;
+        decide_as_any(from, Action::Updated, &standing.roles(), Outcome::Default).map_err(|r| refused(r.into()))?;
     let mut fields = Fields::default();
     let category = body.category_code.clone().unwrap_or_else(|| current.category_code.clone());
     let found = lookups(&tx, None, current.community_id, &category, body.address.as_ref(), None).await?;
@@ -585,7 +581,7 @@ pub async fn patch_order(
     let mut after = order::Model {
         category_code: category,
         urgency,
-        dispatch_by: dispatch_deadline(&sla, urgency.into(), current.created_at),
+        dispatch_by: shenbian_domain::step::dispatch_by(&sla, urgency.into(), current.created_at),
         version: current.version + 1,
         updated_at: now,
         ..current.clone()
@@ -603,7 +599,7 @@ pub async fn patch_order(
         after.room = a.room;
         after.address_detail = a.detail;
     }
-    let updated = compare_and_set(&tx, &current, after).await?.ok_or_else(super::steps::lost_race)?;
+    let updated = compare_and_set(&tx, &current, after).await?.ok_or_else(lost_race)?;
     let name =
         user::Entity::find_by_id(updated.resident_id).one(&tx).await?.map(|u| u.display_name).unwrap_or_default();
     // Appended last: the event counter's row lock is held from here to the commit.

@@ -1,16 +1,24 @@
 //! Orders (居民点单 → 社区派单 → 合伙人接单): placing, correcting, dispatching, doing and
-//! ending them, and seeing them — each step one guarded transaction with its event.
+//! ending them, and seeing them.
+//!
+//! Every step — a person's and the worker's — takes one path, [`pipeline`]: the order is
+//! read with the caller's standing ([`store::load`]), the domain plans the step
+//! (`shenbian_domain::step`), and the store applies the plan as one guarded write with its
+//! events ([`store::write`]). Handlers only check their bodies and answer views.
 
 pub mod access;
-pub mod capacity;
-pub mod cas;
+pub mod auto_dispatch;
+pub mod candidates;
 pub mod closing;
 pub mod create;
-pub mod events;
+pub mod dispatch;
 pub mod notes;
+pub mod pipeline;
 pub mod read;
 pub mod steps;
+pub mod store;
 pub mod view;
+pub mod withdrawals;
 
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -36,7 +44,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(closing::dispute))
         .routes(routes!(closing::resolve))
         .routes(routes!(closing::rate))
-        .routes(routes!(crate::candidates::candidates))
+        .routes(routes!(candidates::candidates))
         .routes(routes!(crate::exports::orders_csv))
         .routes(routes!(crate::exports::hours_csv))
         .routes(routes!(read::jobs))

@@ -10,7 +10,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::access::{Standing, seen_or, visible_order};
+use shenbian_domain::standing::Standing;
+
+use super::access::{seen_or, visible_order};
 use crate::access::text_field;
 use crate::auth::Principal;
 use crate::db::begin_write;

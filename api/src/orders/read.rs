@@ -11,12 +11,15 @@ use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, Quer
 use serde::{Deserialize, Serialize};
 use shenbian_domain::Phone;
 use shenbian_domain::Role;
-use shenbian_domain::order::OrderStatus;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::access::{ProviderRef, authenticated_read, providers_of, seen_or, visible_order};
-use super::view::{OrderView, offered_to, resident_names};
+use shenbian_domain::standing::{ProviderRef, Standing};
+
+use super::access::{authenticated_read, caller_of, parties, seen_or, visible_order};
+use super::pipeline::offered_to;
+use super::store::load::providers_of;
+use super::view::{OrderView, resident_names};
 use crate::audit::{self, Entry};
 use crate::auth::keys::Keys;
 use crate::auth::{Bearer, Principal};
@@ -88,21 +91,10 @@ async fn scope(
     Ok((Some(branches), providers))
 }
 
-/// Whether a caller sees an order's personal data, judged from the list's scope.
-fn unmasked_for(principal: &Principal, providers: &[ProviderRef], o: &order::Model) -> bool {
-    o.resident_id == principal.user_id
-        || principal.has(Role::Admin)
-        || (principal.has(Role::Dispatcher) && principal.community_id == Some(o.community_id))
-        || (o.provider_id.is_some_and(|p| providers.iter().any(|mine| mine.id == p))
-            && OrderStatus::from(o.status).holds_capacity())
-}
-
-/// Whether a caller sees an order's personal data as staff (its community's dispatcher, an
-/// admin) rather than as its resident: such reads are audited.
-fn staff_sees(principal: &Principal, o: &order::Model) -> bool {
-    o.resident_id != principal.user_id
-        && (principal.has(Role::Admin)
-            || (principal.has(Role::Dispatcher) && principal.community_id == Some(o.community_id)))
+/// The caller's standing on an order of a list, judged from the list's scope: the same rule
+/// as for one order, without the offers (an offered order is masked either way).
+fn list_standing(principal: &Principal, providers: &[ProviderRef], o: &order::Model) -> Standing {
+    Standing::of(&caller_of(principal), &parties(o), providers, &[], false)
 }
 
 impl OrderFilter {
@@ -184,7 +176,11 @@ pub async fn list_orders(
     let names = resident_names(db, &rows).await?;
     // One entry per request for a staff read: the search by phone, or any order shown
     // unmasked to its community's dispatcher or an admin rather than to its resident.
-    let staff_read: Vec<Uuid> = rows.iter().filter(|o| staff_sees(&principal, o)).map(|o| o.id).collect();
+    let staff_read: Vec<Uuid> = rows
+        .iter()
+        .filter(|o| list_standing(&principal, &providers, o).is_staff_read(o.status.into()))
+        .map(|o| o.id)
+        .collect();
     if searched_phone || !staff_read.is_empty() {
         let action = if searched_phone { "order.search_phone" } else { "order.list" };
         let what = format!("{}; {}", audit::ids(staff_read), filter.describe(state.keys()?));
@@ -193,7 +189,7 @@ pub async fn list_orders(
     let items = rows
         .into_iter()
         .map(|o| {
-            let unmasked = unmasked_for(&principal, &providers, &o);
+            let unmasked = list_standing(&principal, &providers, &o).sees_personal_data(o.status.into());
             let name = names.get(&o.resident_id).cloned().unwrap_or_default();
             OrderView::new(o, &name, unmasked)
         })
@@ -319,12 +315,12 @@ pub async fn get_order(
     let db = state.db()?;
     let (principal, read, standing) = authenticated_read(db, &state, &caller, id, None).await?;
     let unmasked = standing.sees_personal_data(read.order.status.into());
-    if unmasked && standing.is_staff_read() {
+    if standing.is_staff_read(read.order.status.into()) {
         let tx = begin_write(db).await?;
         audit::record(&tx, Entry::new(principal.user_id, "order.read", "order", id), state.now()).await?;
         tx.commit().await?;
     }
-    let offered = read.order.status == OrderStatusDb::Offered && (standing.dispatcher || standing.admin);
+    let offered = read.order.status == OrderStatusDb::Offered && standing.is_staff();
     let mut view = OrderView::new(read.order, &read.resident_name, unmasked);
     if offered {
         view.offered_to = Some(offered_to(db, id).await?);

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 use serde::{Deserialize, Serialize};
 use shenbian_domain::name::mask_name;
 use shenbian_domain::phone::mask_phone;
@@ -14,8 +14,8 @@ use shenbian_domain::text::mask_personal;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::entity::enums::{Channel, OfferStatus, OrderStatusDb, ProviderKind, UrgencyDb};
-use crate::entity::{offer, order, user};
+use crate::entity::enums::{Channel, OrderStatusDb, ProviderKind, UrgencyDb};
+use crate::entity::{order, user};
 use crate::error::ApiError;
 
 /// Where the service is needed. `building_id`, `unit`, `room` and `detail` are personal
@@ -173,19 +173,4 @@ pub async fn resident_names(
         .all(db)
         .await?;
     Ok(names.into_iter().collect())
-}
-
-/// The providers an order is offered to (its open offers), oldest offer first: what its
-/// community's staff see as `offered_to` while it is offered.
-pub async fn offered_to(db: &impl ConnectionTrait, order_id: Uuid) -> Result<Vec<OfferedToView>, ApiError> {
-    let open = offer::Entity::find()
-        .filter(offer::Column::OrderId.eq(order_id))
-        .filter(offer::Column::Status.eq(OfferStatus::Open))
-        .order_by_asc(offer::Column::CreatedAt)
-        .all(db)
-        .await?;
-    Ok(open
-        .into_iter()
-        .map(|o| OfferedToView { kind: o.provider_kind, id: o.provider_id, accept_by: o.accept_by })
-        .collect())
 }

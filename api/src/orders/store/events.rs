@@ -10,8 +10,8 @@ use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseBackend, DbErr, Iterable, Mo
 use shenbian_domain::order::{Action, ActorRole, OrderStatus};
 use uuid::Uuid;
 
+use super::Stored;
 use crate::entity::{event_counter, order_event};
-use crate::error::ApiError;
 
 /// One event to append.
 pub struct NewEvent {
@@ -41,12 +41,7 @@ impl NewEvent {
 }
 
 /// Appends events of one order in one go. Call it last in the transaction.
-pub async fn append(
-    db: &impl ConnectionTrait,
-    order_id: Uuid,
-    events: Vec<NewEvent>,
-    at: DateTime<Utc>,
-) -> Result<(), ApiError> {
+pub async fn append(db: &impl ConnectionTrait, order_id: Uuid, events: Vec<NewEvent>, at: DateTime<Utc>) -> Stored<()> {
     let rows: Vec<order_event::Model> = events
         .into_iter()
         .map(|e| order_event::Model {
@@ -63,7 +58,11 @@ pub async fn append(
             at,
         })
         .collect();
-    if insert_in_sequence(db, &rows).await? { Ok(()) } else { Err(ApiError::internal("event counter missing")) }
+    if insert_in_sequence(db, &rows).await? {
+        Ok(())
+    } else {
+        Err(DbErr::Custom("event counter missing".into()).into())
+    }
 }
 
 /// Bumps the event counter by the number of events and inserts them numbered from it (their

@@ -7,9 +7,9 @@ use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
+use super::{StoreError, Stored};
 use crate::entity::enums::ProviderKind;
 use crate::entity::{contract, contract_usage, order, volunteer};
-use crate::error::{ApiError, t};
 
 /// Takes one unit of the provider's capacity and, for a partner, one accept of the
 /// contract's monthly quota. Refuses with 409 when either is used up.
@@ -19,16 +19,8 @@ pub async fn take(
     provider_id: Uuid,
     contract_id: Option<Uuid>,
     month: &str,
-) -> Result<(), ApiError> {
-    let full = || {
-        ApiError::conflict(
-            "capacity_full",
-            t(
-                "该服务方进行中的工单已达上限；请等其完成后再派，或换一个服务方",
-                "the provider's open jobs are at their limit",
-            ),
-        )
-    };
+) -> Stored<()> {
+    let full = || StoreError::CapacityFull;
     match kind {
         ProviderKind::Volunteer => {
             let taken = volunteer::Entity::update_many()
@@ -43,7 +35,8 @@ pub async fn take(
             }
         }
         ProviderKind::Partner => {
-            let contract_id = contract_id.ok_or_else(|| ApiError::internal("a partner's job without a contract"))?;
+            let contract_id =
+                contract_id.ok_or_else(|| sea_orm::DbErr::Custom("a partner's job without a contract".into()))?;
             // The guarded update answers the contract's quota, and the month's count is one
             // upsert guarded by it: two statements for capacity and quota together.
             let Some(taken) = contract::Entity::update_many()
@@ -56,12 +49,7 @@ pub async fn take(
             else {
                 return Err(full());
             };
-            let exhausted = || {
-                ApiError::conflict(
-                    "quota_exhausted",
-                    t("该合同本月额度已用完；请换一个服务方", "the contract's monthly quota is used up"),
-                )
-            };
+            let exhausted = || StoreError::QuotaExhausted;
             if taken.monthly_quota.is_some_and(|q| q < 1) {
                 return Err(exhausted());
             }
@@ -92,7 +80,7 @@ pub async fn take(
 }
 
 /// Gives back the unit of capacity an accepted or in-progress order holds.
-pub async fn give_back(db: &impl ConnectionTrait, o: &order::Model) -> Result<(), ApiError> {
+pub async fn give_back(db: &impl ConnectionTrait, o: &order::Model) -> Stored<()> {
     match (o.provider_kind, o.provider_id) {
         (Some(ProviderKind::Volunteer), Some(id)) => {
             volunteer::Entity::update_many()

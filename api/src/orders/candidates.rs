@@ -13,6 +13,7 @@ use shenbian_domain::ranking::{CandidateFacts, Scored, rank};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::access::visible_order;
 use crate::auth::Principal;
 use crate::eligibility::{Ask, ReasonView, month_key, partner_facts, volunteer_facts};
 use crate::entity::enums::{OfferStatus, ProviderKind};
@@ -21,7 +22,6 @@ use crate::entity::{
 };
 use crate::error::ApiError;
 use crate::extract::{Lang, Path};
-use crate::orders::access::visible_order;
 use crate::state::AppState;
 
 /// A ranked provider, with what a dispatch to it needs.
