@@ -3,7 +3,7 @@
 //! write transaction per step (IMMEDIATE on SQLite, as the server begins them) holding:
 //!
 //! - create: the order `INSERT`; the counter bump and the event `INSERT` (one round trip,
-//!   as the server does it: `orders::events::insert_in_sequence`);
+//!   as the server does it: `orders::store::events::insert_in_sequence`);
 //! - dispatch: the offer `INSERT`; the guarded order `UPDATE`; counter and event;
 //! - accept: the guarded offer `UPDATE`; the guarded capacity `UPDATE` of the contract; the
 //!   month's accept count as one upsert; the guarded order `UPDATE`; counter and event;
@@ -26,7 +26,7 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection
 use shenbian::db::begin_write;
 use shenbian::entity::enums::{ActionDb, ActorRoleDb, Channel, OfferStatus, OrderStatusDb, ProviderKind, UrgencyDb};
 use shenbian::entity::{contract, contract_usage, offer, order, order_event, rating};
-use shenbian::orders::events::insert_in_sequence;
+use shenbian::orders::store::events::insert_in_sequence;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 use uuid::Uuid;
