@@ -53,8 +53,9 @@ pub async fn connect(settings: &Settings) -> Result<DatabaseConnection, DbErr> {
     // of the acquire timeout, not all of it: a request waiting for a lock holds a pooled
     // connection, and the requests queued behind it wait for one at most the acquire
     // timeout. Were the two equal, the lock waiters would give their connections back just
-    // as everyone queued behind them gave up: reads of unrelated rows answered 503 too, and
-    // requests at the locked row took up to three acquire timeouts (api/tests/pool_exhaustion.rs).
+    // as everyone queued behind them gave up: reads of unrelated rows would answer 503 too,
+    // and requests at the locked row would take up to three acquire timeouts
+    // (api/tests/pool_exhaustion.rs).
     let lock_timeout = (settings.db_acquire_timeout_ms / 4).max(1);
     options.map_sqlx_postgres_opts(move |opts| {
         // No JIT: compiling a plan costs tens of milliseconds, more than any statement here
@@ -116,8 +117,8 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<WriteTx, DbErr> {
 /// SQLite write commits between two checkpoints of the write-ahead log. A step writes some
 /// eighteen pages (the order, the offer, the event, their indexes), so a checkpoint has
 /// about 5 MB of log to sync: a few milliseconds of the disk, during which the writer's own
-/// appends to the log may wait. Shorter syncs, more often, kept those waits shorter than
-/// 256 commits did (docs/BENCHMARKS.md, ninth session).
+/// appends to the log may wait. Shorter syncs, more often, keep those waits short
+/// (docs/BENCHMARKS.md, "SQLite's checkpoints").
 pub const CHECKPOINT_EVERY: u32 = 64;
 
 /// Pages in the write-ahead log from which a checkpoint finishes with the writers held

@@ -1,6 +1,6 @@
 //! Partner membership is an invitation the invitee accepts. The attack it stops: a resident
-//! with a partner still pending approval added any phone as a member (or admin) and learnt
-//! the name behind it, or that no account had it. Here only an approved partner's admin
+//! with a partner still pending approval adding any phone as a member (or admin) to learn
+//! the name behind it, or that no account has it. Only an approved partner's admin
 //! invites; the answer is the same whether or not the phone has an account and names no
 //! one; nobody is a member until she accepts; an invitation expires; all of it is audited.
 

@@ -5,10 +5,10 @@
 //! and reused: at most `hash_concurrency` of them exist, allocated once.
 //!
 //! Why reuse: glibc serves a freed 19 MiB block's successors from per-thread arenas and
-//! never gives them back, so a server that allocated a fresh block per hash grew by a
+//! never gives them back, so a server that allocates a fresh block per hash grows by a
 //! block per thread that ever hashed (≈ 600 MB after a few dozen sign-ins, measured in
-//! docs/BENCHMARKS.md). Hashes stored with other parameters (older ones) still verify,
-//! with memory of their own size.
+//! docs/BENCHMARKS.md, "Memory: password hashing"). Hashes stored with other parameters
+//! verify too, with memory of their own size.
 
 use std::sync::{Arc, LazyLock, Mutex};
 
