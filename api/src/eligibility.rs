@@ -25,7 +25,7 @@ use crate::entity::enums::{OfferStatus, ProviderStatusDb};
 use crate::entity::{
     contract, contract_category, contract_community, contract_usage, offer, partner, volunteer, volunteer_skill,
 };
-use crate::error::ApiError;
+use crate::error::{ApiError, ReasonView};
 use crate::extract::{Lang, Path, Query};
 use crate::state::AppState;
 
@@ -33,10 +33,8 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(partner_eligibility_route)).routes(routes!(volunteer_eligibility_route))
 }
 
-/// The calendar month a date falls in, as quotas count it: `2026-11`.
-pub fn month_key(day: chrono::NaiveDate) -> String {
-    day.format("%Y-%m").to_string()
-}
+/// The calendar month quotas count in: the domain's [`shenbian_domain::eligibility::quota_month`].
+pub use shenbian_domain::eligibility::quota_month as month_key;
 
 /// What an eligibility question is about: a community and a category in this month's
 /// quotas and, for a dispatch, the order itself (to tell a provider who declined it before).
@@ -221,23 +219,13 @@ pub async fn volunteer_facts(
     Ok(Some((facts, flag_of(&row, "declined", ask.order.is_some())?)))
 }
 
-/// A reason a provider may not be offered a job.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
-pub struct ReasonView {
-    /// Stable, e.g. `quota_exhausted`.
-    pub code: String,
-    /// For people, in the language of `Accept-Language` (zh-CN by default, or en).
-    pub text: String,
-}
-
-impl ReasonView {
-    pub fn new(reason: Ineligible, lang: Lang) -> Self {
-        let text = match lang {
-            Lang::Zh => reason.text_zh(),
-            Lang::En => reason.text_en(),
-        };
-        Self { code: reason.code().to_owned(), text: text.to_owned() }
-    }
+/// A reason a provider may not be offered a job, as people read it.
+pub fn reason_view(reason: Ineligible, lang: Lang) -> ReasonView {
+    let text = match lang {
+        Lang::Zh => reason.text_zh(),
+        Lang::En => reason.text_en(),
+    };
+    ReasonView { code: reason.code().to_owned(), text: text.to_owned() }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -257,7 +245,7 @@ impl EligibilityView {
             Err(reasons) => Self {
                 eligible: false,
                 contract_id: None,
-                reasons: reasons.into_iter().map(|r| ReasonView::new(r, lang)).collect(),
+                reasons: reasons.into_iter().map(|r| reason_view(r, lang)).collect(),
             },
         }
     }

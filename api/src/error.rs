@@ -37,7 +37,17 @@ pub struct Problem {
 #[derive(Debug, Clone, Serialize, serde::Deserialize, ToSchema, PartialEq, Eq)]
 pub struct IneligibleProvider {
     pub provider_id: uuid::Uuid,
-    pub reasons: Vec<crate::eligibility::ReasonView>,
+    pub reasons: Vec<ReasonView>,
+}
+
+/// A reason, with a stable code and a text for people (a provider that may not be offered a
+/// job, a candidate's ranking factor).
+#[derive(Debug, Clone, Serialize, serde::Deserialize, ToSchema, PartialEq, Eq)]
+pub struct ReasonView {
+    /// Stable, e.g. `quota_exhausted`.
+    pub code: String,
+    /// For people, in the language of `Accept-Language` (zh-CN by default, or en).
+    pub text: String,
 }
 
 /// What is wrong with one field of the input; `field` is its path (`address.room`).

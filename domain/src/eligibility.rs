@@ -9,6 +9,11 @@ use uuid::Uuid;
 use crate::contract::{ContractPeriod, ContractStatus};
 use crate::partner::ProviderStatus;
 
+/// The calendar month a contract's quota counts an accept in: `2026-11`.
+pub fn quota_month(day: NaiveDate) -> String {
+    day.format("%Y-%m").to_string()
+}
+
 /// Why a provider may not be offered a job. Codes are stable; texts are for people.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]

@@ -15,12 +15,13 @@ use uuid::Uuid;
 
 use super::access::visible_order;
 use crate::auth::Principal;
-use crate::eligibility::{Ask, ReasonView, month_key, partner_facts, volunteer_facts};
+use crate::eligibility::{Ask, month_key, partner_facts, volunteer_facts};
 use crate::entity::enums::{OfferStatus, ProviderKind};
 use crate::entity::{
     contract_category, contract_community, offer, order, rating, user, volunteer, volunteer_building, volunteer_skill,
 };
 use crate::error::ApiError;
+use crate::error::ReasonView;
 use crate::extract::{Lang, Path};
 use crate::state::AppState;
 

@@ -10,7 +10,7 @@ use shenbian_domain::step::{NewOffer, accept_by};
 use uuid::Uuid;
 
 use super::pipeline::Ctx;
-use crate::eligibility::{Ask, ReasonView, month_key, partner_facts, volunteer_facts};
+use crate::eligibility::{Ask, month_key, partner_facts, reason_view, volunteer_facts};
 use crate::error::{ApiError, FieldIssue, IneligibleProvider, t};
 use crate::extract::Lang;
 
@@ -57,7 +57,7 @@ pub async fn eligible_offers(
                 if declined {
                     reasons.push(Ineligible::DeclinedBefore);
                 }
-                let reasons = reasons.into_iter().map(|r| ReasonView::new(r, lang)).collect();
+                let reasons = reasons.into_iter().map(|r| reason_view(r, lang)).collect();
                 ineligible.push(IneligibleProvider { provider_id, reasons });
             }
         }

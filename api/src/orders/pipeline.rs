@@ -12,6 +12,7 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::ConnectionTrait;
+use shenbian_domain::eligibility::quota_month;
 use shenbian_domain::order::{Action, ActorRole, OrderStatus, Outcome, decide_as_any};
 use shenbian_domain::standing::Standing;
 use shenbian_domain::step::{Actor, Plan, Step, StepRefusal, plan};
@@ -25,7 +26,6 @@ use super::store::{StoreError, offers};
 use super::view::{OfferedToView, OrderView};
 use crate::auth::{Bearer, Principal};
 use crate::db::{WriteTx, begin_write};
-use crate::eligibility::month_key;
 use crate::entity::{order, rating};
 use crate::error::{ApiError, t};
 use crate::state::AppState;
@@ -89,7 +89,7 @@ pub async fn begin(state: &AppState, caller: &Bearer, id: Uuid, chosen: Option<U
     let pool = state.db()?;
     let (principal, read, standing) = authenticated_read(pool, state, caller, id, chosen).await?;
     let tx = begin_write(pool).await?;
-    Ok(Ctx { tx, read, caller: Some((principal, standing)), now: state.now(), month: month_key(state.today()) })
+    Ok(Ctx { tx, read, caller: Some((principal, standing)), now: state.now(), month: quota_month(state.today()) })
 }
 
 /// Begins a step of the worker's: the order is read inside the transaction, its row locked.
@@ -97,7 +97,7 @@ pub async fn begin(state: &AppState, caller: &Bearer, id: Uuid, chosen: Option<U
 pub async fn begin_system(state: &AppState, id: Uuid) -> Result<Option<Ctx>, ApiError> {
     let tx = begin_write(state.db()?).await?;
     let Some(read) = load::locked(&tx, id).await? else { return Ok(None) };
-    Ok(Some(Ctx { tx, read, caller: None, now: state.now(), month: month_key(state.today()) }))
+    Ok(Some(Ctx { tx, read, caller: None, now: state.now(), month: quota_month(state.today()) }))
 }
 
 /// What a caller's step did, to answer with.
