@@ -1,34 +1,29 @@
 //! Placing an order (居民点单), by a resident in the app or by a dispatcher for a resident who
 //! called or walked in; and correcting it before dispatch.
 
-use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, Duration, SubsecRound, Utc};
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, IntoIden, Query as SqlQuery, QueryStatementBuilder};
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, TryInsertResult};
+use chrono::{DateTime, SubsecRound, Utc};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use shenbian_domain::category::Sla;
-use shenbian_domain::order::{Action, ActorRole, OrderStatus, Outcome, decide_as_any};
-use shenbian_domain::{DisplayName, Phone, Role, RoleSet};
+use shenbian_domain::order::{Action, ActorRole, OrderStatus};
+use shenbian_domain::{DisplayName, Phone, Role};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::access::visible_order;
-use super::pipeline::{lost_race, refused};
 use super::store::events::{NewEvent, append};
-use super::store::write::compare_and_set;
+use super::store::intake::{self, Claimed, Lookups, lookups};
 use super::view::{CLAIM_CODE_NOTE, OrderView};
 use crate::access::{is_staff_of, text_field};
-use crate::auth::{Bearer, CallerSession, Principal, join_session};
-use crate::db::begin_write;
+use crate::auth::{Bearer, Principal};
+use crate::db::{WriteTx, begin_write};
 use crate::entity::enums::{Channel, OrderStatusDb, UrgencyDb};
 use crate::entity::one_time_code::CodePurpose;
-use crate::entity::{building, category, community, compound, idempotency_key, order, user};
+use crate::entity::{order, user};
 use crate::error::{ApiError, t};
-use crate::extract::{Fields, JsonBody, JsonRaw, Path};
+use crate::extract::{Fields, JsonRaw};
 use crate::places::CommunitySettings;
 use crate::state::AppState;
 use crate::users::issue_code;
@@ -36,8 +31,8 @@ use crate::users::issue_code;
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddressBody {
-    compound_id: Uuid,
-    building_id: Option<Uuid>,
+    pub(super) compound_id: Uuid,
+    pub(super) building_id: Option<Uuid>,
     #[serde(default)]
     #[schema(max_length = 20)]
     unit: String,
@@ -83,93 +78,16 @@ fn normal() -> UrgencyDb {
 }
 
 /// A checked address.
-struct Address {
-    compound_id: Uuid,
-    building_id: Option<Uuid>,
-    unit: String,
-    room: String,
-    detail: String,
-}
-
-/// What checking an order's fields needs from the database, with the caller's session, read
-/// in one statement of scalar subqueries.
-struct Lookups {
-    /// The community's settings (stored JSON), if it exists.
-    community_settings: Option<String>,
-    /// The category's service levels (stored JSON), if it exists and takes orders.
-    category_sla: Option<String>,
-    /// The community of the named compound, the compound of the named building.
-    compound_community: Option<Uuid>,
-    building_compound: Option<Uuid>,
-    /// The caller's phone and display name, when asked for.
-    my_phone: Option<String>,
-    my_name: Option<String>,
-    /// The caller's session, when asked for ([`join_session`]).
-    session: Option<CallerSession>,
-}
-
-async fn lookups(
-    db: &impl ConnectionTrait,
-    session: Option<Uuid>,
-    community_id: Uuid,
-    category_code: &str,
-    address: Option<&AddressBody>,
-    me: Option<Uuid>,
-) -> Result<Lookups, ApiError> {
-    // `(SELECT <column> FROM <table> WHERE <condition>)`: NULL when no row matches.
-    fn scalar(column: impl IntoIden, table: impl IntoIden, condition: Expr) -> Expr {
-        let q = SqlQuery::select().column(column).from(table).and_where(condition).to_owned();
-        Expr::SubQuery(None, Box::new(q.into_sub_query_statement()))
-    }
-    let building_id = address.and_then(|a| a.building_id).unwrap_or_default();
-    let me = me.unwrap_or_default();
-    let mut query = SqlQuery::select()
-        .expr_as(
-            scalar(community::Column::Settings, community::Entity, community::Column::Id.eq(community_id)),
-            "community_settings",
-        )
-        .expr_as(
-            scalar(
-                category::Column::Sla,
-                category::Entity,
-                category::Column::Code.eq(category_code).and(category::Column::Active.eq(true)),
-            ),
-            "category_sla",
-        )
-        .expr_as(
-            scalar(
-                compound::Column::CommunityId,
-                compound::Entity,
-                compound::Column::Id.eq(address.map_or(Uuid::nil(), |a| a.compound_id)),
-            ),
-            "compound_community",
-        )
-        .expr_as(
-            scalar(building::Column::CompoundId, building::Entity, building::Column::Id.eq(building_id)),
-            "building_compound",
-        )
-        .expr_as(scalar(user::Column::Phone, user::Entity, user::Column::Id.eq(me)), "my_phone")
-        .expr_as(scalar(user::Column::DisplayName, user::Entity, user::Column::Id.eq(me)), "my_name")
-        .from_subquery(SqlQuery::select().expr(Expr::val(1)).to_owned(), Alias::new("one"))
-        .to_owned();
-    if let Some(session_id) = session {
-        join_session(&mut query, session_id);
-    }
-    let row =
-        db.query_one(&query).await?.ok_or_else(|| ApiError::internal("a select of subqueries answered no row"))?;
-    Ok(Lookups {
-        community_settings: row.try_get("", "community_settings")?,
-        category_sla: row.try_get("", "category_sla")?,
-        compound_community: row.try_get("", "compound_community")?,
-        building_compound: row.try_get("", "building_compound")?,
-        my_phone: row.try_get("", "my_phone")?,
-        my_name: row.try_get("", "my_name")?,
-        session: if session.is_some() { CallerSession::read(&row)? } else { None },
-    })
+pub(super) struct Address {
+    pub compound_id: Uuid,
+    pub building_id: Option<Uuid>,
+    pub unit: String,
+    pub room: String,
+    pub detail: String,
 }
 
 /// Checks an address against the looked-up compound and building.
-fn check_address(l: &Lookups, community_id: Uuid, a: &AddressBody, fields: &mut Fields) -> Option<Address> {
+pub(super) fn check_address(l: &Lookups, community_id: Uuid, a: &AddressBody, fields: &mut Fields) -> Option<Address> {
     if l.compound_community != Some(community_id) {
         fields.push("address.compound_id", t("该社区没有这个小区", "no such compound in this community"));
     }
@@ -188,7 +106,7 @@ fn check_address(l: &Lookups, community_id: Uuid, a: &AddressBody, fields: &mut 
 }
 
 /// The category's service levels, if it exists and takes orders.
-fn active_category(l: &Lookups) -> Result<Option<Sla>, ApiError> {
+pub(super) fn active_category(l: &Lookups) -> Result<Option<Sla>, ApiError> {
     l.category_sla.as_deref().map(|sla| serde_json::from_str(sla).map_err(ApiError::internal)).transpose()
 }
 
@@ -219,8 +137,16 @@ pub async fn create_order(
     let db = state.db()?;
     // The caller's own phone and name are looked up when the order is for themselves.
     let me = body.on_behalf_of_phone.is_none().then_some(caller.user_id());
-    let mut found =
-        lookups(db, Some(caller.session_id()), body.community_id, &body.category_code, Some(&body.address), me).await?;
+    let mut found = lookups(
+        db,
+        Some(caller.session_id()),
+        body.community_id,
+        &body.category_code,
+        Some(body.address.compound_id),
+        body.address.building_id,
+        me,
+    )
+    .await?;
     let principal = caller.principal(&state, found.session.take())?;
     let key = match headers.get("idempotency-key") {
         None => None,
@@ -324,28 +250,8 @@ pub async fn create_order(
     let tx = begin_write(db).await?;
     if let Some(key) = &key {
         let hash = request_hash(&raw);
-        idempotency_key::Entity::delete_many()
-            .filter(idempotency_key::Column::UserId.eq(principal.user_id))
-            .filter(idempotency_key::Column::CreatedAt.lt(now - Duration::hours(24)))
-            .exec(&tx)
-            .await?;
-        let claimed = idempotency_key::Entity::insert(idempotency_key::ActiveModel {
-            user_id: Set(principal.user_id),
-            key: Set(key.clone()),
-            request_hash: Set(hash.clone()),
-            status: Set(0),
-            body: Set(String::new()),
-            created_at: Set(now),
-        })
-        .on_conflict_do_nothing()
-        .exec(&tx)
-        .await?;
-        if matches!(claimed, TryInsertResult::Conflicted) {
+        if let Claimed::Before(first) = intake::claim_key(&tx, principal.user_id, key, &hash, now).await? {
             // The first request with this key committed (a racing one waited for it).
-            let first = idempotency_key::Entity::find_by_id((principal.user_id, key.clone()))
-                .one(&tx)
-                .await?
-                .ok_or_else(|| ApiError::conflict("conflict", t("请重试该请求", "retry the request")))?;
             tx.commit().await?;
             if first.request_hash != hash {
                 return Err(ApiError::validation(
@@ -412,8 +318,7 @@ pub async fn create_order(
         updated_at: now,
         first_dispatched_at: None,
     };
-    // Inserted as built: nothing to read back.
-    order::Entity::insert(order::ActiveModel::from(created.clone())).exec_without_returning(&tx).await?;
+    intake::insert(&tx, &created).await?;
     let role = if created.resident_id == principal.user_id { ActorRole::Resident } else { ActorRole::Dispatcher };
     let event = NewEvent {
         action: Action::Created,
@@ -432,13 +337,7 @@ pub async fn create_order(
         let mut kept = view.clone();
         kept.claim_code_note = claim_code.as_ref().map(|_| CLAIM_CODE_NOTE.to_owned());
         let kept = serde_json::to_string(&kept).map_err(ApiError::internal)?;
-        idempotency_key::Entity::update_many()
-            .col_expr(idempotency_key::Column::Status, Expr::value(201))
-            .col_expr(idempotency_key::Column::Body, Expr::value(kept))
-            .filter(idempotency_key::Column::UserId.eq(principal.user_id))
-            .filter(idempotency_key::Column::Key.eq(key))
-            .exec(&tx)
-            .await?;
+        intake::keep(&tx, principal.user_id, &key, 201, kept).await?;
     }
     view.claim_code = claim_code;
     let json = serde_json::to_string(&view).map_err(ApiError::internal)?;
@@ -468,7 +367,7 @@ fn request_hash(raw: &[u8]) -> String {
 /// one whose every order is of a community the dispatcher staffs ([`may_issue_claim`]).
 /// Codes already given out stay valid.
 async fn resident_for(
-    db: &impl ConnectionTrait,
+    db: &WriteTx,
     state: &AppState,
     dispatcher: &Principal,
     phone: &Phone,
@@ -478,29 +377,13 @@ async fn resident_for(
     // Locked (PostgreSQL; SQLite's write lock is held already), so that two dispatchers
     // entering orders for one unclaimed account take turns, and each sees the other's order
     // when deciding whether to issue a code.
-    let existing = user::Entity::find().filter(user::Column::Phone.eq(phone.as_str())).lock_exclusive().one(db).await?;
+    let existing = intake::account_by_phone(db, phone.as_str()).await?;
     let (resident, created) = match existing {
         Some(u) if matches!(u.status, user::UserStatus::Active | user::UserStatus::Unclaimed) => (u, false),
         Some(_) => {
             return Err(ApiError::validation("on_behalf_of_phone", t("该账号已停用", "this account is deactivated")));
         }
-        None => {
-            let created = user::Entity::insert(user::ActiveModel {
-                id: Set(Uuid::now_v7()),
-                phone: Set(Some(phone.as_str().to_owned())),
-                display_name: Set(name.to_owned()),
-                password_hash: Set(None),
-                roles: Set(RoleSet::of([Role::Resident]).to_stored()),
-                status: Set(user::UserStatus::Unclaimed),
-                community_id: Set(None),
-                home_community_id: Set(dispatcher.community_id),
-                created_at: Set(now),
-                updated_at: Set(now),
-            })
-            .exec_with_returning(db)
-            .await?;
-            (created, true)
-        }
+        None => (intake::new_unclaimed_resident(db, phone.as_str(), name, dispatcher.community_id, now).await?, true),
     };
     let issue = resident.status == user::UserStatus::Unclaimed
         && (created || may_issue_claim(db, dispatcher, resident.id).await?);
@@ -516,94 +399,7 @@ async fn resident_for(
 /// when every order of the account is of a community they staff. Whoever redeems a code
 /// reads the account's orders unmasked, so a code from a dispatcher of another community
 /// would show them orders they may not see.
-async fn may_issue_claim(
-    db: &impl ConnectionTrait,
-    dispatcher: &Principal,
-    resident_id: Uuid,
-) -> Result<bool, ApiError> {
-    let communities: Vec<Uuid> = order::Entity::find()
-        .select_only()
-        .column(order::Column::CommunityId)
-        .distinct()
-        .filter(order::Column::ResidentId.eq(resident_id))
-        .into_tuple()
-        .all(db)
-        .await?;
+async fn may_issue_claim(db: &WriteTx, dispatcher: &Principal, resident_id: Uuid) -> Result<bool, ApiError> {
+    let communities = intake::communities_of_resident(db, resident_id).await?;
     Ok(communities.into_iter().all(|c| is_staff_of(dispatcher, c)))
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct OrderPatch {
-    category_code: Option<String>,
-    urgency: Option<UrgencyDb>,
-    #[schema(min_length = 1, max_length = 100)]
-    title: Option<String>,
-    #[schema(min_length = 1, max_length = 2000)]
-    description: Option<String>,
-    address: Option<AddressBody>,
-}
-
-/// Correct an order before it is dispatched (its resident, the community's dispatchers).
-/// Each correction is an `updated` event.
-#[utoipa::path(patch, path = "/orders/{id}", tag = "orders", security(("bearer" = [])), params(("id" = Uuid, Path)),
-    request_body = OrderPatch, responses((status = 200, body = OrderView)))]
-#[tracing::instrument(skip_all, fields(user_id))]
-pub async fn patch_order(
-    State(state): State<AppState>,
-    principal: Principal,
-    Path(id): Path<Uuid>,
-    JsonBody(body): JsonBody<OrderPatch>,
-) -> Result<Json<OrderView>, ApiError> {
-    let db = state.db()?;
-    let now = state.now();
-    let tx = begin_write(db).await?;
-    let (current, standing) = visible_order(&tx, &principal, id, None).await?;
-    let from = OrderStatus::from(current.status);
-    let (role, to) =
-        decide_as_any(from, Action::Updated, &standing.roles(), Outcome::Default).map_err(|r| refused(r.into()))?;
-    let mut fields = Fields::default();
-    let category = body.category_code.clone().unwrap_or_else(|| current.category_code.clone());
-    let found = lookups(&tx, None, current.community_id, &category, body.address.as_ref(), None).await?;
-    let sla = active_category(&found)?;
-    if sla.is_none() {
-        fields.push("category_code", t("没有这个服务类别，或它暂不接单", "no such category, or it takes no orders"));
-    }
-    let title = body.title.as_deref().map(|t| fields.check("title", text_field(t, 1, 100)));
-    let description = body.description.as_deref().map(|d| fields.check("description", text_field(d, 1, 2000)));
-    let address = match &body.address {
-        Some(a) => check_address(&found, current.community_id, a, &mut fields),
-        None => None,
-    };
-    let Some(sla) = sla else { return Err(fields.into_error()) };
-    fields.finish()?;
-    let urgency = body.urgency.unwrap_or(current.urgency);
-    let mut after = order::Model {
-        category_code: category,
-        urgency,
-        dispatch_by: shenbian_domain::step::dispatch_by(&sla, urgency.into(), current.created_at),
-        version: current.version + 1,
-        updated_at: now,
-        ..current.clone()
-    };
-    if let Some(Some(title)) = title {
-        after.title = title;
-    }
-    if let Some(Some(description)) = description {
-        after.description = description;
-    }
-    if let Some(a) = address {
-        after.compound_id = a.compound_id;
-        after.building_id = a.building_id;
-        after.unit = a.unit;
-        after.room = a.room;
-        after.address_detail = a.detail;
-    }
-    let updated = compare_and_set(&tx, &current, after).await?.ok_or_else(lost_race)?;
-    let name =
-        user::Entity::find_by_id(updated.resident_id).one(&tx).await?.map(|u| u.display_name).unwrap_or_default();
-    // Appended last: the event counter's row lock is held from here to the commit.
-    append(&tx, id, vec![NewEvent::new(Action::Updated, Some(principal.user_id), role, from, to)], now).await?;
-    tx.commit().await?;
-    Ok(Json(OrderView::new(updated, &name, true)))
 }

@@ -13,6 +13,7 @@ pub mod closing;
 pub mod create;
 pub mod dispatch;
 pub mod notes;
+pub mod patch;
 pub mod pipeline;
 pub mod read;
 pub mod steps;
@@ -28,7 +29,7 @@ use crate::state::AppState;
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create::create_order, read::list_orders))
-        .routes(routes!(read::get_order, create::patch_order))
+        .routes(routes!(read::get_order, patch::patch_order))
         .routes(routes!(read::order_events))
         .routes(routes!(notes::list_notes, notes::add_note))
         .routes(routes!(steps::dispatch))

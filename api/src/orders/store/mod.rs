@@ -5,6 +5,7 @@
 
 pub mod capacity;
 pub mod events;
+pub mod intake;
 pub mod load;
 pub mod offers;
 pub mod write;

@@ -1,0 +1,194 @@
+//! An order's intake: what checking a new order (or a correction) reads — its community,
+//! category, compound and building, and the caller — the idempotency keys that make a
+//! retried creation safe, the residents a dispatcher enters orders for, and the insert.
+
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, IntoIden, Query as SqlQuery, QueryStatementBuilder};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QuerySelect,
+    TryInsertResult,
+};
+use shenbian_domain::{Role, RoleSet};
+use uuid::Uuid;
+
+use super::Stored;
+use crate::auth::{CallerSession, join_session};
+use crate::entity::{building, category, community, compound, idempotency_key, order, user};
+
+/// What checking an order's fields needs from the database, with the caller's session, read
+/// in one statement of scalar subqueries.
+#[derive(FromQueryResult)]
+pub struct Lookups {
+    /// The community's settings (stored JSON), if it exists.
+    pub community_settings: Option<String>,
+    /// The category's service levels (stored JSON), if it exists and takes orders.
+    pub category_sla: Option<String>,
+    /// The community of the named compound, the compound of the named building.
+    pub compound_community: Option<Uuid>,
+    pub building_compound: Option<Uuid>,
+    /// The caller's phone and display name, when asked for.
+    pub my_phone: Option<String>,
+    pub my_name: Option<String>,
+    /// The caller's session, when asked for ([`join_session`]).
+    #[sea_orm(skip)]
+    pub session: Option<CallerSession>,
+}
+
+/// Reads what checking an order's fields needs; `session` is checked in the same statement,
+/// `me` is the caller whose phone and name are wanted.
+pub async fn lookups(
+    db: &impl ConnectionTrait,
+    session: Option<Uuid>,
+    community_id: Uuid,
+    category_code: &str,
+    compound_id: Option<Uuid>,
+    building_id: Option<Uuid>,
+    me: Option<Uuid>,
+) -> Stored<Lookups> {
+    // `(SELECT <column> FROM <table> WHERE <condition>)`: NULL when no row matches.
+    fn scalar(column: impl IntoIden, table: impl IntoIden, condition: Expr) -> Expr {
+        let q = SqlQuery::select().column(column).from(table).and_where(condition).to_owned();
+        Expr::SubQuery(None, Box::new(q.into_sub_query_statement()))
+    }
+    let building_id = building_id.unwrap_or_default();
+    let me = me.unwrap_or_default();
+    let mut query = SqlQuery::select()
+        .expr_as(
+            scalar(community::Column::Settings, community::Entity, community::Column::Id.eq(community_id)),
+            "community_settings",
+        )
+        .expr_as(
+            scalar(
+                category::Column::Sla,
+                category::Entity,
+                category::Column::Code.eq(category_code).and(category::Column::Active.eq(true)),
+            ),
+            "category_sla",
+        )
+        .expr_as(
+            scalar(
+                compound::Column::CommunityId,
+                compound::Entity,
+                compound::Column::Id.eq(compound_id.unwrap_or_default()),
+            ),
+            "compound_community",
+        )
+        .expr_as(
+            scalar(building::Column::CompoundId, building::Entity, building::Column::Id.eq(building_id)),
+            "building_compound",
+        )
+        .expr_as(scalar(user::Column::Phone, user::Entity, user::Column::Id.eq(me)), "my_phone")
+        .expr_as(scalar(user::Column::DisplayName, user::Entity, user::Column::Id.eq(me)), "my_name")
+        .from_subquery(SqlQuery::select().expr(Expr::val(1)).to_owned(), Alias::new("one"))
+        .to_owned();
+    if let Some(session_id) = session {
+        join_session(&mut query, session_id);
+    }
+    let row = db
+        .query_one(&query)
+        .await?
+        .ok_or_else(|| sea_orm::DbErr::RecordNotFound("a select of subqueries answered no row".into()))?;
+    let mut found = Lookups::from_query_result(&row, "")?;
+    found.session = if session.is_some() { CallerSession::read(&row)? } else { None };
+    Ok(found)
+}
+
+/// What an idempotency key holds: the first request's hash and, once it committed, its answer.
+pub enum Claimed {
+    /// The key is new: this request is the first, and its answer is kept with [`keep`].
+    First,
+    /// The key was used before, by a request that committed.
+    Before(idempotency_key::Model),
+}
+
+/// Claims an idempotency key for a request with this body hash, after forgetting the
+/// caller's keys older than a day; a racing request with the same key waits for the first.
+pub async fn claim_key(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+    key: &str,
+    hash: &str,
+    now: DateTime<Utc>,
+) -> Stored<Claimed> {
+    idempotency_key::Entity::delete_many()
+        .filter(idempotency_key::Column::UserId.eq(user_id))
+        .filter(idempotency_key::Column::CreatedAt.lt(now - Duration::hours(24)))
+        .exec(db)
+        .await?;
+    let claimed = idempotency_key::Entity::insert(idempotency_key::ActiveModel {
+        user_id: Set(user_id),
+        key: Set(key.to_owned()),
+        request_hash: Set(hash.to_owned()),
+        status: Set(0),
+        body: Set(String::new()),
+        created_at: Set(now),
+    })
+    .on_conflict_do_nothing()
+    .exec(db)
+    .await?;
+    if !matches!(claimed, TryInsertResult::Conflicted) {
+        return Ok(Claimed::First);
+    }
+    let first = idempotency_key::Entity::find_by_id((user_id, key.to_owned())).one(db).await?;
+    first.map(Claimed::Before).ok_or(super::StoreError::LostRace)
+}
+
+/// Keeps a first request's answer under its idempotency key.
+pub async fn keep(db: &impl ConnectionTrait, user_id: Uuid, key: &str, status: u16, body: String) -> Stored<()> {
+    idempotency_key::Entity::update_many()
+        .col_expr(idempotency_key::Column::Status, Expr::value(i32::from(status)))
+        .col_expr(idempotency_key::Column::Body, Expr::value(body))
+        .filter(idempotency_key::Column::UserId.eq(user_id))
+        .filter(idempotency_key::Column::Key.eq(key))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Inserts a new order as built: nothing to read back.
+pub async fn insert(db: &impl ConnectionTrait, created: &order::Model) -> Stored<()> {
+    order::Entity::insert(order::ActiveModel::from(created.clone())).exec_without_returning(db).await?;
+    Ok(())
+}
+
+/// The account with this phone, locked (PostgreSQL; SQLite's write lock is held already),
+/// so that two dispatchers entering orders for one unclaimed account take turns.
+pub async fn account_by_phone(db: &impl ConnectionTrait, phone: &str) -> Stored<Option<user::Model>> {
+    Ok(user::Entity::find().filter(user::Column::Phone.eq(phone)).lock_exclusive().one(db).await?)
+}
+
+/// A new unclaimed resident's account, for a phone a dispatcher entered an order for.
+pub async fn new_unclaimed_resident(
+    db: &impl ConnectionTrait,
+    phone: &str,
+    name: &str,
+    home_community_id: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> Stored<user::Model> {
+    Ok(user::Entity::insert(user::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        phone: Set(Some(phone.to_owned())),
+        display_name: Set(name.to_owned()),
+        password_hash: Set(None),
+        roles: Set(RoleSet::of([Role::Resident]).to_stored()),
+        status: Set(user::UserStatus::Unclaimed),
+        community_id: Set(None),
+        home_community_id: Set(home_community_id),
+        created_at: Set(now),
+        updated_at: Set(now),
+    })
+    .exec_with_returning(db)
+    .await?)
+}
+
+/// The communities a resident has orders in.
+pub async fn communities_of_resident(db: &impl ConnectionTrait, resident_id: Uuid) -> Stored<Vec<Uuid>> {
+    Ok(order::Entity::find()
+        .select_only()
+        .column(order::Column::CommunityId)
+        .distinct()
+        .filter(order::Column::ResidentId.eq(resident_id))
+        .into_tuple()
+        .all(db)
+        .await?)
+}
