@@ -23,7 +23,8 @@ use crate::auth::Principal;
 use crate::entity::{category, order, user, volunteer, volunteer_hour};
 use crate::error::ApiError;
 use crate::extract::Query;
-use crate::orders::read::{OrderFilter, filtered};
+use crate::orders::list::OrderFilter;
+use crate::orders::store::list::{page as orders_page, resident_names};
 use crate::state::AppState;
 
 const PAGE: u64 = 500;
@@ -71,7 +72,7 @@ pub async fn orders_csv(
 ) -> Result<Response, ApiError> {
     let db = state.db()?.clone();
     // Checks scope and filters now, so a refusal is a problem, not a broken download.
-    filtered(&db, &state, &principal, &filter, true).await?;
+    filter.checked(&db, &state, &principal, true).await?;
     let what = filter.describe(state.keys()?);
     audit::record_read(&db, principal.user_id, "order.export", "order", "*", what, state.now()).await?;
     let header = row(&[
@@ -95,13 +96,9 @@ pub async fn orders_csv(
     let pages = stream::unfold(Some((None::<Uuid>, db, state, principal, filter)), move |st| async move {
         let (after, db, state, principal, filter) = st?;
         let page = async {
-            let (query, _, _) = filtered(&db, &state, &principal, &filter, true).await?;
-            let mut query = query.order_by_desc(order::Column::Id).limit(PAGE);
-            if let Some(before) = after {
-                query = query.filter(order::Column::Id.lt(before));
-            }
-            let rows = query.all(&db).await?;
-            let names = crate::orders::view::resident_names(&db, &rows).await?;
+            let checked = filter.checked(&db, &state, &principal, true).await?;
+            let rows = orders_page(&db, &checked.filter, &checked.scope, after, PAGE).await?;
+            let names = resident_names(&db, &rows).await?;
             Ok::<_, ApiError>((rows, names))
         };
         match page.await {

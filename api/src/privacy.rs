@@ -24,7 +24,7 @@ use crate::erasure::erase_personal_data;
 use crate::error::{ApiError, t};
 use crate::extract::JsonBody;
 use crate::orders::closing::RatingView;
-use crate::orders::read::EventView;
+use crate::orders::feed::EventView;
 use crate::orders::view::OrderView;
 use crate::state::AppState;
 use crate::views::UserView;

@@ -12,6 +12,9 @@ pub mod candidates;
 pub mod closing;
 pub mod create;
 pub mod dispatch;
+pub mod feed;
+pub mod jobs;
+pub mod list;
 pub mod notes;
 pub mod patch;
 pub mod pipeline;
@@ -28,9 +31,9 @@ use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(create::create_order, read::list_orders))
+        .routes(routes!(create::create_order, list::list_orders))
         .routes(routes!(read::get_order, patch::patch_order))
-        .routes(routes!(read::order_events))
+        .routes(routes!(feed::order_events))
         .routes(routes!(notes::list_notes, notes::add_note))
         .routes(routes!(steps::dispatch))
         .routes(routes!(steps::withdraw))
@@ -48,6 +51,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(candidates::candidates))
         .routes(routes!(crate::exports::orders_csv))
         .routes(routes!(crate::exports::hours_csv))
-        .routes(routes!(read::jobs))
-        .routes(routes!(read::feed))
+        .routes(routes!(jobs::jobs))
+        .routes(routes!(feed::feed))
 }

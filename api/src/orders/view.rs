@@ -3,10 +3,7 @@
 //! phone, a masked name and the compound only, and the free text (title, description,
 //! summary) with phone numbers and the resident's name masked the same way.
 
-use std::collections::BTreeMap;
-
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 use serde::{Deserialize, Serialize};
 use shenbian_domain::name::mask_name;
 use shenbian_domain::phone::mask_phone;
@@ -15,8 +12,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::entity::enums::{Channel, OrderStatusDb, ProviderKind, UrgencyDb};
-use crate::entity::{order, user};
-use crate::error::ApiError;
+use crate::entity::order;
 
 /// Where the service is needed. `building_id`, `unit`, `room` and `detail` are personal
 /// data: null for callers who see the compound only.
@@ -155,22 +151,4 @@ impl OrderView {
             claim_code_note: None,
         }
     }
-}
-
-/// The display names of the residents of some orders, in one query.
-pub async fn resident_names(
-    db: &impl ConnectionTrait,
-    orders: &[order::Model],
-) -> Result<BTreeMap<Uuid, String>, ApiError> {
-    let ids: Vec<Uuid> = orders.iter().map(|o| o.resident_id).collect();
-    // The two columns only: a list has no business with phones or password hashes.
-    let names: Vec<(Uuid, String)> = user::Entity::find()
-        .select_only()
-        .column(user::Column::Id)
-        .column(user::Column::DisplayName)
-        .filter(user::Column::Id.is_in(ids))
-        .into_tuple()
-        .all(db)
-        .await?;
-    Ok(names.into_iter().collect())
 }

@@ -6,6 +6,7 @@
 pub mod capacity;
 pub mod events;
 pub mod intake;
+pub mod list;
 pub mod load;
 pub mod offers;
 pub mod write;

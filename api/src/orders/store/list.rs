@@ -1,0 +1,251 @@
+//! Lists of orders: a page of the orders a caller may see, narrowed by filters; a provider's
+//! offered and assigned jobs; the residents' names that go with them.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{ExprTrait, Query as SqlQuery};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use uuid::Uuid;
+
+use super::Stored;
+use crate::entity::enums::{OfferStatus, OrderStatusDb, UrgencyDb};
+use crate::entity::{offer, order, user};
+
+/// The filters of an order list, checked.
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    pub status: Option<OrderStatusDb>,
+    pub category_code: Option<String>,
+    pub urgency: Option<UrgencyDb>,
+    pub community_id: Option<Uuid>,
+    /// Created at or after.
+    pub from: Option<DateTime<Utc>>,
+    /// Created before.
+    pub to: Option<DateTime<Utc>>,
+    /// Only orders past a deadline at this time.
+    pub overdue_at: Option<DateTime<Utc>>,
+    /// Only orders whose contact or resident has this phone (normalised).
+    pub phone: Option<String>,
+}
+
+/// The orders a caller may see.
+#[derive(Debug, Clone)]
+pub enum Scope {
+    /// Every order (admins).
+    All,
+    /// The orders any of these let in.
+    Any(Vec<Branch>),
+}
+
+/// One way an order is in a caller's scope. Each is its own keyset query on its own index:
+/// an `OR` of them makes SQLite read every order of the community and sort them.
+#[derive(Debug, Clone)]
+pub enum Branch {
+    Resident(Uuid),
+    Community(Uuid),
+    /// Assigned to this provider.
+    Provider(Uuid),
+    /// Offered (open) to one of these providers.
+    OfferedTo(Vec<Uuid>),
+}
+
+impl Branch {
+    fn condition(&self) -> Condition {
+        match self {
+            Branch::Resident(id) => Condition::all().add(order::Column::ResidentId.eq(*id)),
+            Branch::Community(id) => Condition::all().add(order::Column::CommunityId.eq(*id)),
+            Branch::Provider(id) => Condition::all().add(order::Column::ProviderId.eq(*id)),
+            Branch::OfferedTo(ids) => Condition::all().add(
+                order::Column::Id.in_subquery(
+                    SqlQuery::select()
+                        .column(offer::Column::OrderId)
+                        .from(offer::Entity)
+                        .and_where(offer::Column::ProviderId.is_in(ids.clone()))
+                        .and_where(offer::Column::Status.eq(OfferStatus::Open))
+                        .to_owned(),
+                ),
+            ),
+        }
+    }
+}
+
+/// The filters as a query on orders.
+async fn filtered(db: &impl ConnectionTrait, f: &ListFilter) -> Stored<sea_orm::Select<order::Entity>> {
+    let mut query = order::Entity::find();
+    if let Some(status) = f.status {
+        query = query.filter(order::Column::Status.eq(status));
+    }
+    if let Some(category) = &f.category_code {
+        query = query.filter(order::Column::CategoryCode.eq(category.as_str()));
+    }
+    if let Some(urgency) = f.urgency {
+        query = query.filter(order::Column::Urgency.eq(urgency));
+    }
+    if let Some(community) = f.community_id {
+        query = query.filter(order::Column::CommunityId.eq(community));
+    }
+    if let Some(from) = f.from {
+        query = query.filter(order::Column::CreatedAt.gte(from));
+    }
+    if let Some(to) = f.to {
+        query = query.filter(order::Column::CreatedAt.lt(to));
+    }
+    if let Some(now) = f.overdue_at {
+        query = query.filter(
+            Condition::any()
+                .add(order::Column::Status.eq(OrderStatusDb::Pending).and(order::Column::DispatchBy.lt(now)))
+                .add(order::Column::Status.eq(OrderStatusDb::Offered).and(order::Column::AcceptBy.lt(now)))
+                .add(
+                    order::Column::Status
+                        .is_in([OrderStatusDb::Accepted, OrderStatusDb::InProgress])
+                        .and(order::Column::CompleteBy.lt(now)),
+                ),
+        );
+    }
+    if let Some(phone) = &f.phone {
+        let residents: Vec<Uuid> = user::Entity::find()
+            .select_only()
+            .column(user::Column::Id)
+            .filter(user::Column::Phone.eq(phone.as_str()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        query = query.filter(
+            Condition::any()
+                .add(order::Column::ContactPhone.eq(phone.as_str()))
+                .add(order::Column::ResidentId.is_in(residents)),
+        );
+    }
+    Ok(query)
+}
+
+/// A page of the orders in `scope` that pass the filters, newest first: `limit` orders
+/// older than the order `before`, if given.
+pub async fn page(
+    db: &impl ConnectionTrait,
+    filter: &ListFilter,
+    scope: &Scope,
+    before: Option<Uuid>,
+    limit: u64,
+) -> Stored<Vec<order::Model>> {
+    let base = filtered(db, filter).await?;
+    let page_of = |mut query: sea_orm::Select<order::Entity>| {
+        if let Some(before) = before {
+            query = query.filter(order::Column::Id.lt(before));
+        }
+        query.order_by_desc(order::Column::Id).limit(limit)
+    };
+    match scope {
+        Scope::All => Ok(page_of(base).all(db).await?),
+        Scope::Any(branches) => {
+            // The branches' pages merged by id.
+            let mut rows: Vec<order::Model> = Vec::new();
+            for branch in branches {
+                rows.extend(page_of(base.clone().filter(branch.condition())).all(db).await?);
+            }
+            rows.sort_by_key(|o| std::cmp::Reverse(o.id));
+            rows.dedup_by_key(|o| o.id);
+            rows.truncate(limit as usize);
+            Ok(rows)
+        }
+    }
+}
+
+/// The display names of the residents of some orders, in one query.
+pub async fn resident_names(db: &impl ConnectionTrait, orders: &[order::Model]) -> Stored<BTreeMap<Uuid, String>> {
+    let ids: Vec<Uuid> = orders.iter().map(|o| o.resident_id).collect();
+    // The two columns only: a list has no business with phones or password hashes.
+    let names: Vec<(Uuid, String)> = user::Entity::find()
+        .select_only()
+        .column(user::Column::Id)
+        .column(user::Column::DisplayName)
+        .filter(user::Column::Id.is_in(ids))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(names.into_iter().collect())
+}
+
+/// A provider's jobs: the open offers to these providers with their orders, and the orders
+/// assigned to them and not yet done; at most `limit` of each.
+pub async fn jobs_of(
+    db: &impl ConnectionTrait,
+    providers: Vec<Uuid>,
+    limit: u64,
+) -> Stored<(Vec<(offer::Model, order::Model)>, Vec<order::Model>)> {
+    let offers = offer::Entity::find()
+        .filter(offer::Column::ProviderId.is_in(providers.clone()))
+        .filter(offer::Column::Status.eq(OfferStatus::Open))
+        .limit(limit)
+        .all(db)
+        .await?;
+    let offered_ids: Vec<Uuid> = offers.iter().map(|o| o.order_id).collect();
+    let offered: Vec<order::Model> = order::Entity::find().filter(order::Column::Id.is_in(offered_ids)).all(db).await?;
+    let offers = offers
+        .into_iter()
+        .filter_map(|o| offered.iter().find(|x| x.id == o.order_id).cloned().map(|found| (o, found)))
+        .collect();
+    let assigned = order::Entity::find()
+        .filter(order::Column::ProviderId.is_in(providers))
+        .filter(order::Column::Status.is_in([OrderStatusDb::Accepted, OrderStatusDb::InProgress]))
+        .limit(limit)
+        .all(db)
+        .await?;
+    Ok((offers, assigned))
+}
+
+/// A page of an order's events after the sequence number `after`, oldest first.
+pub async fn events_of(
+    db: &impl ConnectionTrait,
+    order_id: Uuid,
+    after: i64,
+    limit: u64,
+) -> Stored<Vec<crate::entity::order_event::Model>> {
+    use crate::entity::order_event;
+    Ok(order_event::Entity::find()
+        .filter(order_event::Column::OrderId.eq(order_id))
+        .filter(order_event::Column::Seq.gt(after))
+        .order_by_asc(order_event::Column::Seq)
+        .limit(limit)
+        .all(db)
+        .await?)
+}
+
+/// Whose events a feed shows.
+pub struct FeedOf {
+    /// None: every event (admins).
+    pub user_id: Option<Uuid>,
+    pub community_id: Option<Uuid>,
+    pub providers: Vec<Uuid>,
+}
+
+/// A page of the event log after the sequence number `after`, in commit order: the events
+/// of the orders the caller is the resident of, dispatches for or is assigned, and the
+/// events that concern their providers.
+pub async fn feed(
+    db: &impl ConnectionTrait,
+    of: &FeedOf,
+    after: i64,
+    limit: u64,
+) -> Stored<Vec<crate::entity::order_event::Model>> {
+    use crate::entity::order_event;
+    let mut query =
+        order_event::Entity::find().filter(order_event::Column::Seq.gt(after)).order_by_asc(order_event::Column::Seq);
+    if let Some(user_id) = of.user_id {
+        let mut orders = Condition::any().add(order::Column::ResidentId.eq(user_id));
+        if let Some(community) = of.community_id {
+            orders = orders.add(order::Column::CommunityId.eq(community));
+        }
+        if !of.providers.is_empty() {
+            orders = orders.add(order::Column::ProviderId.is_in(of.providers.clone()));
+        }
+        let mine = SqlQuery::select().column(order::Column::Id).from(order::Entity).cond_where(orders).to_owned();
+        let mut cond = Condition::any().add(order_event::Column::OrderId.in_subquery(mine));
+        if !of.providers.is_empty() {
+            cond = cond.add(order_event::Column::ProviderId.is_in(of.providers.clone()));
+        }
+        query = query.filter(cond);
+    }
+    Ok(query.limit(limit).all(db).await?)
+}
