@@ -35,7 +35,7 @@ async fn the_demo_district_has_every_state_and_every_log_replays() {
         assert!(by_state.get(state).copied().unwrap_or(0) > 0, "{state} in {by_state:?}");
     }
     for o in &orders {
-        assert_replays(&app, &admin, o["id"].as_str().unwrap().parse().unwrap()).await;
+        assert_replays(&admin, o["id"].as_str().unwrap().parse().unwrap()).await;
     }
     let (_, partners) = app.call(app.get("/partners?status=approved&limit=100", Some(&admin.access_token))).await;
     assert_eq!(partners["items"].as_array().unwrap().len(), 12);

@@ -4,7 +4,8 @@
 
 use chrono::{Datelike, Duration};
 use serde_json::{Value, json};
-use shenbian_tests::scene::{World, dispatch, order_body, partner, place, step, world};
+use shenbian_tests::scene::legacy::{dispatch, place, step};
+use shenbian_tests::scene::{World, order_body, partner, world};
 use shenbian_tests::{Actor, TestApp, TestClock};
 use uuid::Uuid;
 

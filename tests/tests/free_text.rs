@@ -4,7 +4,8 @@
 //! covers other communities too is changed by the district's admins only.
 
 use serde_json::json;
-use shenbian_tests::scene::{dispatch, order_body, partner, step, world};
+use shenbian_tests::scene::legacy::{dispatch, step};
+use shenbian_tests::scene::{order_body, partner, world};
 use shenbian_tests::{TestApp, id_of, next_phone, problem};
 
 #[tokio::test]

@@ -5,7 +5,8 @@
 use reqwest::RequestBuilder;
 use serde_json::{Value, json};
 use shenbian_tests::TestApp;
-use shenbian_tests::scene::{dispatch, order_body, partner, place, step, world};
+use shenbian_tests::scene::legacy::{dispatch, place, step};
+use shenbian_tests::scene::{order_body, partner, world};
 use uuid::Uuid;
 
 fn english(request: RequestBuilder) -> RequestBuilder {

@@ -4,7 +4,8 @@
 
 use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseBackend, EntityTrait, Statement};
 use serde_json::{Value, json};
-use shenbian_tests::scene::{assert_replays, dispatch, order_body, partner, place, step, world};
+use shenbian_tests::scene::legacy::{dispatch, place, step};
+use shenbian_tests::scene::{assert_replays, order_body, partner, world};
 use shenbian_tests::shenbian::entity::enums::MemberRole;
 use shenbian_tests::shenbian::entity::partner_member;
 use shenbian_tests::{PASSWORD, TestApp, next_phone, partner_body, problem};
@@ -102,7 +103,7 @@ async fn after_closing_the_account_no_answer_and_no_table_holds_the_phone() {
         app.call(app.get(&format!("/providers/{partner_id}/ratings"), Some(&w.admin.access_token))).await;
     assert_eq!(ratings["items"][0]["stars"], 5);
     assert_eq!(ratings["items"][0]["comment"], Value::Null);
-    assert_replays(&app, &w.admin, order).await;
+    assert_replays(&w.admin, order).await;
     // The phone is free again: a new person may register with it.
     let again = json!({"phone": resident.phone, "password": "a-new-life-2026", "display_name": "新用户"});
     assert_eq!(app.call(app.post("/auth/register", None, &again)).await.0, 201);

@@ -4,7 +4,8 @@
 //! orders leaves none.
 
 use serde_json::{Value, json};
-use shenbian_tests::scene::{World, dispatch, partner, place, step, volunteer, world};
+use shenbian_tests::scene::legacy::{dispatch, place, step};
+use shenbian_tests::scene::{World, partner, volunteer, world};
 use shenbian_tests::{Actor, TestApp};
 use uuid::Uuid;
 

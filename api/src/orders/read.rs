@@ -333,7 +333,7 @@ pub async fn get_order(
 }
 
 /// An entry of an order's timeline: ids, the step, states and the reason — no personal data.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, ToSchema)]
 pub struct EventView {
     pub id: Uuid,
     /// Global position in the event log; the feed's cursor.
@@ -450,7 +450,7 @@ pub async fn feed(
 }
 
 /// A job in a provider's list: an open offer to accept or decline, or an assigned job.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, ToSchema)]
 pub struct JobView {
     /// `offer` or `assigned`.
     pub kind: String,
