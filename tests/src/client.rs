@@ -93,6 +93,13 @@ async fn read<T: DeserializeOwned>(response: Response, expected: u16) -> Answer<
     Err(problem)
 }
 
+/// How a batch of racing requests ended: how many were answered with success, and the
+/// status of each refusal, in order.
+pub fn outcomes<T>(answers: &[Answer<T>]) -> (usize, Vec<u16>) {
+    let won = answers.iter().filter(|a| a.is_ok()).count();
+    (won, answers.iter().filter_map(|a| a.as_ref().err()).map(|p| p.status).collect())
+}
+
 /// Whatever names an object by its id: a view, a JSON body with an `id`, or the id itself.
 pub trait Id {
     fn id(&self) -> Uuid;

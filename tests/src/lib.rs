@@ -26,7 +26,7 @@ pub mod scene;
 pub mod verbs;
 
 pub use accounts::{category_body, partner_body};
-pub use client::{Actor, Answer, Id, Problem, json_of};
+pub use client::{Actor, Answer, Id, Problem, json_of, outcomes};
 /// An order's status, as views carry it.
 pub use shenbian::entity::enums::OrderStatusDb as Status;
 pub use shenbian::orders::closing::Resolution;
@@ -215,7 +215,6 @@ pub fn next_credit_code() -> String {
     shenbian_domain::credit_code::CreditCode::complete(&first16).expect("a credit code").as_str().to_owned()
 }
 
-
 /// A clock the test moves. It starts at the real time and must never be set behind it:
 /// access tokens carry an expiry that is checked against the real time.
 pub struct TestClock(std::sync::Mutex<chrono::DateTime<chrono::Utc>>);
@@ -245,4 +244,3 @@ impl Clock for TestClock {
 pub fn id_of(body: &Value) -> Uuid {
     body.id()
 }
-

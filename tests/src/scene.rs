@@ -125,5 +125,4 @@ pub mod legacy {
             None => app.call(app.post_empty(&path, Some(&actor.access_token))).await,
         }
     }
-
 }
