@@ -10,7 +10,7 @@ use shenbian_domain::{DisplayName, Password, Phone, Role, RoleSet};
 use uuid::Uuid;
 
 use crate::client::{Actor, Server};
-use crate::{PASSWORD, TestApp, id_of, next_credit_code, next_phone};
+use crate::{PASSWORD, TestApp, id_of, json_of, next_credit_code, next_phone};
 
 impl TestApp {
     /// Registers a resident and signs them in.
@@ -162,23 +162,9 @@ impl TestApp {
         id_of(&body)
     }
 
-    /// Every audit entry matching `query` (e.g. `action=partner.approve`), all pages.
+    /// Every audit entry matching `query` (e.g. `action=partner.approve`), all pages, as JSON.
     pub async fn audit_entries(&self, admin: &Actor, query: &str) -> Vec<Value> {
-        let mut entries = Vec::new();
-        let mut cursor: Option<String> = None;
-        loop {
-            let mut path = format!("/audit?limit=100&{query}");
-            if let Some(cursor) = &cursor {
-                path.push_str(&format!("&cursor={cursor}"));
-            }
-            let (status, page) = self.call(self.get(&path, Some(&admin.access_token))).await;
-            assert_eq!(status, 200, "audit: {page}");
-            entries.extend(page["items"].as_array().expect("items").iter().cloned());
-            match page["next_cursor"].as_str() {
-                Some(next) => cursor = Some(next.to_owned()),
-                None => return entries,
-            }
-        }
+        admin.audit_all(query).await.iter().map(json_of).collect()
     }
 
     /// Redeems a claim code for an account a dispatcher entered, setting its password, and

@@ -62,4 +62,22 @@ impl Actor {
     pub async fn audit(&self, query: &str) -> Answer<Paginated<AuditView>> {
         self.get(&format!("/audit?{query}")).await
     }
+
+    /// Every audit entry matching `query` (e.g. `action=partner.approve`), all pages.
+    pub async fn audit_all(&self, query: &str) -> Vec<AuditView> {
+        let mut entries = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut path = format!("limit=100&{query}");
+            if let Some(cursor) = &cursor {
+                path.push_str(&format!("&cursor={cursor}"));
+            }
+            let page = self.audit(&path).await.expect("an audit page");
+            entries.extend(page.items);
+            match page.next_cursor {
+                Some(next) => cursor = Some(next),
+                None => return entries,
+            }
+        }
+    }
 }

@@ -92,37 +92,3 @@ pub async fn assert_replays(admin: &Actor, order: Uuid) {
     }
     assert_eq!(state, Some(stored.status), "the log replays to the stored state");
 }
-
-/// The helpers of tests that still read answers as JSON.
-pub mod legacy {
-    use serde_json::{Value, json};
-    use uuid::Uuid;
-
-    use super::{World, order_body};
-    use crate::{Actor, TestApp};
-
-    /// A resident places an order; returns it.
-    pub async fn place(app: &TestApp, w: &World, resident: &Actor) -> Value {
-        let (status, order) = app.call(app.post("/orders", Some(&resident.access_token), &order_body(w))).await;
-        assert_eq!(status, 201, "{order}");
-        order
-    }
-
-    /// A dispatcher offers an order to providers; asserts it worked.
-    pub async fn dispatch(app: &TestApp, w: &World, order: Uuid, providers: &[Uuid]) -> Value {
-        let body = json!({"provider_ids": providers});
-        let (status, o) =
-            app.call(app.post(&format!("/orders/{order}/dispatch"), Some(&w.dispatcher.access_token), &body)).await;
-        assert_eq!(status, 200, "{o}");
-        o
-    }
-
-    /// Sends a step and returns (status, body).
-    pub async fn step(app: &TestApp, actor: &Actor, order: Uuid, action: &str, body: Option<Value>) -> (u16, Value) {
-        let path = format!("/orders/{order}/{action}");
-        match body {
-            Some(body) => app.call(app.post(&path, Some(&actor.access_token), &body)).await,
-            None => app.call(app.post_empty(&path, Some(&actor.access_token))).await,
-        }
-    }
-}

@@ -4,7 +4,6 @@
 //! covers other communities too is changed by the district's admins only.
 
 use serde_json::json;
-use shenbian_tests::scene::legacy::{dispatch, step};
 use shenbian_tests::scene::{order_body, partner, world};
 use shenbian_tests::{TestApp, id_of, next_phone, problem};
 
@@ -21,7 +20,7 @@ async fn phones_and_the_residents_name_in_free_text_are_masked_until_the_job_is_
     assert_eq!(status, 201, "{created}");
     let order = id_of(&created);
     assert_eq!(created["description"], body["description"], "the resident sees what she wrote");
-    dispatch(&app, &w, order, &[partner_id]).await;
+    w.dispatcher.dispatch(order, &[partner_id]).await.unwrap();
 
     let path = format!("/orders/{order}");
     let (status, offered) = app.call(app.get(&path, Some(&owner.access_token))).await;
@@ -39,8 +38,7 @@ async fn phones_and_the_residents_name_in_free_text_are_masked_until_the_job_is_
 
     let (_, staff) = app.call(app.get(&path, Some(&w.dispatcher.access_token))).await;
     assert_eq!(staff["description"], body["description"], "the community's dispatcher sees it all");
-    let (status, _) = step(&app, &owner, order, "accept", None).await;
-    assert_eq!(status, 200);
+    owner.accept(order).await.unwrap();
     let (_, accepted) = app.call(app.get(&path, Some(&owner.access_token))).await;
     assert_eq!(accepted["description"], body["description"], "the accepting provider needs the phone");
 }
@@ -126,7 +124,7 @@ async fn dispatchers_see_to_whom_an_offered_order_is_offered_and_others_do_not()
     let (_, pending) = app.call(app.get(&path, Some(&w.dispatcher.access_token))).await;
     assert!(pending.get("offered_to").is_none(), "nothing is offered yet: {pending}");
 
-    dispatch(&app, &w, order, &[first, second]).await;
+    w.dispatcher.dispatch(order, &[first, second]).await.unwrap();
     let (_, offered) = app.call(app.get(&path, Some(&w.dispatcher.access_token))).await;
     let to: Vec<&str> = offered["offered_to"].as_array().unwrap().iter().map(|o| o["id"].as_str().unwrap()).collect();
     assert_eq!(to.len(), 2, "{offered}");
