@@ -10,7 +10,7 @@ use shenbian_domain::{DisplayName, Password, Phone, Role, RoleSet};
 use uuid::Uuid;
 
 use crate::client::{Actor, Server};
-use crate::{PASSWORD, TestApp, id_of, json_of, next_credit_code, next_phone};
+use crate::{Id, PASSWORD, TestApp, json_of, next_credit_code, next_phone};
 
 impl TestApp {
     /// Registers a resident and signs them in.
@@ -129,7 +129,7 @@ impl TestApp {
         let (status, partner) =
             self.call(self.post("/partners", Some(&owner.access_token), &partner_body("邻里帮服务社", kind))).await;
         assert_eq!(status, 201, "apply: {partner}");
-        id_of(&partner)
+        partner.id()
     }
 
     /// `who` joins an approved partner with `role`: its admin `by` invites her phone and she
@@ -139,7 +139,7 @@ impl TestApp {
         let path = format!("/partners/{partner}/invitations");
         let (status, invitation) = self.call(self.post(&path, Some(&by.access_token), &body)).await;
         assert_eq!(status, 201, "invite: {invitation}");
-        let id = id_of(&invitation);
+        let id = invitation.id();
         let accept = format!("/me/invitations/{id}/accept");
         let (status, body) = self.call(self.post_empty(&accept, Some(&who.access_token))).await;
         assert_eq!(status, 200, "accept: {body}");
@@ -151,7 +151,7 @@ impl TestApp {
         let path = format!("/communities/{community}/compounds");
         let (status, body) = self.call(self.post(&path, Some(&actor.access_token), &json!({"name": name}))).await;
         assert_eq!(status, 201, "compound: {body}");
-        id_of(&body)
+        body.id()
     }
 
     /// A building named `name` added to a compound by `actor`.
@@ -159,7 +159,7 @@ impl TestApp {
         let path = format!("/compounds/{compound}/buildings");
         let (status, body) = self.call(self.post(&path, Some(&actor.access_token), &json!({"name": name}))).await;
         assert_eq!(status, 201, "building: {body}");
-        id_of(&body)
+        body.id()
     }
 
     /// Every audit entry matching `query` (e.g. `action=partner.approve`), all pages, as JSON.

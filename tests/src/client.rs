@@ -100,15 +100,9 @@ pub fn outcomes<T>(answers: &[Answer<T>]) -> (usize, Vec<u16>) {
     (won, answers.iter().filter_map(|a| a.as_ref().err()).map(|p| p.status).collect())
 }
 
-/// Whatever names an object by its id: a view, a JSON body with an `id`, or the id itself.
+/// The id of an object read as JSON (`body.id()`); views have their `id` field.
 pub trait Id {
     fn id(&self) -> Uuid;
-}
-
-impl Id for Uuid {
-    fn id(&self) -> Uuid {
-        *self
-    }
 }
 
 impl Id for Value {
@@ -116,32 +110,6 @@ impl Id for Value {
         self["id"].as_str().and_then(|s| s.parse().ok()).unwrap_or_else(|| panic!("an id in {self}"))
     }
 }
-
-impl<T: Id + ?Sized> Id for &T {
-    fn id(&self) -> Uuid {
-        (**self).id()
-    }
-}
-
-macro_rules! views_with_ids {
-    ($($view:ty),+ $(,)?) => {
-        $(impl Id for $view {
-            fn id(&self) -> Uuid {
-                self.id
-            }
-        })+
-    };
-}
-
-views_with_ids!(
-    shenbian::orders::view::OrderView,
-    shenbian::orders::read::EventView,
-    shenbian::orders::notes::NoteView,
-    shenbian::orders::closing::RatingView,
-    shenbian::contracts::ContractView,
-    shenbian::volunteers::VolunteerView,
-    shenbian::hours::HoursEntry,
-);
 
 /// A view as the JSON the server sent: for checks on the whole text (that a phone number
 /// appears nowhere in it) and for comparing two answers field by field.

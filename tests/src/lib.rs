@@ -239,8 +239,3 @@ impl Clock for TestClock {
         *self.0.lock().expect("clock")
     }
 }
-
-/// The id in a JSON object's `id` field.
-pub fn id_of(body: &Value) -> Uuid {
-    body.id()
-}
