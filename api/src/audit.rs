@@ -104,7 +104,7 @@ pub mod routes {
         OpenApiRouter::new().routes(routes!(list_audit))
     }
 
-    #[derive(Debug, Serialize, ToSchema)]
+    #[derive(Debug, Serialize, serde::Deserialize, ToSchema)]
     pub struct AuditView {
         pub id: Uuid,
         /// Who acted; null for the command line.

@@ -72,7 +72,7 @@ impl From<TermsBody> for Terms {
     }
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, ToSchema)]
 pub struct ContractView {
     pub id: Uuid,
     pub partner_id: Uuid,

@@ -30,7 +30,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// One line of a volunteer's service record.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, ToSchema)]
 pub struct HoursEntry {
     pub id: Uuid,
     /// `service` (a confirmed job) or `correction`.
@@ -48,7 +48,7 @@ pub struct HoursEntry {
     pub at: DateTime<Utc>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, ToSchema)]
 pub struct HoursRecord {
     pub volunteer_id: Uuid,
     pub name: String,

@@ -83,7 +83,7 @@ pub fn encode_cursor(id: Uuid) -> String {
 }
 
 /// One page of a list.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, ToSchema)]
 pub struct Paginated<T> {
     pub items: Vec<T>,
     /// Pass as `cursor` for the next page; null on the last page.

@@ -28,7 +28,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// A provider's standing from its ratings.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, ToSchema)]
 pub struct RatingSummary {
     pub provider_id: Uuid,
     pub count: u64,
@@ -42,7 +42,7 @@ pub struct RatingSummary {
 }
 
 /// Ratings of one provider, newest first, with its summary.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, ToSchema)]
 pub struct RatingPage {
     pub summary: RatingSummary,
     pub items: Vec<RatingView>,

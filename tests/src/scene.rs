@@ -3,9 +3,11 @@
 //! volunteers on demand.
 
 use serde_json::{Value, json};
+use shenbian::entity::enums::ActionDb;
+use shenbian::orders::view::OrderView;
 use uuid::Uuid;
 
-use crate::{Actor, TestApp, next_credit_code, next_phone};
+use crate::{Actor, Id, Status, TestApp, partner_body};
 
 pub struct World {
     pub admin: Actor,
@@ -16,28 +18,19 @@ pub struct World {
     pub category: String,
 }
 
-fn id(body: &Value) -> Uuid {
-    body["id"].as_str().and_then(|s| s.parse().ok()).unwrap_or_else(|| panic!("an id in {body}"))
-}
-
 /// Sets up the community, its places, a category and the staff.
 pub async fn world(app: &TestApp) -> World {
     let admin = app.admin().await;
     let community = app.community().await;
     let dispatcher = app.dispatcher(community).await;
     let category = app.category(&admin, "home_repair").await;
-    let token = Some(dispatcher.access_token.as_str());
-    let (status, compound) =
-        app.call(app.post(&format!("/communities/{community}/compounds"), token, &json!({"name": "阳光花园"}))).await;
-    assert_eq!(status, 201, "{compound}");
-    let compound = id(&compound);
-    let (status, building) =
-        app.call(app.post(&format!("/compounds/{compound}/buildings"), token, &json!({"name": "3号楼"}))).await;
-    assert_eq!(status, 201, "{building}");
-    World { admin, dispatcher, community, compound, building: id(&building), category }
+    let compound = app.compound(&dispatcher, community, "阳光花园").await;
+    let building = app.building(&dispatcher, compound, "3号楼").await;
+    World { admin, dispatcher, community, compound, building, category }
 }
 
-/// A partner with an active contract over the world's community and category.
+/// A partner with an active contract over the world's community and category:
+/// (its admin member, partner id, contract id).
 pub async fn partner(app: &TestApp, w: &World, max_open_jobs: u32, monthly_quota: Option<u32>) -> (Actor, Uuid, Uuid) {
     let mut terms = json!({"pricing": "free", "max_open_jobs": max_open_jobs});
     if let Some(q) = monthly_quota {
@@ -50,31 +43,25 @@ pub async fn partner(app: &TestApp, w: &World, max_open_jobs: u32, monthly_quota
 /// category: (owner, partner id, contract id).
 pub async fn partner_with_terms(app: &TestApp, w: &World, terms: Value) -> (Actor, Uuid, Uuid) {
     let owner = app.resident().await;
-    let body = json!({
-        "name": "安居维修服务社", "kind": "household", "credit_code": next_credit_code(),
-        "contact_name": "刘师傅", "contact_phone": next_phone(), "description": "水电维修"
-    });
-    let (status, p) = app.call(app.post("/partners", Some(&owner.access_token), &body)).await;
-    assert_eq!(status, 201, "{p}");
-    let partner = id(&p);
-    let (status, _) =
-        app.call(app.post_empty(&format!("/partners/{partner}/approve"), Some(&w.admin.access_token))).await;
-    assert_eq!(status, 200);
+    let mut body = partner_body("安居维修服务社", "household");
+    body["contact_name"] = json!("刘师傅");
+    body["description"] = json!("水电维修");
+    let partner: Value = owner.create("/partners", &body).await.expect("the partner applies");
+    let partner = partner.id();
+    let _: Value = w.admin.post_empty(&format!("/partners/{partner}/approve")).await.expect("approved");
     let contract = app.active_contract(&w.admin, &owner, partner, w.community, &w.category, terms).await;
     (owner, partner, contract)
 }
 
-/// An approved volunteer of the world's community with its category as skill.
+/// An approved volunteer of the world's community with its category as skill:
+/// (the person, volunteer id).
 pub async fn volunteer(app: &TestApp, w: &World) -> (Actor, Uuid) {
     let person = app.resident().await;
     let body =
         json!({"skills": [w.category], "community_id": w.community, "building_ids": [w.building], "bio": "退休电工"});
-    let (status, v) = app.call(app.post("/volunteers", Some(&person.access_token), &body)).await;
-    assert_eq!(status, 201, "{v}");
-    let volunteer = id(&v);
-    let (status, _) =
-        app.call(app.post_empty(&format!("/volunteers/{volunteer}/approve"), Some(&w.dispatcher.access_token))).await;
-    assert_eq!(status, 200);
+    let volunteer: Value = person.create("/volunteers", &body).await.expect("the volunteer applies");
+    let volunteer = volunteer.id();
+    let _: Value = w.dispatcher.post_empty(&format!("/volunteers/{volunteer}/approve")).await.expect("approved");
     (person, volunteer)
 }
 
@@ -87,42 +74,21 @@ pub fn order_body(w: &World) -> Value {
     })
 }
 
-/// A resident places an order; returns it.
-pub async fn place(app: &TestApp, w: &World, resident: &Actor) -> Value {
-    let (status, order) = app.call(app.post("/orders", Some(&resident.access_token), &order_body(w))).await;
-    assert_eq!(status, 201, "{order}");
-    order
-}
-
-/// A dispatcher offers an order to providers; asserts it worked.
-pub async fn dispatch(app: &TestApp, w: &World, order: Uuid, providers: &[Uuid]) -> Value {
-    let body = json!({"provider_ids": providers});
-    let (status, o) =
-        app.call(app.post(&format!("/orders/{order}/dispatch"), Some(&w.dispatcher.access_token), &body)).await;
-    assert_eq!(status, 200, "{o}");
-    o
-}
-
-/// Sends a step and returns (status, body).
-pub async fn step(app: &TestApp, actor: &Actor, order: Uuid, action: &str, body: Option<Value>) -> (u16, Value) {
-    let path = format!("/orders/{order}/{action}");
-    match body {
-        Some(body) => app.call(app.post(&path, Some(&actor.access_token), &body)).await,
-        None => app.call(app.post_empty(&path, Some(&actor.access_token))).await,
-    }
+/// A resident places the world's order; returns it.
+pub async fn place(w: &World, resident: &Actor) -> OrderView {
+    resident.create_order(&order_body(w)).await.expect("the order is placed")
 }
 
 /// Checks that replaying an order's event log gives its stored state.
-pub async fn assert_replays(app: &TestApp, admin: &Actor, order: Uuid) {
-    let (status, o) = app.call(app.get(&format!("/orders/{order}"), Some(&admin.access_token))).await;
-    assert_eq!(status, 200);
-    let (_, events) = app.call(app.get(&format!("/orders/{order}/events?limit=100"), Some(&admin.access_token))).await;
-    let mut state: Option<String> = None;
-    for e in events["items"].as_array().unwrap() {
-        if e["action"] != "created" {
-            assert_eq!(e["from_status"].as_str(), state.as_deref(), "event {e} follows the previous state");
+pub async fn assert_replays(admin: &Actor, order: Uuid) {
+    let stored = admin.get_order(order).await.expect("the order");
+    let events = admin.events(order).await.expect("its events");
+    let mut state: Option<Status> = None;
+    for e in &events.items {
+        if e.action != ActionDb::Created {
+            assert_eq!(e.from_status, state, "event {e:?} follows the previous state");
         }
-        state = e["to_status"].as_str().map(str::to_owned);
+        state = Some(e.to_status);
     }
-    assert_eq!(state.as_deref(), o["status"].as_str(), "the log replays to the stored state");
+    assert_eq!(state, Some(stored.status), "the log replays to the stored state");
 }

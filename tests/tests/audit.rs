@@ -3,7 +3,7 @@
 //! no personal data, is read by admins only and cannot be changed.
 
 use serde_json::{Value, json};
-use shenbian_tests::{Actor, TestApp, id_of, next_phone, partner_body};
+use shenbian_tests::{Actor, Id, TestApp, next_phone, partner_body};
 use uuid::Uuid;
 
 /// One audit entry a test expects.
@@ -43,7 +43,7 @@ async fn a_busy_day(app: &TestApp) -> (Actor, Vec<Expected>, Vec<String>) {
         ))
         .await;
     ok(status, &community);
-    let community = id_of(&community);
+    let community = community.id();
     expected.push(expect("community.create", "community", community, &admin));
     let (status, body) = app
         .call(app.patch(
@@ -60,7 +60,7 @@ async fn a_busy_day(app: &TestApp) -> (Actor, Vec<Expected>, Vec<String>) {
     let staff = json!({"phone": dispatcher_phone, "password": "initial-password-1", "display_name": "赵调度", "roles": ["dispatcher"], "community_id": community});
     let (status, created) = app.call(app.post("/users", admin_token, &staff)).await;
     ok(status, &created);
-    expected.push(expect("user.create", "user", id_of(&created), &admin));
+    expected.push(expect("user.create", "user", created.id(), &admin));
     let dispatcher = app.login(&dispatcher_phone, "initial-password-1").await;
     let dispatcher_token = Some(dispatcher.access_token.as_str());
     phones.push(dispatcher_phone);
@@ -85,7 +85,7 @@ async fn a_busy_day(app: &TestApp) -> (Actor, Vec<Expected>, Vec<String>) {
     phones.push(application["contact_phone"].as_str().unwrap().to_owned());
     let (status, partner) = app.call(app.post("/partners", Some(&owner.access_token), &application)).await;
     ok(status, &partner);
-    let partner = id_of(&partner);
+    let partner = partner.id();
     expected.push(expect("partner.apply", "partner", partner, &owner));
     for (verb, reason) in [("approve", None), ("suspend", Some("居民投诉，核查中")), ("reinstate", None)] {
         let path = format!("/partners/{partner}/{verb}");
@@ -137,7 +137,7 @@ async fn a_busy_day(app: &TestApp) -> (Actor, Vec<Expected>, Vec<String>) {
             json!({"skills": [category], "community_id": community, "building_ids": [building], "bio": "退休教师"});
         let (status, created) = app.call(app.post("/volunteers", Some(&resident.access_token), &body)).await;
         ok(status, &created);
-        volunteers.push(id_of(&created));
+        volunteers.push(created.id());
     }
     let steps = [
         (volunteers[0], "approve", "volunteer.approve", None),
@@ -166,7 +166,7 @@ async fn a_busy_day(app: &TestApp) -> (Actor, Vec<Expected>, Vec<String>) {
     });
     let (status, contract) = app.call(app.post("/contracts", dispatcher_token, &body)).await;
     ok(status, &contract);
-    let contract = id_of(&contract);
+    let contract = contract.id();
     expected.push(expect("contract.create", "contract", contract, &dispatcher));
     let (status, body) =
         app.call(app.post_empty(&format!("/contracts/{contract}/sign"), Some(&owner.access_token))).await;

@@ -9,6 +9,8 @@ use shenbian_tests::shenbian::entity::idempotency_key;
 use shenbian_tests::{Actor, TestApp, next_phone};
 use uuid::Uuid;
 
+const PASSWORD: &str = "my-own-secret-1";
+
 /// A dispatcher's hotline entry for `phone` in `community` at `compound`.
 fn hotline_order(w: &World, community: Uuid, compound: Uuid, phone: &str) -> Value {
     let mut body = order_body(w);
@@ -28,40 +30,26 @@ async fn other_community(app: &TestApp) -> (Uuid, Actor, Uuid) {
     (community, dispatcher, compound)
 }
 
-async fn enter(app: &TestApp, dispatcher: &Actor, body: &Value) -> Value {
-    let (status, order) = app.call(app.post("/orders", Some(&dispatcher.access_token), body)).await;
-    assert_eq!(status, 201, "{order}");
-    order
-}
-
-async fn claim(app: &TestApp, phone: &str, code: &Value) -> (u16, Value) {
-    let body = json!({"phone": phone, "code": code, "password": "my-own-secret-1"});
-    app.call(app.post("/auth/claim", None, &body)).await
-}
-
 #[tokio::test]
 async fn a_dispatcher_of_another_community_gets_no_code_and_the_first_code_still_works() {
     let app = TestApp::spawn().await;
     let w = world(&app).await;
     let (community_b, dispatcher_b, compound_b) = other_community(&app).await;
     let phone = next_phone();
-    let first = enter(&app, &w.dispatcher, &hotline_order(&w, w.community, w.compound, &phone)).await;
-    let code = first["claim_code"].clone();
-    assert!(code.is_string(), "the first dispatcher gets a code: {first}");
+    let first = w.dispatcher.create_order(&hotline_order(&w, w.community, w.compound, &phone)).await.unwrap();
+    let code = first.claim_code.clone().expect("the first dispatcher gets a code");
 
     // The other community's dispatcher enters orders for the same phone, twice: an order
     // of their own community does not earn them a code either.
     let body_b = hotline_order(&w, community_b, compound_b, &phone);
     for _ in 0..2 {
-        let second = enter(&app, &dispatcher_b, &body_b).await;
-        assert_eq!(second["claim_code"], Value::Null, "no code for a dispatcher who may not see every order");
+        let second = dispatcher_b.create_order(&body_b).await.unwrap();
+        assert_eq!(second.claim_code, None, "no code for a dispatcher who may not see every order");
     }
 
-    let (status, signed_in) = claim(&app, &phone, &code).await;
-    assert_eq!(status, 200, "the first code still works: {signed_in}");
-    let token = signed_in["access_token"].as_str().unwrap();
-    let (_, mine) = app.call(app.get("/orders", Some(token))).await;
-    assert_eq!(mine["items"].as_array().unwrap().len(), 3);
+    // The first code still works.
+    let resident = app.claim(&phone, &code, PASSWORD).await;
+    assert_eq!(resident.list_orders("").await.unwrap().items.len(), 3);
 }
 
 #[tokio::test]
@@ -71,13 +59,13 @@ async fn a_dispatcher_of_the_same_community_gets_a_fresh_code_and_the_first_stay
     let colleague = app.dispatcher(w.community).await;
     let phone = next_phone();
     let body = hotline_order(&w, w.community, w.compound, &phone);
-    let first = enter(&app, &w.dispatcher, &body).await;
-    let second = enter(&app, &colleague, &body).await;
-    assert!(first["claim_code"].is_string(), "{first}");
-    assert!(second["claim_code"].is_string(), "every order of the account is in the colleague's community: {second}");
+    let first = w.dispatcher.create_order(&body).await.unwrap();
+    let second = colleague.create_order(&body).await.unwrap();
+    let code = first.claim_code.expect("a code for the first dispatcher");
+    assert!(second.claim_code.is_some(), "every order of the account is in the colleague's community");
 
-    let (status, signed_in) = claim(&app, &phone, &first["claim_code"]).await;
-    assert_eq!(status, 200, "a new code leaves the earlier one valid: {signed_in}");
+    // A new code leaves the earlier one valid.
+    app.claim(&phone, &code, PASSWORD).await;
 }
 
 #[tokio::test]
@@ -85,8 +73,8 @@ async fn a_claimed_account_gets_no_code() {
     let app = TestApp::spawn().await;
     let w = world(&app).await;
     let resident = app.resident().await;
-    let order = enter(&app, &w.dispatcher, &hotline_order(&w, w.community, w.compound, &resident.phone)).await;
-    assert_eq!(order["claim_code"], Value::Null);
+    let body = hotline_order(&w, w.community, w.compound, &resident.phone);
+    assert_eq!(w.dispatcher.create_order(&body).await.unwrap().claim_code, None);
 }
 
 #[tokio::test]
@@ -95,18 +83,14 @@ async fn a_retry_with_the_same_idempotency_key_gets_the_order_without_the_code()
     let w = world(&app).await;
     let phone = next_phone();
     let body = hotline_order(&w, w.community, w.compound, &phone);
-    let send =
-        || app.post("/orders", Some(&w.dispatcher.access_token), &body).header("idempotency-key", "hotline-0001");
-    let (status, first) = app.call(send()).await;
-    assert_eq!(status, 201, "{first}");
-    let code = first["claim_code"].as_str().expect("a code in the first answer").to_owned();
-    assert_eq!(first.get("claim_code_note"), None);
+    let first = w.dispatcher.create_order_once(&body, "hotline-0001").await.unwrap();
+    let code = first.claim_code.clone().expect("a code in the first answer");
+    assert_eq!(first.claim_code_note, None);
 
-    let (status, again) = app.call(send()).await;
-    assert_eq!(status, 201, "{again}");
-    assert_eq!(again["id"], first["id"], "the same order");
-    assert_eq!(again["claim_code"], Value::Null, "the code is shown once");
-    assert!(again["claim_code_note"].as_str().is_some_and(|n| n.contains("once")), "{again}");
+    let again = w.dispatcher.create_order_once(&body, "hotline-0001").await.unwrap();
+    assert_eq!(again.id, first.id, "the same order");
+    assert_eq!(again.claim_code, None, "the code is shown once");
+    assert!(again.claim_code_note.as_deref().is_some_and(|n| n.contains("once")), "{again:?}");
 
     let kept = idempotency_key::Entity::find()
         .filter(idempotency_key::Column::UserId.eq(w.dispatcher.user_id))
@@ -115,8 +99,8 @@ async fn a_retry_with_the_same_idempotency_key_gets_the_order_without_the_code()
         .unwrap();
     assert_eq!(kept.len(), 1);
     assert!(!kept[0].body.contains(&code), "the stored answer holds no claim code");
-    assert!(kept[0].body.contains(first["id"].as_str().unwrap()), "it holds the order");
+    assert!(kept[0].body.contains(&first.id.to_string()), "it holds the order");
 
-    let (status, _) = claim(&app, &phone, &json!(code)).await;
-    assert_eq!(status, 200, "the code given first still works");
+    // The code given first still works.
+    app.claim(&phone, &code, PASSWORD).await;
 }

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate, Utc};
 use serde_json::{Value, json};
-use shenbian_tests::{Actor, TestApp, TestClock, id_of, problem};
+use shenbian_tests::{Actor, Id, TestApp, TestClock, problem};
 use uuid::Uuid;
 
 /// The district's date (Asia/Shanghai, UTC+8 all year) at an instant.
@@ -30,7 +30,7 @@ fn fields(problem: &Value) -> Vec<String> {
 async fn signed_and_active(app: &TestApp, staff: &Actor, owner: &Actor, body: &Value) -> Uuid {
     let (status, created) = app.call(app.post("/contracts", Some(&staff.access_token), body)).await;
     assert_eq!(status, 201, "{created}");
-    let id = id_of(&created);
+    let id = created.id();
     assert_eq!(app.call(app.post_empty(&format!("/contracts/{id}/sign"), Some(&owner.access_token))).await.0, 200);
     let (status, active) =
         app.call(app.post_empty(&format!("/contracts/{id}/activate"), Some(&staff.access_token))).await;
@@ -191,7 +191,7 @@ async fn only_the_partner_admin_signs_its_contract() {
     let dispatcher = app.dispatcher(community).await;
     let body =
         contract_body(partner, community, &category, "2026-01-01".parse().unwrap(), "2030-12-31".parse().unwrap());
-    let id = id_of(&app.call(app.post("/contracts", Some(&admin.access_token), &body)).await.1);
+    let id = app.call(app.post("/contracts", Some(&admin.access_token), &body)).await.1.id();
     let sign = format!("/contracts/{id}/sign");
 
     assert_eq!(
@@ -280,7 +280,7 @@ async fn a_contract_dated_in_the_past_is_expired_from_the_start() {
     let (status, created) = app.call(app.post("/contracts", Some(&admin.access_token), &body)).await;
     assert_eq!(status, 201);
     assert_eq!(created["status"], "expired");
-    let id = id_of(&created);
+    let id = created.id();
     assert_eq!(app.call(app.post_empty(&format!("/contracts/{id}/sign"), Some(&owner.access_token))).await.0, 409);
     let (status, refused) =
         app.call(app.post_empty(&format!("/contracts/{id}/activate"), Some(&admin.access_token))).await;
@@ -359,7 +359,7 @@ async fn eligibility_follows_the_partners_standing_and_the_contracts_scope() {
         contract_body(partner, community, &category, "2026-01-01".parse().unwrap(), "2030-12-31".parse().unwrap());
 
     let (_, created) = app.call(app.post("/contracts", token, &body)).await;
-    let id = id_of(&created);
+    let id = created.id();
     assert_eq!(reason_codes(&app.call(app.get(&ask(community, &category), token)).await.1), ["contract_not_signed"]);
     app.call(app.post_empty(&format!("/contracts/{id}/sign"), Some(&owner.access_token))).await;
     assert_eq!(reason_codes(&app.call(app.get(&ask(community, &category), token)).await.1), ["contract_not_active"]);

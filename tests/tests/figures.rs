@@ -4,18 +4,13 @@
 
 use chrono::{Datelike, Duration};
 use serde_json::{Value, json};
-use shenbian_tests::scene::{World, dispatch, order_body, partner, place, step, world};
-use shenbian_tests::{Actor, TestApp, TestClock};
+use shenbian_tests::scene::{World, order_body, partner, place, world};
+use shenbian_tests::{Actor, Id, TestApp, TestClock};
 use uuid::Uuid;
-
-fn id(v: &Value) -> Uuid {
-    v["id"].as_str().unwrap().parse().unwrap()
-}
 
 /// An order dispatched `d`, accepted `a` and completed `c` minutes after creation.
 #[allow(clippy::too_many_arguments)]
 async fn timed(
-    app: &TestApp,
     clock: &TestClock,
     w: &World,
     resident: &Actor,
@@ -25,14 +20,14 @@ async fn timed(
     a: i64,
     c: i64,
 ) -> Uuid {
-    let order = id(&place(app, w, resident).await);
+    let order = place(w, resident).await.id;
     clock.advance(Duration::minutes(d));
-    dispatch(app, w, order, &[partner_id]).await;
+    w.dispatcher.dispatch(order, &[partner_id]).await.unwrap();
     clock.advance(Duration::minutes(a - d));
-    assert_eq!(step(app, member, order, "accept", None).await.0, 200);
-    assert_eq!(step(app, member, order, "start", None).await.0, 200);
+    member.accept(order).await.unwrap();
+    member.start(order).await.unwrap();
     clock.advance(Duration::minutes(c - a));
-    assert_eq!(step(app, member, order, "complete", Some(json!({"summary": "ok"}))).await.0, 200);
+    member.complete(order, "ok", None).await.unwrap();
     order
 }
 
@@ -44,17 +39,17 @@ async fn the_community_figures_match_orders_with_known_times() {
     let resident = app.resident().await;
     let (member, partner_id, _) = partner(&app, &w, 10, None).await;
     // Urgent orders: dispatch within 60, complete within 480 minutes of acceptance.
-    let first = timed(&app, &clock, &w, &resident, &member, partner_id, 10, 30, 90).await;
-    timed(&app, &clock, &w, &resident, &member, partner_id, 20, 25, 45).await;
-    let late = timed(&app, &clock, &w, &resident, &member, partner_id, 70, 80, 100).await;
-    let cancelled = id(&place(&app, &w, &resident).await);
-    step(&app, &resident, cancelled, "cancel", Some(json!({"reason": "不需要了"}))).await;
+    let first = timed(&clock, &w, &resident, &member, partner_id, 10, 30, 90).await;
+    timed(&clock, &w, &resident, &member, partner_id, 20, 25, 45).await;
+    let late = timed(&clock, &w, &resident, &member, partner_id, 70, 80, 100).await;
+    let cancelled = place(&w, &resident).await.id;
+    resident.cancel(cancelled, "不需要了").await.unwrap();
     let mut hotline = order_body(&w);
     hotline["channel"] = json!("walk_in");
     hotline["on_behalf_of_phone"] = json!(shenbian_tests::next_phone());
     app.call(app.post("/orders", Some(&w.dispatcher.access_token), &hotline)).await;
-    step(&app, &resident, first, "rating", Some(json!({"stars": 5}))).await;
-    step(&app, &resident, late, "rating", Some(json!({"stars": 2}))).await;
+    resident.rate(first, 5).await.unwrap();
+    resident.rate(late, 2).await.unwrap();
 
     let (status, f) =
         app.call(app.get(&format!("/stats/communities/{}", w.community), Some(&w.dispatcher.access_token))).await;
@@ -131,17 +126,17 @@ async fn the_public_figures_carry_no_personal_data_or_free_text() {
     let resident = app.resident().await;
     let (member, partner_id, _) = partner(&app, &w, 10, None).await;
     let (person, volunteer_id) = shenbian_tests::scene::volunteer(&app, &w).await;
-    let order = id(&place(&app, &w, &resident).await);
-    dispatch(&app, &w, order, &[partner_id]).await;
-    step(&app, &member, order, "accept", None).await;
-    step(&app, &member, order, "start", None).await;
-    step(&app, &member, order, "complete", Some(json!({"summary": "更换水龙头"}))).await;
-    step(&app, &resident, order, "rating", Some(json!({"stars": 5, "comment": "王阿姨很满意"}))).await;
-    let second = id(&place(&app, &w, &resident).await);
-    dispatch(&app, &w, second, &[volunteer_id]).await;
-    step(&app, &person, second, "accept", None).await;
-    step(&app, &person, second, "start", None).await;
-    step(&app, &person, second, "complete", Some(json!({"summary": "陪同", "minutes": 30}))).await;
+    let order = place(&w, &resident).await.id;
+    w.dispatcher.dispatch(order, &[partner_id]).await.unwrap();
+    member.accept(order).await.unwrap();
+    member.start(order).await.unwrap();
+    member.complete(order, "更换水龙头", None).await.unwrap();
+    resident.rate_with(order, &json!({"stars": 5, "comment": "王阿姨很满意"})).await.unwrap();
+    let second = place(&w, &resident).await.id;
+    w.dispatcher.dispatch(second, &[volunteer_id]).await.unwrap();
+    person.accept(second).await.unwrap();
+    person.start(second).await.unwrap();
+    person.complete(second, "陪同", Some(30)).await.unwrap();
 
     let response =
         app.client.get(app.url(&format!("/api/v1/public/communities/{}/stats", w.community))).send().await.unwrap();
@@ -176,7 +171,7 @@ async fn csv_exports_round_trip_with_chinese_text_and_defused_formulas() {
     body["title"] = json!("=HYPERLINK(\"http://evil\")");
     let (status, _) = app.call(app.post("/orders", Some(&resident.access_token), &body)).await;
     assert_eq!(status, 201);
-    place(&app, &w, &resident).await;
+    place(&w, &resident).await;
 
     let response = app.get("/orders/export.csv", Some(&w.dispatcher.access_token)).send().await.unwrap();
     assert_eq!(response.status(), 200);
@@ -198,12 +193,12 @@ async fn csv_exports_round_trip_with_chinese_text_and_defused_formulas() {
 
     // Volunteer hours.
     let (person, volunteer_id) = shenbian_tests::scene::volunteer(&app, &w).await;
-    let order = id(&place(&app, &w, &resident).await);
-    dispatch(&app, &w, order, &[volunteer_id]).await;
-    step(&app, &person, order, "accept", None).await;
-    step(&app, &person, order, "start", None).await;
-    step(&app, &person, order, "complete", Some(json!({"summary": "陪同就医", "minutes": 50}))).await;
-    step(&app, &resident, order, "confirm", None).await;
+    let order = place(&w, &resident).await.id;
+    w.dispatcher.dispatch(order, &[volunteer_id]).await.unwrap();
+    person.accept(order).await.unwrap();
+    person.start(order).await.unwrap();
+    person.complete(order, "陪同就医", Some(50)).await.unwrap();
+    resident.confirm(order).await.unwrap();
     let response = app.get("/volunteers/hours.csv", Some(&w.dispatcher.access_token)).send().await.unwrap();
     assert_eq!(response.status(), 200);
     let bytes = response.bytes().await.unwrap();
@@ -230,19 +225,19 @@ async fn the_provider_record_counts_the_last_30_days_unless_a_window_is_given() 
     let (mut member, partner_id, _) = partner(&app, &w, 10, None).await;
     let first_day = today(&app, &member.access_token, partner_id).await;
     // Long ago: one job done on time and rated 5, one offer declined.
-    let old = timed(&app, &clock, &w, &resident, &member, partner_id, 5, 10, 30).await;
-    step(&app, &resident, old, "rating", Some(json!({"stars": 5}))).await;
-    let declined = id(&place(&app, &w, &resident).await);
-    dispatch(&app, &w, declined, &[partner_id]).await;
-    assert_eq!(step(&app, &member, declined, "decline", Some(json!({"reason": "排满了"}))).await.0, 200);
+    let old = timed(&clock, &w, &resident, &member, partner_id, 5, 10, 30).await;
+    resident.rate(old, 5).await.unwrap();
+    let declined = place(&w, &resident).await.id;
+    w.dispatcher.dispatch(declined, &[partner_id]).await.unwrap();
+    member.decline(declined, "排满了").await.unwrap();
     // Forty days later: one job done and rated 3.
     clock.advance(Duration::days(40));
     // Access tokens live minutes: sign everyone in again.
     for actor in [&mut w.dispatcher, &mut resident, &mut member] {
         *actor = app.login(&actor.phone, &actor.password).await;
     }
-    let recent = timed(&app, &clock, &w, &resident, &member, partner_id, 5, 10, 30).await;
-    step(&app, &resident, recent, "rating", Some(json!({"stars": 3}))).await;
+    let recent = timed(&clock, &w, &resident, &member, partner_id, 5, 10, 30).await;
+    resident.rate(recent, 3).await.unwrap();
     let last_day = today(&app, &member.access_token, partner_id).await;
     let record = |query: String| {
         let (app, token) = (&app, member.access_token.clone());
@@ -368,12 +363,12 @@ async fn community_with_orders(app: &TestApp, n: usize) -> (World, Actor) {
     for _ in 0..n {
         let (status, order) = app.call(app.post("/orders", Some(&resident.access_token), &body)).await;
         assert_eq!(status, 201, "{order}");
-        let order = id(&order);
-        dispatch(app, &w, order, &[partner_id]).await;
-        assert_eq!(step(app, &member, order, "accept", None).await.0, 200);
-        assert_eq!(step(app, &member, order, "start", None).await.0, 200);
-        assert_eq!(step(app, &member, order, "complete", Some(json!({"summary": "ok"}))).await.0, 200);
-        assert_eq!(step(app, &resident, order, "rating", Some(json!({"stars": 1}))).await.0, 201);
+        let order = order.id();
+        w.dispatcher.dispatch(order, &[partner_id]).await.unwrap();
+        member.accept(order).await.unwrap();
+        member.start(order).await.unwrap();
+        member.complete(order, "ok", None).await.unwrap();
+        resident.rate(order, 1).await.unwrap();
     }
     (w, resident)
 }
@@ -427,7 +422,7 @@ async fn the_public_figures_show_the_cells_counted_at_least_the_minimum() {
     urgent["urgency"] = json!("urgent");
     let (status, order) = app.call(app.post("/orders", Some(&resident.access_token), &urgent)).await;
     assert_eq!(status, 201, "{order}");
-    step(&app, &resident, id(&order), "cancel", Some(json!({"reason": "不需要了"}))).await;
+    resident.cancel(order.id(), "不需要了").await.unwrap();
 
     let f = public_figures(&app, w.community, "").await;
     assert_eq!(f["orders"], 6);

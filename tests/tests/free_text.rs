@@ -4,8 +4,8 @@
 //! covers other communities too is changed by the district's admins only.
 
 use serde_json::json;
-use shenbian_tests::scene::{dispatch, order_body, partner, step, world};
-use shenbian_tests::{TestApp, id_of, next_phone, problem};
+use shenbian_tests::scene::{order_body, partner, world};
+use shenbian_tests::{Id, TestApp, next_phone, problem};
 
 #[tokio::test]
 async fn phones_and_the_residents_name_in_free_text_are_masked_until_the_job_is_accepted() {
@@ -18,9 +18,9 @@ async fn phones_and_the_residents_name_in_free_text_are_masked_until_the_job_is_
     body["description"] = json!(format!("请打 {} 或 138-0000-1234 找王秀英", resident.phone));
     let (status, created) = app.call(app.post("/orders", Some(&resident.access_token), &body)).await;
     assert_eq!(status, 201, "{created}");
-    let order = id_of(&created);
+    let order = created.id();
     assert_eq!(created["description"], body["description"], "the resident sees what she wrote");
-    dispatch(&app, &w, order, &[partner_id]).await;
+    w.dispatcher.dispatch(order, &[partner_id]).await.unwrap();
 
     let path = format!("/orders/{order}");
     let (status, offered) = app.call(app.get(&path, Some(&owner.access_token))).await;
@@ -38,8 +38,7 @@ async fn phones_and_the_residents_name_in_free_text_are_masked_until_the_job_is_
 
     let (_, staff) = app.call(app.get(&path, Some(&w.dispatcher.access_token))).await;
     assert_eq!(staff["description"], body["description"], "the community's dispatcher sees it all");
-    let (status, _) = step(&app, &owner, order, "accept", None).await;
-    assert_eq!(status, 200);
+    owner.accept(order).await.unwrap();
     let (_, accepted) = app.call(app.get(&path, Some(&owner.access_token))).await;
     assert_eq!(accepted["description"], body["description"], "the accepting provider needs the phone");
 }
@@ -88,7 +87,7 @@ async fn a_dispatcher_cannot_change_a_contract_that_covers_other_communities() {
     });
     let (status, created) = app.call(app.post("/contracts", Some(&w.admin.access_token), &body)).await;
     assert_eq!(status, 201, "{created}");
-    let id = id_of(&created);
+    let id = created.id();
     let sign = app.post_empty(&format!("/contracts/{id}/sign"), Some(&owner.access_token));
     assert_eq!(app.call(sign).await.0, 200);
     let dispatcher = Some(w.dispatcher.access_token.as_str());
@@ -120,12 +119,12 @@ async fn dispatchers_see_to_whom_an_offered_order_is_offered_and_others_do_not()
     let (_, first, _) = partner(&app, &w, 2, None).await;
     let (_, second, _) = partner(&app, &w, 2, None).await;
     let (_, created) = app.call(app.post("/orders", Some(&resident.access_token), &order_body(&w))).await;
-    let order = id_of(&created);
+    let order = created.id();
     let path = format!("/orders/{order}");
     let (_, pending) = app.call(app.get(&path, Some(&w.dispatcher.access_token))).await;
     assert!(pending.get("offered_to").is_none(), "nothing is offered yet: {pending}");
 
-    dispatch(&app, &w, order, &[first, second]).await;
+    w.dispatcher.dispatch(order, &[first, second]).await.unwrap();
     let (_, offered) = app.call(app.get(&path, Some(&w.dispatcher.access_token))).await;
     let to: Vec<&str> = offered["offered_to"].as_array().unwrap().iter().map(|o| o["id"].as_str().unwrap()).collect();
     assert_eq!(to.len(), 2, "{offered}");

@@ -3,17 +3,13 @@
 //! spelling per parameter.
 
 use reqwest::RequestBuilder;
-use serde_json::{Value, json};
+use serde_json::json;
 use shenbian_tests::TestApp;
-use shenbian_tests::scene::{dispatch, order_body, partner, place, step, world};
+use shenbian_tests::scene::{order_body, partner, place, world};
 use uuid::Uuid;
 
 fn english(request: RequestBuilder) -> RequestBuilder {
     request.header("accept-language", "en-GB;q=0.9, zh-CN;q=0.5")
-}
-
-fn id(v: &Value) -> Uuid {
-    v["id"].as_str().unwrap().parse().unwrap()
 }
 
 #[tokio::test]
@@ -45,9 +41,9 @@ async fn a_state_refusal_says_what_to_do_next_in_both_languages() {
     let w = world(&app).await;
     let (member, partner_id, _) = partner(&app, &w, 5, None).await;
     let resident = app.resident().await;
-    let order = id(&place(&app, &w, &resident).await);
-    dispatch(&app, &w, order, &[partner_id]).await;
-    assert_eq!(step(&app, &member, order, "accept", None).await.0, 200);
+    let order = place(&w, &resident).await.id;
+    w.dispatcher.dispatch(order, &[partner_id]).await.unwrap();
+    member.accept(order).await.unwrap();
     let complete = format!("/orders/{order}/complete");
     let summary = json!({"summary": "修好了"});
     let token = Some(member.access_token.as_str());
@@ -123,7 +119,7 @@ async fn cancelling_without_a_body_says_the_reason_is_missing() {
     let app = TestApp::spawn().await;
     let w = world(&app).await;
     let resident = app.resident().await;
-    let order = id(&place(&app, &w, &resident).await);
+    let order = place(&w, &resident).await.id;
 
     let (status, refused) =
         app.call(app.post_empty(&format!("/orders/{order}/cancel"), Some(&resident.access_token))).await;
@@ -139,7 +135,7 @@ async fn a_body_that_is_not_json_is_still_refused_as_such() {
     let app = TestApp::spawn().await;
     let w = world(&app).await;
     let resident = app.resident().await;
-    let order = id(&place(&app, &w, &resident).await);
+    let order = place(&w, &resident).await.id;
 
     let (status, refused) = app
         .call(
@@ -185,7 +181,7 @@ async fn each_parameter_has_one_spelling() {
     let app = TestApp::spawn().await;
     let w = world(&app).await;
     let resident = app.resident().await;
-    place(&app, &w, &resident).await;
+    place(&w, &resident).await;
     let (_, partner) = app.approved_partner(&w.admin).await;
     let token = Some(w.dispatcher.access_token.as_str());
     let window = "from=2026-01-01T00:00:00Z&to=2026-12-31T00:00:00Z";

@@ -303,8 +303,8 @@ async fn metrics_show_orders_by_community_and_status_the_overdue_ones_and_the_wo
     let app = TestApp::spawn_with_clock(clock.clone()).await;
     let w = world(&app).await;
     let resident = app.resident().await;
-    place(&app, &w, &resident).await;
-    place(&app, &w, &resident).await;
+    place(&w, &resident).await;
+    place(&w, &resident).await;
     let before = scrape(&app).await;
     assert_eq!(sample(&before, "shenbian_worker_ticks_total"), Some(0.0));
     assert_eq!(sample(&before, "shenbian_worker_last_run_timestamp_seconds"), Some(0.0), "never ran");

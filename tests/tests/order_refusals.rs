@@ -4,13 +4,9 @@
 
 use serde_json::{Value, json};
 use shenbian_domain::order::{Action, ActorRole, OrderStatus, allowed_from};
-use shenbian_tests::scene::{World, assert_replays, dispatch, partner, place, step, world};
-use shenbian_tests::{Actor, TestApp};
+use shenbian_tests::scene::{World, assert_replays, partner, place, world};
+use shenbian_tests::{Actor, Status, TestApp, json_of};
 use uuid::Uuid;
-
-fn id(v: &Value) -> Uuid {
-    v["id"].as_str().unwrap().parse().unwrap()
-}
 
 /// The steps with an endpoint, and a valid body for each.
 fn steps(partner_id: Uuid) -> Vec<(Action, &'static str, Option<Value>)> {
@@ -32,32 +28,31 @@ fn steps(partner_id: Uuid) -> Vec<(Action, &'static str, Option<Value>)> {
 }
 
 /// Brings a new order to `state`, with `member`'s partner offered or assigned along the way.
-async fn order_in(
-    app: &TestApp,
-    w: &World,
-    resident: &Actor,
-    member: &Actor,
-    partner_id: Uuid,
-    state: OrderStatus,
-) -> Uuid {
-    let order = id(&place(app, w, resident).await);
-    let reason = || Some(json!({"reason": "r"}));
-    dispatch(app, w, order, &[partner_id]).await;
-    let path: &[(&Actor, &str, Option<Value>)] = match state {
+async fn order_in(w: &World, resident: &Actor, member: &Actor, partner_id: Uuid, state: OrderStatus) -> Uuid {
+    let order = place(w, resident).await.id;
+    w.dispatcher.dispatch(order, &[partner_id]).await.unwrap();
+    match state {
         // Offered once and withdrawn: the provider still sees the order.
-        OrderStatus::Pending => &[(&w.dispatcher, "withdraw", reason())],
-        OrderStatus::Offered => &[],
-        OrderStatus::Accepted => &[(member, "accept", None)],
-        OrderStatus::InProgress => &[(member, "accept", None), (member, "start", None)],
-        OrderStatus::Completed => {
-            &[(member, "accept", None), (member, "start", None), (member, "complete", Some(json!({"summary": "s"})))]
+        OrderStatus::Pending => {
+            w.dispatcher.withdraw(order, "r").await.unwrap();
         }
-        OrderStatus::Cancelled => &[(&w.dispatcher, "cancel", reason())],
+        OrderStatus::Offered => {}
+        OrderStatus::Accepted => {
+            member.accept(order).await.unwrap();
+        }
+        OrderStatus::InProgress => {
+            member.accept(order).await.unwrap();
+            member.start(order).await.unwrap();
+        }
+        OrderStatus::Completed => {
+            member.accept(order).await.unwrap();
+            member.start(order).await.unwrap();
+            member.complete(order, "s", None).await.unwrap();
+        }
+        OrderStatus::Cancelled => {
+            w.dispatcher.cancel(order, "r").await.unwrap();
+        }
         other => panic!("{other:?} is not reachable here"),
-    };
-    for (actor, action, body) in path {
-        let (status, answer) = step(app, actor, order, action, body.clone()).await;
-        assert_eq!(status, 200, "{action}: {answer}");
     }
     order
 }
@@ -79,9 +74,9 @@ async fn every_refused_step_answers_as_the_transition_table_says_and_changes_not
         OrderStatus::Completed,
         OrderStatus::Cancelled,
     ] {
-        let order = order_in(&app, &w, &resident, &member, partner_id, state).await;
-        let (_, before) = app.call(app.get(&format!("/orders/{order}"), Some(&w.admin.access_token))).await;
-        assert_eq!(before["status"], state.as_str());
+        let order = order_in(&w, &resident, &member, partner_id, state).await;
+        let before = w.admin.get_order(order).await.unwrap();
+        assert_eq!(before.status, Status::from(state));
         for (action, endpoint, body) in steps(partner_id) {
             for (role, actor) in roles {
                 let allowed = allowed_from(action, role);
@@ -89,20 +84,20 @@ async fn every_refused_step_answers_as_the_transition_table_says_and_changes_not
                     continue;
                 }
                 let expected = if allowed.is_empty() { 403 } else { 409 };
-                let (status, answer) = if endpoint == "PATCH" {
-                    app.call(app.patch(&format!("/orders/{order}"), Some(&actor.access_token), body.as_ref().unwrap()))
-                        .await
+                let answer = if endpoint == "PATCH" {
+                    actor.correct(order, body.as_ref().unwrap()).await
                 } else {
-                    step(&app, actor, order, endpoint, body.clone()).await
+                    actor.step(order, endpoint, body.as_ref()).await
                 };
-                assert_eq!(status, expected, "{role:?} {endpoint} on {state:?}: {answer}");
+                let Err(refused) = answer else { panic!("{role:?} {endpoint} on {state:?} was not refused") };
+                assert_eq!(refused.status, expected, "{role:?} {endpoint} on {state:?}: {refused:?}");
                 checked += 1;
             }
         }
-        let (_, after) = app.call(app.get(&format!("/orders/{order}"), Some(&w.admin.access_token))).await;
-        assert_eq!(after["version"], before["version"], "{state:?}: refusals changed nothing");
-        assert_eq!(after["status"], before["status"]);
-        assert_replays(&app, &w.admin, order).await;
+        let after = w.admin.get_order(order).await.unwrap();
+        assert_eq!(after.version, before.version, "{state:?}: refusals changed nothing");
+        assert_eq!(after.status, before.status);
+        assert_replays(&w.admin, order).await;
     }
     assert!(checked > 100, "{checked} refusals checked");
 }
@@ -121,7 +116,7 @@ async fn personal_data_is_shown_by_role_and_state_and_masked_otherwise() {
         OrderStatus::Completed,
         OrderStatus::Cancelled,
     ] {
-        let order = order_in(&app, &w, &resident, &member, partner_id, state).await;
+        let order = order_in(&w, &resident, &member, partner_id, state).await;
         let provider_sees = matches!(state, OrderStatus::Accepted | OrderStatus::InProgress);
         for (who, actor, unmasked) in [
             ("resident", &resident, true),
@@ -129,22 +124,21 @@ async fn personal_data_is_shown_by_role_and_state_and_masked_otherwise() {
             ("admin", &w.admin, true),
             ("provider", &member, provider_sees),
         ] {
-            let (status, seen) = app.call(app.get(&format!("/orders/{order}"), Some(&actor.access_token))).await;
-            assert_eq!(status, 200, "{who} {state:?}");
-            assert_eq!(seen["masked"], !unmasked, "{who} {state:?}");
-            let text = seen.to_string();
+            let seen = actor.get_order(order).await.unwrap_or_else(|p| panic!("{who} {state:?}: {p:?}"));
+            assert_eq!(seen.masked, !unmasked, "{who} {state:?}");
+            let text = json_of(&seen).to_string();
             assert_eq!(text.contains(&resident.phone), unmasked, "{who} {state:?} phone");
             assert_eq!(text.contains("王秀英"), unmasked, "{who} {state:?} name");
             assert_eq!(text.contains("进门左手边"), unmasked, "{who} {state:?} address");
             if !unmasked {
-                assert_eq!(seen["resident_name"], "王*");
-                assert!(seen["contact_phone"].as_str().unwrap().contains("****"));
+                assert_eq!(seen.resident_name, "王*");
+                assert!(seen.contact_phone.contains("****"));
             }
         }
-        let (_, jobs) = app.call(app.get("/jobs", Some(&member.access_token))).await;
-        for job in jobs["items"].as_array().unwrap().iter().filter(|j| j["order"]["id"] == order.to_string()) {
-            assert_eq!(job["order"]["masked"], !provider_sees, "{state:?}: the jobs list masks alike");
-            assert_eq!(job["order"].to_string().contains(&resident.phone), provider_sees);
+        let jobs = member.jobs().await.unwrap();
+        for job in jobs.items.iter().filter(|j| j.order.id == order) {
+            assert_eq!(job.order.masked, !provider_sees, "{state:?}: the jobs list masks alike");
+            assert_eq!(json_of(&job.order).to_string().contains(&resident.phone), provider_sees);
         }
     }
 }

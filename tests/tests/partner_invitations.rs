@@ -7,7 +7,7 @@
 use chrono::Duration;
 use futures_util::future::join_all;
 use serde_json::{Value, json};
-use shenbian_tests::{Actor, PASSWORD, TestApp, TestClock, id_of, next_phone};
+use shenbian_tests::{Actor, Id, PASSWORD, TestApp, TestClock, next_phone};
 use uuid::Uuid;
 
 async fn invite(app: &TestApp, by: &Actor, partner: Uuid, phone: &str, role: &str) -> (u16, Value) {
@@ -120,7 +120,7 @@ async fn an_invitation_waits_for_a_phone_that_registers_later() {
     assert_eq!(mine[0]["partner_id"], partner.to_string());
     assert_eq!(mine[0]["partner_name"], "仁和社区诊所");
     assert_eq!(mine[0]["role"], "member");
-    assert_eq!(answer(&app, &newcomer, id_of(&invitation), "accept").await.0, 200);
+    assert_eq!(answer(&app, &newcomer, invitation.id(), "accept").await.0, 200);
     assert!(is_member(&members(&app, &owner, partner).await, &newcomer));
 }
 
@@ -131,7 +131,7 @@ async fn the_invitee_accepts_and_joins_with_the_role_offered() {
     let (owner, partner) = app.approved_partner(&admin).await;
     let invitee = app.resident().await;
     let (_, invitation) = invite(&app, &owner, partner, &invitee.phone, "admin").await;
-    let id = id_of(&invitation);
+    let id = invitation.id();
 
     let (status, accepted) = answer(&app, &invitee, id, "accept").await;
     assert_eq!(status, 200, "{accepted}");
@@ -168,7 +168,7 @@ async fn a_declined_invitation_never_makes_her_a_member() {
     let (owner, partner) = app.approved_partner(&admin).await;
     let invitee = app.resident().await;
     let (_, invitation) = invite(&app, &owner, partner, &invitee.phone, "admin").await;
-    let id = id_of(&invitation);
+    let id = invitation.id();
 
     let (status, declined) = answer(&app, &invitee, id, "decline").await;
     assert_eq!(status, 200, "{declined}");
@@ -197,7 +197,7 @@ async fn of_racing_answers_to_one_invitation_exactly_one_wins() {
     for round in 0..8 {
         let invitee = app.resident().await;
         let (_, invitation) = invite(&app, &owner, partner, &invitee.phone, "member").await;
-        let id = id_of(&invitation);
+        let id = invitation.id();
         // Even rounds: accept twice at once and more; odd rounds: accept against decline.
         let verbs: &[&str] = if round % 2 == 0 { &["accept", "accept", "accept"] } else { &["accept", "decline"] };
 
@@ -221,7 +221,7 @@ async fn an_expired_invitation_cannot_be_accepted_and_a_repeat_renews_it() {
     let (owner, partner) = app.approved_partner(&admin).await;
     let invitee = app.resident().await;
     let (_, invitation) = invite(&app, &owner, partner, &invitee.phone, "member").await;
-    let id = id_of(&invitation);
+    let id = invitation.id();
 
     clock.advance(Duration::hours(7 * 24) + Duration::minutes(1));
     assert!(my_invitations(&app, &invitee).await.is_empty(), "an expired invitation is not offered");
@@ -255,7 +255,7 @@ async fn no_one_else_sees_or_answers_an_invitation() {
     app.join_partner(&owner, partner, &member, "member").await;
     let stranger = app.resident().await;
     let (_, invitation) = invite(&app, &owner, partner, &invitee.phone, "admin").await;
-    let id = id_of(&invitation);
+    let id = invitation.id();
 
     for other in [&stranger, &member, &owner, &admin] {
         assert!(my_invitations(&app, other).await.is_empty());
@@ -285,7 +285,7 @@ async fn the_partner_admin_revokes_a_pending_invitation() {
     let (_, other_partner) = app.approved_partner(&admin).await;
     let invitee = app.resident().await;
     let (_, invitation) = invite(&app, &owner, partner, &invitee.phone, "member").await;
-    let id = id_of(&invitation);
+    let id = invitation.id();
     let token = Some(owner.access_token.as_str());
 
     let elsewhere = format!("/partners/{other_partner}/invitations/{id}/revoke");

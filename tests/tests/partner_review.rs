@@ -2,7 +2,7 @@
 //! reinstate decisions with their refusals.
 
 use serde_json::{Value, json};
-use shenbian_tests::{TestApp, TestClock, problem};
+use shenbian_tests::{Id, TestApp, TestClock, problem};
 use uuid::Uuid;
 
 fn ids(page: &Value) -> Vec<String> {
@@ -227,7 +227,7 @@ async fn a_partner_whose_contract_has_expired_is_no_longer_listed_as_covering_th
         "terms": {"pricing": "free", "max_open_jobs": 2}
     });
     let token = Some(admin.access_token.as_str());
-    let contract = shenbian_tests::id_of(&app.call(app.post("/contracts", token, &body)).await.1);
+    let contract = app.call(app.post("/contracts", token, &body)).await.1.id();
     app.call(app.post_empty(&format!("/contracts/{contract}/sign"), Some(&owner.access_token))).await;
     app.call(app.post_empty(&format!("/contracts/{contract}/activate"), token)).await;
     let covering = format!("/partners?community_id={community}&category_code={category}");

@@ -2,7 +2,7 @@
 //! compounds and buildings; anyone reads them without signing in.
 
 use serde_json::json;
-use shenbian_tests::{TestApp, id_of, problem};
+use shenbian_tests::{Id, TestApp, problem};
 use uuid::Uuid;
 
 #[tokio::test]
@@ -14,7 +14,7 @@ async fn an_admin_creates_and_edits_a_community_that_anyone_can_read() {
 
     let (status, created) = app.call(app.post("/communities", token, &body)).await;
     assert_eq!(status, 201, "{created}");
-    let id = id_of(&created);
+    let id = created.id();
     assert_eq!(created["code"], "XFL");
     assert_eq!(created["settings"]["auto_dispatch"], true);
 
@@ -62,7 +62,7 @@ async fn a_community_with_bad_fields_is_refused_naming_each_field() {
     assert_eq!(app.call(app.post("/communities", token, &sneaky)).await.0, 422, "unknown fields are refused");
 
     let good = json!({"code": "OK2", "name": "社区", "street": "街道"});
-    let id = id_of(&app.call(app.post("/communities", token, &good)).await.1);
+    let id = app.call(app.post("/communities", token, &good)).await.1.id();
     let (status, body) = app.call(app.patch(&format!("/communities/{id}"), token, &json!({"street": ""}))).await;
     assert_eq!(status, 422);
     assert_eq!(body["errors"][0]["field"], "street");

@@ -3,16 +3,12 @@
 //! name; a contract's monthly figures match orders whose numbers are known.
 
 use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseBackend, EntityTrait, Statement};
-use serde_json::{Value, json};
-use shenbian_tests::scene::{assert_replays, dispatch, order_body, partner, place, step, world};
+use serde_json::json;
+use shenbian_tests::scene::{assert_replays, order_body, partner, place, world};
 use shenbian_tests::shenbian::entity::enums::MemberRole;
 use shenbian_tests::shenbian::entity::partner_member;
-use shenbian_tests::{PASSWORD, TestApp, next_phone, partner_body, problem};
-use uuid::Uuid;
-
-fn id(v: &Value) -> Uuid {
-    v["id"].as_str().unwrap().parse().unwrap()
-}
+use shenbian_tests::shenbian::orders::closing::Resolution;
+use shenbian_tests::{Id, PASSWORD, TestApp, next_phone, partner_body, problem};
 
 /// Every (table, column) whose text holds `needle`, found by scanning the whole schema.
 async fn tables_holding(app: &TestApp, needle: &str) -> Vec<String> {
@@ -46,8 +42,8 @@ async fn the_export_holds_the_residents_data_and_nobody_elses() {
     let w = world(&app).await;
     let resident = app.resident().await;
     let neighbour = app.resident().await;
-    let mine = id(&place(&app, &w, &resident).await);
-    place(&app, &w, &neighbour).await;
+    let mine = place(&w, &resident).await.id;
+    place(&w, &neighbour).await;
     let (status, export) = app.call(app.get("/me/export", Some(&resident.access_token))).await;
     assert_eq!(status, 200);
     assert_eq!(export["account"]["phone"], resident.phone.as_str());
@@ -64,21 +60,15 @@ async fn after_closing_the_account_no_answer_and_no_table_holds_the_phone() {
     let w = world(&app).await;
     let resident = app.resident().await;
     let (member, partner_id, _) = partner(&app, &w, 3, None).await;
-    let order = id(&place(&app, &w, &resident).await);
+    let order = place(&w, &resident).await.id;
     // Leave traces everywhere: an idempotent order, a failed sign-in, a rated job.
-    let (status, _) = app
-        .call(
-            app.post("/orders", Some(&resident.access_token), &shenbian_tests::scene::order_body(&w))
-                .header("idempotency-key", "k1"),
-        )
-        .await;
-    assert_eq!(status, 201);
+    resident.create_order_once(&order_body(&w), "k1").await.unwrap();
     assert_eq!(app.login_response(&resident.phone, "wrong-password-here").await.status(), 401);
-    dispatch(&app, &w, order, &[partner_id]).await;
-    step(&app, &member, order, "accept", None).await;
-    step(&app, &member, order, "start", None).await;
-    step(&app, &member, order, "complete", Some(json!({"summary": "修好了"}))).await;
-    step(&app, &resident, order, "rating", Some(json!({"stars": 5, "comment": "谢谢刘师傅"}))).await;
+    w.dispatcher.dispatch(order, &[partner_id]).await.unwrap();
+    member.accept(order).await.unwrap();
+    member.start(order).await.unwrap();
+    member.complete(order, "修好了", None).await.unwrap();
+    resident.rate_with(order, &json!({"stars": 5, "comment": "谢谢刘师傅"})).await.unwrap();
     assert!(!tables_holding(&app, &resident.phone).await.is_empty(), "the scan finds the phone before");
 
     let wrong = app.post("/me/close", Some(&resident.access_token), &json!({"password": "nope-nope-nope"}));
@@ -98,11 +88,10 @@ async fn after_closing_the_account_no_answer_and_no_table_holds_the_phone() {
         assert!(!seen.to_string().contains("进门左手边"), "{who}");
         assert_eq!(seen["category_code"], w.category.as_str(), "kept for the figures");
     }
-    let (_, ratings) =
-        app.call(app.get(&format!("/providers/{partner_id}/ratings"), Some(&w.admin.access_token))).await;
-    assert_eq!(ratings["items"][0]["stars"], 5);
-    assert_eq!(ratings["items"][0]["comment"], Value::Null);
-    assert_replays(&app, &w.admin, order).await;
+    let ratings = w.admin.ratings(partner_id).await.unwrap();
+    assert_eq!(ratings.items[0].stars, 5);
+    assert_eq!(ratings.items[0].comment, None);
+    assert_replays(&w.admin, order).await;
     // The phone is free again: a new person may register with it.
     let again = json!({"phone": resident.phone, "password": "a-new-life-2026", "display_name": "新用户"});
     assert_eq!(app.call(app.post("/auth/register", None, &again)).await.0, 201);
@@ -146,7 +135,7 @@ async fn closing_the_account_redacts_its_name_and_phone_from_every_text_about_it
     application["description"] = json!(format!("负责人{name}，电话{spaced}"));
     let (status, applied) = app.call(app.post("/partners", token, &application)).await;
     assert_eq!(status, 201, "{applied}");
-    let application = id(&applied);
+    let application = applied.id();
     // A second admin takes the partner over (written directly: how members join is not what
     // this test is about), so that she may leave.
     let successor = app.resident().await;
@@ -158,25 +147,19 @@ async fn closing_the_account_redacts_its_name_and_phone_from_every_text_about_it
     };
     partner_member::Entity::insert(takeover).exec(app.db()).await.unwrap();
     // An order with a completion summary, a dispute, a staff note and a resolution about her.
-    let order = id(&place(&app, &w, &resident).await);
-    dispatch(&app, &w, order, &[partner_id]).await;
-    step(&app, &member, order, "accept", None).await;
-    step(&app, &member, order, "start", None).await;
-    let summary = json!({"summary": format!("已为{name}修好，回访电话{phone}")});
-    assert_eq!(step(&app, &member, order, "complete", Some(summary)).await.0, 200);
-    let dispute = json!({"reason": format!("我是{name}，还在漏水，请打{spaced}")});
-    assert_eq!(step(&app, &resident, order, "dispute", Some(dispute)).await.0, 200);
-    let note = json!({"body": format!("{name}的电话是{phone}，下午在家")});
-    assert_eq!(app.call(app.post(&format!("/orders/{order}/notes"), staff, &note)).await.0, 201);
-    let resolve = json!({"outcome": "close", "reason": format!("已电话回访{name}")});
-    assert_eq!(step(&app, &w.dispatcher, order, "resolve", Some(resolve)).await.0, 200);
+    let order = place(&w, &resident).await.id;
+    w.dispatcher.dispatch(order, &[partner_id]).await.unwrap();
+    member.accept(order).await.unwrap();
+    member.start(order).await.unwrap();
+    member.complete(order, &format!("已为{name}修好，回访电话{phone}"), None).await.unwrap();
+    resident.dispute(order, &format!("我是{name}，还在漏水，请打{spaced}")).await.unwrap();
+    w.dispatcher.add_note(order, &format!("{name}的电话是{phone}，下午在家")).await.unwrap();
+    w.dispatcher.resolve(order, Resolution::Close, &format!("已电话回访{name}")).await.unwrap();
     // A neighbour's order mentioning her phone.
     let neighbour = app.resident().await;
     let mut mention = order_body(&w);
     mention["description"] = json!(format!("楼上邻居电话{phone}，可以帮忙开门"));
-    let (status, other) = app.call(app.post("/orders", Some(&neighbour.access_token), &mention)).await;
-    assert_eq!(status, 201, "{other}");
-    let other = id(&other);
+    let other = neighbour.create_order(&mention).await.unwrap().id;
     assert!(!tables_holding(&app, name).await.is_empty(), "the scan finds the name before");
 
     let (status, _) = app.call(app.post("/me/close", token, &json!({"password": PASSWORD}))).await;
@@ -204,10 +187,10 @@ async fn closing_the_account_redacts_its_name_and_phone_from_every_text_about_it
     }
     let csv = app.get("/orders/export.csv", staff).send().await.unwrap().text().await.unwrap();
     assert!(!csv.contains(name) && !csv.contains(&phone), "{csv}");
-    let (_, other) = app.call(app.get(&format!("/orders/{other}"), staff)).await;
-    assert!(other["description"].as_str().unwrap().contains("可以帮忙开门"), "the rest of the text stays: {other}");
-    let (_, notes) = app.call(app.get(&format!("/orders/{order}/notes"), staff)).await;
-    assert!(notes.to_string().contains("已注销用户"), "{notes}");
+    let other = w.dispatcher.get_order(other).await.unwrap();
+    assert!(other.description.contains("可以帮忙开门"), "the rest of the text stays: {other:?}");
+    let notes = w.dispatcher.notes(order).await.unwrap();
+    assert!(notes.items.iter().any(|n| n.body.contains("已注销用户")), "{notes:?}");
 }
 
 #[tokio::test]
@@ -217,18 +200,18 @@ async fn contract_performance_matches_what_happened() {
     let resident = app.resident().await;
     let (member, partner_id, contract) = partner(&app, &w, 5, Some(10)).await;
     // Three offers: one declined, two accepted; of those one completed and rated 4.
-    let declined = id(&place(&app, &w, &resident).await);
-    dispatch(&app, &w, declined, &[partner_id]).await;
-    step(&app, &member, declined, "decline", Some(json!({"reason": "没空"}))).await;
-    let done = id(&place(&app, &w, &resident).await);
-    dispatch(&app, &w, done, &[partner_id]).await;
-    step(&app, &member, done, "accept", None).await;
-    step(&app, &member, done, "start", None).await;
-    step(&app, &member, done, "complete", Some(json!({"summary": "ok"}))).await;
-    step(&app, &resident, done, "rating", Some(json!({"stars": 4}))).await;
-    let open = id(&place(&app, &w, &resident).await);
-    dispatch(&app, &w, open, &[partner_id]).await;
-    step(&app, &member, open, "accept", None).await;
+    let declined = place(&w, &resident).await.id;
+    w.dispatcher.dispatch(declined, &[partner_id]).await.unwrap();
+    member.decline(declined, "没空").await.unwrap();
+    let done = place(&w, &resident).await.id;
+    w.dispatcher.dispatch(done, &[partner_id]).await.unwrap();
+    member.accept(done).await.unwrap();
+    member.start(done).await.unwrap();
+    member.complete(done, "ok", None).await.unwrap();
+    resident.rate(done, 4).await.unwrap();
+    let open = place(&w, &resident).await.id;
+    w.dispatcher.dispatch(open, &[partner_id]).await.unwrap();
+    member.accept(open).await.unwrap();
 
     let (status, perf) =
         app.call(app.get(&format!("/contracts/{contract}/performance"), Some(&w.dispatcher.access_token))).await;

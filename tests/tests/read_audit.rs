@@ -3,25 +3,21 @@
 //! the query with any phone hashed), never the data itself; a resident reading her own
 //! orders leaves none.
 
-use serde_json::{Value, json};
-use shenbian_tests::scene::{World, dispatch, partner, place, step, volunteer, world};
-use shenbian_tests::{Actor, TestApp};
-use uuid::Uuid;
-
-fn id(v: &Value) -> Uuid {
-    v["id"].as_str().unwrap().parse().unwrap()
-}
+use serde_json::Value;
+use shenbian_tests::scene::{World, partner, place, volunteer, world};
+use shenbian_tests::shenbian::audit::routes::AuditView;
+use shenbian_tests::{Actor, TestApp, json_of};
 
 /// The audit entries `actor` left with `action`.
-async fn entries(app: &TestApp, w: &World, action: &str, actor: &Actor) -> Vec<Value> {
-    app.audit_entries(&w.admin, &format!("action={action}&actor={}", actor.user_id)).await
+async fn entries(w: &World, action: &str, actor: &Actor) -> Vec<AuditView> {
+    w.admin.audit_all(&format!("action={action}&actor={}", actor.user_id)).await
 }
 
 /// Exactly one entry, holding none of the resident's personal data.
-fn the_one(entries: Vec<Value>, resident: &Actor) -> Value {
+fn the_one(entries: Vec<AuditView>, resident: &Actor) -> AuditView {
     assert_eq!(entries.len(), 1, "one entry per request: {entries:?}");
     let entry = entries.into_iter().next().unwrap();
-    let text = entry.to_string();
+    let text = json_of(&entry).to_string();
     for personal in [resident.phone.as_str(), "王秀英", "2单元", "进门左手边", "厨房水管漏水"] {
         assert!(!text.contains(personal), "the audit entry holds {personal}: {text}");
     }
@@ -33,23 +29,22 @@ async fn a_dispatcher_listing_orders_leaves_one_entry_naming_the_orders_shown() 
     let app = TestApp::spawn().await;
     let w = world(&app).await;
     let resident = app.resident().await;
-    let orders = [id(&place(&app, &w, &resident).await), id(&place(&app, &w, &resident).await)];
+    let orders = [place(&w, &resident).await.id, place(&w, &resident).await.id];
 
-    let (status, page) = app.call(app.get("/orders?limit=100", Some(&w.dispatcher.access_token))).await;
-    assert_eq!(status, 200, "{page}");
-    assert_eq!(page["items"][0]["contact_phone"], resident.phone.as_str(), "the dispatcher sees it unmasked");
+    let page = w.dispatcher.list_orders("limit=100").await.unwrap();
+    assert_eq!(page.items[0].contact_phone, resident.phone, "the dispatcher sees it unmasked");
 
-    let entry = the_one(entries(&app, &w, "order.list", &w.dispatcher).await, &resident);
-    assert_eq!(entry["object_type"], "order");
-    let reason = entry["reason"].as_str().unwrap();
+    let entry = the_one(entries(&w, "order.list", &w.dispatcher).await, &resident);
+    assert_eq!(entry.object_type, "order");
+    let reason = entry.reason.as_deref().unwrap();
     for order in orders {
         assert!(reason.contains(&order.to_string()), "{reason}");
     }
     assert!(reason.contains("limit=100"), "{reason}");
 
     // An admin's list is on record too.
-    assert_eq!(app.call(app.get("/orders", Some(&w.admin.access_token))).await.0, 200);
-    the_one(entries(&app, &w, "order.list", &w.admin).await, &resident);
+    w.admin.list_orders("").await.unwrap();
+    the_one(entries(&w, "order.list", &w.admin).await, &resident);
 }
 
 #[tokio::test]
@@ -57,23 +52,21 @@ async fn a_search_by_phone_leaves_one_entry_with_the_phone_only_hashed() {
     let app = TestApp::spawn().await;
     let w = world(&app).await;
     let resident = app.resident().await;
-    let order = id(&place(&app, &w, &resident).await);
-    let token = Some(w.dispatcher.access_token.as_str());
+    let order = place(&w, &resident).await.id;
+    let by_phone = format!("phone={}", resident.phone);
 
-    let (status, page) = app.call(app.get(&format!("/orders?phone={}", resident.phone), token)).await;
-    assert_eq!(status, 200, "{page}");
-    assert_eq!(page["items"].as_array().unwrap().len(), 1);
-    let (status, _) = app.call(app.get(&format!("/orders?phone={}", resident.phone), token)).await;
-    assert_eq!(status, 200);
+    assert_eq!(w.dispatcher.list_orders(&by_phone).await.unwrap().items.len(), 1);
+    w.dispatcher.list_orders(&by_phone).await.unwrap();
 
-    let found = entries(&app, &w, "order.search_phone", &w.dispatcher).await;
+    let mut found = entries(&w, "order.search_phone", &w.dispatcher).await;
     assert_eq!(found.len(), 2, "one per search: {found:?}");
-    let first = the_one(vec![found[0].clone()], &resident);
-    let reason = first["reason"].as_str().unwrap();
+    let second_reason = found.pop().unwrap().reason;
+    let first = the_one(found, &resident);
+    let reason = first.reason.as_deref().unwrap();
     assert!(reason.contains(&order.to_string()), "{reason}");
     assert!(reason.contains("phone=phone#"), "{reason}");
-    assert_eq!(found[0]["reason"], found[1]["reason"], "the same phone has the same key");
-    assert!(entries(&app, &w, "order.list", &w.dispatcher).await.is_empty(), "a search is one entry, not two");
+    assert_eq!(first.reason, second_reason, "the same phone has the same key");
+    assert!(entries(&w, "order.list", &w.dispatcher).await.is_empty(), "a search is one entry, not two");
 }
 
 #[tokio::test]
@@ -82,25 +75,25 @@ async fn every_export_leaves_one_entry_with_its_query() {
     let w = world(&app).await;
     let resident = app.resident().await;
     let (person, volunteer_id) = volunteer(&app, &w).await;
-    let order = id(&place(&app, &w, &resident).await);
-    dispatch(&app, &w, order, &[volunteer_id]).await;
-    step(&app, &person, order, "accept", None).await;
-    step(&app, &person, order, "start", None).await;
-    step(&app, &person, order, "complete", Some(json!({"summary": "陪同就医", "minutes": 50}))).await;
-    step(&app, &resident, order, "confirm", None).await;
+    let order = place(&w, &resident).await.id;
+    w.dispatcher.dispatch(order, &[volunteer_id]).await.unwrap();
+    person.accept(order).await.unwrap();
+    person.start(order).await.unwrap();
+    person.complete(order, "陪同就医", Some(50)).await.unwrap();
+    resident.confirm(order).await.unwrap();
     let token = Some(w.dispatcher.access_token.as_str());
 
     let response = app.get(&format!("/orders/export.csv?phone={}", resident.phone), token).send().await.unwrap();
     assert_eq!(response.status(), 200);
     assert!(response.text().await.unwrap().contains(&resident.phone));
-    let entry = the_one(entries(&app, &w, "order.export", &w.dispatcher).await, &resident);
-    assert!(entry["reason"].as_str().unwrap().contains("phone=phone#"), "{entry}");
+    let entry = the_one(entries(&w, "order.export", &w.dispatcher).await, &resident);
+    assert!(entry.reason.as_deref().unwrap().contains("phone=phone#"), "{entry:?}");
 
     let response = app.get("/volunteers/hours.csv", token).send().await.unwrap();
     assert_eq!(response.status(), 200);
-    let entry = the_one(entries(&app, &w, "volunteer.hours_export", &w.dispatcher).await, &person);
-    assert_eq!(entry["object_id"], w.community.to_string());
-    assert!(!entry.to_string().contains(&person.phone));
+    let entry = the_one(entries(&w, "volunteer.hours_export", &w.dispatcher).await, &person);
+    assert_eq!(entry.object_id, w.community.to_string());
+    assert!(!json_of(&entry).to_string().contains(&person.phone));
 }
 
 #[tokio::test]
@@ -110,42 +103,33 @@ async fn staff_reads_of_hours_accounts_and_partner_contacts_are_on_record() {
     let resident = app.resident().await;
     let (person, volunteer_id) = volunteer(&app, &w).await;
     let (owner, partner_id, _) = partner(&app, &w, 10, None).await;
-    let admin = Some(w.admin.access_token.as_str());
 
-    let path = format!("/volunteers/{volunteer_id}/hours");
-    assert_eq!(app.call(app.get(&path, Some(&w.dispatcher.access_token))).await.0, 200);
-    let entry = the_one(entries(&app, &w, "volunteer.hours_read", &w.dispatcher).await, &person);
-    assert_eq!(entry["object_id"], volunteer_id.to_string());
-    assert_eq!(app.call(app.get(&path, Some(&person.access_token))).await.0, 200);
-    assert!(entries(&app, &w, "volunteer.hours_read", &person).await.is_empty(), "her own hours");
+    w.dispatcher.hours(volunteer_id).await.unwrap();
+    let entry = the_one(entries(&w, "volunteer.hours_read", &w.dispatcher).await, &person);
+    assert_eq!(entry.object_id, volunteer_id.to_string());
+    person.hours(volunteer_id).await.unwrap();
+    assert!(entries(&w, "volunteer.hours_read", &person).await.is_empty(), "her own hours");
 
-    let (status, users) = app.call(app.get("/users?limit=100", admin)).await;
-    assert_eq!(status, 200, "{users}");
-    let entry = the_one(entries(&app, &w, "user.list", &w.admin).await, &resident);
-    assert!(entry["reason"].as_str().unwrap().contains(&w.dispatcher.user_id.to_string()), "{entry}");
+    let _: Value = w.admin.get("/users?limit=100").await.unwrap();
+    let entry = the_one(entries(&w, "user.list", &w.admin).await, &resident);
+    assert!(entry.reason.as_deref().unwrap().contains(&w.dispatcher.user_id.to_string()), "{entry:?}");
 
-    let (status, partners) = app.call(app.get("/partners", admin)).await;
-    assert_eq!(status, 200, "{partners}");
-    let entry = the_one(entries(&app, &w, "partner.list", &w.admin).await, &owner);
-    assert!(entry["reason"].as_str().unwrap().contains(&partner_id.to_string()), "{entry}");
-    assert_eq!(app.call(app.get(&format!("/partners/{partner_id}"), admin)).await.0, 200);
-    let entry = the_one(entries(&app, &w, "partner.read", &w.admin).await, &owner);
-    assert_eq!(entry["object_id"], partner_id.to_string());
-    let (status, members) = app.call(app.get(&format!("/partners/{partner_id}/members"), admin)).await;
-    assert_eq!(status, 200, "{members}");
+    let _: Value = w.admin.get("/partners").await.unwrap();
+    let entry = the_one(entries(&w, "partner.list", &w.admin).await, &owner);
+    assert!(entry.reason.as_deref().unwrap().contains(&partner_id.to_string()), "{entry:?}");
+    let _: Value = w.admin.get(&format!("/partners/{partner_id}")).await.unwrap();
+    let entry = the_one(entries(&w, "partner.read", &w.admin).await, &owner);
+    assert_eq!(entry.object_id, partner_id.to_string());
+    let members: Value = w.admin.get(&format!("/partners/{partner_id}/members")).await.unwrap();
     assert_eq!(members["items"][0]["phone"], owner.phone.as_str(), "staff see the members' phones");
-    let entry = the_one(entries(&app, &w, "partner.members_read", &w.admin).await, &owner);
-    assert!(entry["reason"].as_str().unwrap().contains(&owner.user_id.to_string()), "{entry}");
+    let entry = the_one(entries(&w, "partner.members_read", &w.admin).await, &owner);
+    assert!(entry.reason.as_deref().unwrap().contains(&owner.user_id.to_string()), "{entry:?}");
 
     // The partner's own admin reads its own contact: not a staff read.
-    assert_eq!(app.call(app.get("/partners", Some(&owner.access_token))).await.0, 200);
-    assert_eq!(app.call(app.get(&format!("/partners/{partner_id}"), Some(&owner.access_token))).await.0, 200);
-    assert!(
-        app.audit_entries(&w.admin, &format!("actor={}&object_type=partner", owner.user_id))
-            .await
-            .iter()
-            .all(|e| !e["action"].as_str().unwrap().ends_with(".read") && e["action"] != "partner.list")
-    );
+    let _: Value = owner.get("/partners").await.unwrap();
+    let _: Value = owner.get(&format!("/partners/{partner_id}")).await.unwrap();
+    let own = w.admin.audit_all(&format!("actor={}&object_type=partner", owner.user_id)).await;
+    assert!(own.iter().all(|e| !e.action.ends_with(".read") && e.action != "partner.list"), "{own:?}");
 }
 
 #[tokio::test]
@@ -153,12 +137,11 @@ async fn a_resident_reading_her_own_orders_leaves_no_entry() {
     let app = TestApp::spawn().await;
     let w = world(&app).await;
     let resident = app.resident().await;
-    let order = id(&place(&app, &w, &resident).await);
-    let token = Some(resident.access_token.as_str());
+    let order = place(&w, &resident).await.id;
 
-    assert_eq!(app.call(app.get("/orders?limit=100", token)).await.0, 200);
-    assert_eq!(app.call(app.get(&format!("/orders/{order}"), token)).await.0, 200);
+    resident.list_orders("limit=100").await.unwrap();
+    resident.get_order(order).await.unwrap();
 
-    let mine = app.audit_entries(&w.admin, &format!("actor={}", resident.user_id)).await;
+    let mine = w.admin.audit_all(&format!("actor={}", resident.user_id)).await;
     assert!(mine.is_empty(), "{mine:?}");
 }

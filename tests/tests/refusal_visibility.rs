@@ -2,40 +2,47 @@
 //! volunteer or contract answers exactly as an id that does not exist, before any check of
 //! the body, the parameters or the `provider_id` named.
 
-use reqwest::RequestBuilder;
+use reqwest::Method;
 use serde_json::{Value, json};
-use shenbian_tests::scene::{dispatch, partner, place, volunteer, world};
-use shenbian_tests::{Actor, TestApp};
+use shenbian_tests::scene::{partner, place, volunteer, world};
+use shenbian_tests::{Actor, Answer, TestApp};
 use uuid::Uuid;
 
-fn id(v: &Value) -> Uuid {
-    v["id"].as_str().unwrap().parse().unwrap()
+/// A request on some object: `{id}` in the path names it.
+struct Probe {
+    what: &'static str,
+    method: Method,
+    path: String,
+    body: Option<Value>,
 }
 
-/// A request on the object `object` by `actor`.
-type Probe<'a> = Box<dyn Fn(&Actor, Uuid) -> RequestBuilder + 'a>;
-
-fn post<'a>(app: &'a TestApp, path: &'a str, body: Option<Value>) -> Probe<'a> {
-    Box::new(move |actor, object| {
-        let path = path.replace("{id}", &object.to_string());
-        match &body {
-            Some(body) => app.post(&path, Some(&actor.access_token), body),
-            None => app.post_empty(&path, Some(&actor.access_token)),
-        }
-    })
+fn post(what: &'static str, path: &str, body: Option<Value>) -> Probe {
+    Probe { what, method: Method::POST, path: path.to_owned(), body }
 }
 
-fn get<'a>(app: &'a TestApp, path: &'a str) -> Probe<'a> {
-    Box::new(move |actor, object| app.get(&path.replace("{id}", &object.to_string()), Some(&actor.access_token)))
+fn get(what: &'static str, path: &str) -> Probe {
+    Probe { what, method: Method::GET, path: path.to_owned(), body: None }
+}
+
+impl Probe {
+    async fn ask(&self, actor: &Actor, object: Uuid) -> Answer<Value> {
+        let request = actor.request(self.method.clone(), &self.path.replace("{id}", &object.to_string()));
+        let request = match &self.body {
+            Some(body) => request.json(body),
+            None => request,
+        };
+        actor.send(request, 200).await
+    }
 }
 
 /// Asserts that `stranger`'s request on `object` is answered as on an id that does not
 /// exist: 404 `not_found`.
-async fn assert_unseen(app: &TestApp, stranger: &Actor, object: Uuid, what: &str, probe: &Probe<'_>) {
-    let (status, answer) = app.call(probe(stranger, object)).await;
-    let (random_status, random) = app.call(probe(stranger, Uuid::now_v7())).await;
-    assert_eq!((status, &answer["code"]), (random_status, &random["code"]), "{what}: {answer} vs {random}");
-    assert_eq!((status, answer["code"].as_str()), (404, Some("not_found")), "{what}: {answer}");
+async fn assert_unseen(stranger: &Actor, object: Uuid, probe: &Probe) {
+    let what = probe.what;
+    let Err(answer) = probe.ask(stranger, object).await else { panic!("{what}: answered") };
+    let Err(random) = probe.ask(stranger, Uuid::now_v7()).await else { panic!("{what}: answered a random id") };
+    assert_eq!((answer.status, &answer.code), (random.status, &random.code), "{what}: {answer:?} vs {random:?}");
+    assert_eq!((answer.status, answer.code.as_str()), (404, "not_found"), "{what}: {answer:?}");
 }
 
 #[tokio::test]
@@ -45,8 +52,8 @@ async fn a_stranger_naming_a_provider_on_someone_elses_order_gets_404() {
     let resident = app.resident().await;
     let (member, partner_id, _) = partner(&app, &w, 3, None).await;
     let (other_member, _, _) = partner(&app, &w, 3, None).await;
-    let order = id(&place(&app, &w, &resident).await);
-    dispatch(&app, &w, order, &[partner_id]).await;
+    let order = place(&w, &resident).await.id;
+    w.dispatcher.dispatch(order, &[partner_id]).await.unwrap();
     let stranger = app.resident().await;
 
     let named = |extra: Value| {
@@ -55,25 +62,22 @@ async fn a_stranger_naming_a_provider_on_someone_elses_order_gets_404() {
         Some(body)
     };
     let probes = [
-        ("accept", post(&app, "/orders/{id}/accept", named(json!({})))),
-        ("decline", post(&app, "/orders/{id}/decline", named(json!({"reason": "忙不过来"})))),
-        ("release", post(&app, "/orders/{id}/release", named(json!({"reason": "临时有事"})))),
-        ("start", post(&app, "/orders/{id}/start", named(json!({})))),
-        ("complete", post(&app, "/orders/{id}/complete", named(json!({"summary": "修好了"})))),
+        post("accept", "/orders/{id}/accept", named(json!({}))),
+        post("decline", "/orders/{id}/decline", named(json!({"reason": "忙不过来"}))),
+        post("release", "/orders/{id}/release", named(json!({"reason": "临时有事"}))),
+        post("start", "/orders/{id}/start", named(json!({}))),
+        post("complete", "/orders/{id}/complete", named(json!({"summary": "修好了"}))),
     ];
-    for (what, probe) in &probes {
-        assert_unseen(&app, &stranger, order, what, probe).await;
-        assert_unseen(&app, &other_member, order, what, probe).await;
+    for probe in &probes {
+        assert_unseen(&stranger, order, probe).await;
+        assert_unseen(&other_member, order, probe).await;
     }
 
     // Whoever may see the order still learns that the provider named is not theirs.
-    let body = json!({"provider_id": Uuid::now_v7()});
-    let (status, refused) =
-        app.call(app.post(&format!("/orders/{order}/accept"), Some(&member.access_token), &body)).await;
-    assert_eq!((status, refused["code"].as_str()), (422, Some("validation_failed")), "{refused}");
-    let (status, refused) =
-        app.call(app.post(&format!("/orders/{order}/start"), Some(&resident.access_token), &body)).await;
-    assert_eq!(status, 422, "{refused}");
+    let refused = member.accept_for(order, Uuid::now_v7()).await.unwrap_err();
+    assert_eq!((refused.status, refused.code.as_str()), (422, "validation_failed"), "{refused:?}");
+    let refused = resident.start_for(order, Uuid::now_v7()).await.unwrap_err();
+    assert_eq!(refused.status, 422, "{refused:?}");
 }
 
 #[tokio::test]
@@ -82,39 +86,34 @@ async fn a_stranger_sending_a_bad_request_on_someone_elses_order_gets_404() {
     let w = world(&app).await;
     let resident = app.resident().await;
     let (_, partner_id, _) = partner(&app, &w, 3, None).await;
-    let order = id(&place(&app, &w, &resident).await);
-    dispatch(&app, &w, order, &[partner_id]).await;
+    let order = place(&w, &resident).await.id;
+    w.dispatcher.dispatch(order, &[partner_id]).await.unwrap();
     let other_community = app.community().await;
     let strangers = [app.resident().await, app.dispatcher(other_community).await];
 
     let blank = || Some(json!({"reason": " "}));
     let probes = [
-        ("dispatch", post(&app, "/orders/{id}/dispatch", Some(json!({"provider_ids": []})))),
-        ("withdraw", post(&app, "/orders/{id}/withdraw", blank())),
-        ("decline", post(&app, "/orders/{id}/decline", blank())),
-        ("release", post(&app, "/orders/{id}/release", blank())),
-        ("reassign", post(&app, "/orders/{id}/reassign", blank())),
-        ("cancel", post(&app, "/orders/{id}/cancel", blank())),
-        ("dispute", post(&app, "/orders/{id}/dispute", blank())),
-        ("resolve", post(&app, "/orders/{id}/resolve", Some(json!({"outcome": "close", "reason": " "})))),
-        ("complete", post(&app, "/orders/{id}/complete", Some(json!({"summary": " "})))),
-        ("confirm", post(&app, "/orders/{id}/confirm", None)),
-        ("rating", post(&app, "/orders/{id}/rating", Some(json!({"stars": 9})))),
-        ("add a note", post(&app, "/orders/{id}/notes", Some(json!({"body": " "})))),
-        ("notes", get(&app, "/orders/{id}/notes?cursor=not-a-cursor")),
-        ("events", get(&app, "/orders/{id}/events?cursor=not-a-cursor")),
-        ("candidates", get(&app, "/orders/{id}/candidates")),
-        ("read", get(&app, "/orders/{id}")),
-        (
-            "patch",
-            Box::new(|actor: &Actor, object: Uuid| {
-                app.patch(&format!("/orders/{object}"), Some(&actor.access_token), &json!({"title": " "}))
-            }) as Probe<'_>,
-        ),
+        post("dispatch", "/orders/{id}/dispatch", Some(json!({"provider_ids": []}))),
+        post("withdraw", "/orders/{id}/withdraw", blank()),
+        post("decline", "/orders/{id}/decline", blank()),
+        post("release", "/orders/{id}/release", blank()),
+        post("reassign", "/orders/{id}/reassign", blank()),
+        post("cancel", "/orders/{id}/cancel", blank()),
+        post("dispute", "/orders/{id}/dispute", blank()),
+        post("resolve", "/orders/{id}/resolve", Some(json!({"outcome": "close", "reason": " "}))),
+        post("complete", "/orders/{id}/complete", Some(json!({"summary": " "}))),
+        post("confirm", "/orders/{id}/confirm", None),
+        post("rating", "/orders/{id}/rating", Some(json!({"stars": 9}))),
+        post("add a note", "/orders/{id}/notes", Some(json!({"body": " "}))),
+        get("notes", "/orders/{id}/notes?cursor=not-a-cursor"),
+        get("events", "/orders/{id}/events?cursor=not-a-cursor"),
+        get("candidates", "/orders/{id}/candidates"),
+        get("read", "/orders/{id}"),
+        Probe { what: "patch", method: Method::PATCH, path: "/orders/{id}".into(), body: Some(json!({"title": " "})) },
     ];
     for stranger in &strangers {
-        for (what, probe) in &probes {
-            assert_unseen(&app, stranger, order, what, probe).await;
+        for probe in &probes {
+            assert_unseen(stranger, order, probe).await;
         }
     }
 }
@@ -132,23 +131,26 @@ async fn a_stranger_asking_about_someone_elses_volunteer_or_contract_gets_404() 
         format!("/volunteers/{{id}}/eligibility?community_id={}&category_code={}", w.community, w.category);
     let blank = || Some(json!({"reason": " "}));
     let probes = [
-        ("eligibility", get(&app, &eligibility)),
-        ("hours", get(&app, "/volunteers/{id}/hours?cursor=not-a-cursor")),
-        ("reject", post(&app, "/volunteers/{id}/reject", blank())),
-        ("suspend", post(&app, "/volunteers/{id}/suspend", blank())),
+        get("eligibility", &eligibility),
+        get("hours", "/volunteers/{id}/hours?cursor=not-a-cursor"),
+        post("reject", "/volunteers/{id}/reject", blank()),
+        post("suspend", "/volunteers/{id}/suspend", blank()),
+    ];
+    let contract_probes = [
+        post("/contracts/{id}/suspend", "/contracts/{id}/suspend", blank()),
+        post("/contracts/{id}/terminate", "/contracts/{id}/terminate", blank()),
     ];
     for stranger in &strangers {
-        for (what, probe) in &probes {
-            assert_unseen(&app, stranger, volunteer_id, what, probe).await;
+        for probe in &probes {
+            assert_unseen(stranger, volunteer_id, probe).await;
         }
-        for path in ["/contracts/{id}/suspend", "/contracts/{id}/terminate"] {
-            assert_unseen(&app, stranger, contract, path, &post(&app, path, blank())).await;
+        for probe in &contract_probes {
+            assert_unseen(stranger, contract, probe).await;
         }
     }
 
     // The volunteer sees their own record but may not ask as staff do; staff may.
-    let (status, _) = app.call(get(&app, &eligibility)(&person, volunteer_id)).await;
-    assert_eq!(status, 403);
-    let (status, answer) = app.call(get(&app, &eligibility)(&w.dispatcher, volunteer_id)).await;
-    assert_eq!(status, 200, "{answer}");
+    let asks = get("eligibility", &eligibility);
+    assert_eq!(asks.ask(&person, volunteer_id).await.unwrap_err().status, 403);
+    asks.ask(&w.dispatcher, volunteer_id).await.unwrap();
 }

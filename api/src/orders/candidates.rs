@@ -204,7 +204,7 @@ impl Record {
     }
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, ToSchema)]
 pub struct CandidateProvider {
     pub id: Uuid,
     pub kind: ProviderKind,
@@ -212,7 +212,7 @@ pub struct CandidateProvider {
     pub name: String,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, ToSchema)]
 pub struct CandidateView {
     pub provider: CandidateProvider,
     /// 0–100; see the ranking's documented factors.

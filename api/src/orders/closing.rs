@@ -112,7 +112,7 @@ pub struct RatingBody {
     comment: Option<String>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, ToSchema)]
 pub struct RatingView {
     pub id: Uuid,
     pub order_id: Uuid,

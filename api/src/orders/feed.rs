@@ -21,7 +21,7 @@ use crate::pagination::{PageParams, Paginated, encode_text_cursor};
 use crate::state::AppState;
 
 /// An entry of an order's timeline: ids, the step, states and the reason — no personal data.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, ToSchema)]
 pub struct EventView {
     pub id: Uuid,
     /// Global position in the event log; the feed's cursor.

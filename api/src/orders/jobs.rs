@@ -19,7 +19,7 @@ use crate::pagination::{MAX_LIMIT, PageParams, Paginated, encode_text_cursor};
 use crate::state::AppState;
 
 /// A job in a provider's list: an open offer to accept or decline, or an assigned job.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, ToSchema)]
 pub struct JobView {
     /// `offer` or `assigned`.
     pub kind: String,

@@ -22,7 +22,7 @@ use crate::extract::{JsonBody, Path, Query};
 use crate::pagination::{PageParams, Paginated};
 use crate::state::AppState;
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, ToSchema)]
 pub struct NoteView {
     pub id: Uuid,
     pub order_id: Uuid,
