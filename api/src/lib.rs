@@ -41,6 +41,7 @@ pub mod state;
 pub mod stats;
 pub mod telemetry;
 pub mod users;
+pub mod vetting;
 pub mod views;
 pub mod volunteers;
 pub mod worker;
