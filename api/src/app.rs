@@ -43,7 +43,7 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::partner_members::router())
         .merge(crate::invitations::router())
         .merge(crate::volunteers::router())
-        .merge(crate::contracts::router())
+        .merge(crate::contracts::routes::router())
         .merge(crate::eligibility::router())
         .merge(crate::orders::router())
         .merge(crate::ratings::router())
