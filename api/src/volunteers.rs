@@ -17,7 +17,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::access::{ReasonBody, is_staff_of, text_field};
-use crate::auth::Principal;
+use crate::auth::{Principal, Resident};
 use crate::categories::unknown_categories;
 use crate::db::begin_write;
 use crate::entity::enums::ProviderStatusDb;
@@ -114,12 +114,9 @@ pub struct VolunteerApplication {
 #[tracing::instrument(skip_all, fields(user_id))]
 async fn apply(
     State(state): State<AppState>,
-    principal: Principal,
+    Resident(principal): Resident,
     JsonBody(body): JsonBody<VolunteerApplication>,
 ) -> Result<(StatusCode, Json<VolunteerView>), ApiError> {
-    if !principal.has(Role::Resident) {
-        return Err(ApiError::Forbidden);
-    }
     let db = state.db()?;
     let mut fields = Fields::default();
     let mut skills = body.skills.clone();

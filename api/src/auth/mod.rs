@@ -232,20 +232,38 @@ impl FromRequestParts<AppState> for Admin {
     }
 }
 
-/// A caller with the dispatcher role, with the community they work for.
-pub struct Dispatcher {
+/// A caller with the admin or the dispatcher role. An admin works for the whole district, a
+/// dispatcher for their community: `scope`. A dispatcher without a community (which
+/// `RoleSet::for_staff` never makes) is refused.
+pub struct Staff {
     pub principal: Principal,
-    pub community_id: Uuid,
+    /// The community a dispatcher works for; `None` for an admin.
+    pub scope: Option<Uuid>,
 }
 
-impl FromRequestParts<AppState> for Dispatcher {
+impl FromRequestParts<AppState> for Staff {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let principal = Principal::from_request_parts(parts, state).await?;
+        if principal.has(Role::Admin) {
+            return Ok(Self { principal, scope: None });
+        }
         match (principal.has(Role::Dispatcher), principal.community_id) {
-            (true, Some(community_id)) => Ok(Self { principal, community_id }),
+            (true, Some(community_id)) => Ok(Self { principal, scope: Some(community_id) }),
             _ => Err(ApiError::Forbidden),
         }
+    }
+}
+
+/// A caller with the resident role.
+pub struct Resident(pub Principal);
+
+impl FromRequestParts<AppState> for Resident {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let principal = Principal::from_request_parts(parts, state).await?;
+        if principal.has(Role::Resident) { Ok(Self(principal)) } else { Err(ApiError::Forbidden) }
     }
 }

@@ -21,7 +21,7 @@ use super::standing::visible;
 use super::view::{ContractView, TermsBody};
 use crate::access::{partners_of, text_field};
 use crate::audit::{self, Entry};
-use crate::auth::Principal;
+use crate::auth::{Principal, Staff};
 use crate::categories::unknown_categories;
 use crate::db::begin_write;
 use crate::entity::enums::ContractStatusDb;
@@ -56,18 +56,14 @@ pub struct NewContract {
 #[tracing::instrument(skip_all, fields(user_id))]
 async fn create_contract(
     State(state): State<AppState>,
-    principal: Principal,
+    Staff { principal, scope }: Staff,
     JsonBody(body): JsonBody<NewContract>,
 ) -> Result<(StatusCode, Json<ContractView>), ApiError> {
-    let admin = principal.has(Role::Admin);
-    let dispatcher_of = principal.community_id.filter(|_| principal.has(Role::Dispatcher));
-    if !admin && dispatcher_of.is_none() {
-        return Err(ApiError::Forbidden);
-    }
     let db = state.db()?;
     let communities: Vec<Uuid> = body.community_ids.iter().copied().collect::<BTreeSet<_>>().into_iter().collect();
     let categories: Vec<String> = body.category_codes.iter().cloned().collect::<BTreeSet<_>>().into_iter().collect();
-    if !admin && communities.iter().any(|c| Some(*c) != dispatcher_of) {
+    // A contract that covers another community too is the district's to record.
+    if scope.is_some_and(|own| communities.iter().any(|c| *c != own)) {
         return Err(ApiError::Forbidden);
     }
     let mut fields = Fields::default();
