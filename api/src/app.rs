@@ -21,8 +21,8 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::auth::keys::Keys;
 use crate::config::Settings;
+use crate::crypto::keys::Keys;
 use crate::db::connect_and_migrate;
 use crate::error::{ApiError, PROBLEM_JSON};
 use crate::openapi::ApiDoc;

@@ -12,6 +12,7 @@ pub mod categories;
 pub mod cli;
 pub mod config;
 pub mod contracts;
+pub mod crypto;
 pub mod dates;
 pub mod db;
 pub mod demo;

@@ -4,9 +4,6 @@
 //! on every instance. Role guards are typed extractors, so a handler's signature says who
 //! may call it.
 
-mod jwt;
-pub mod keys;
-pub mod password;
 pub mod routes;
 pub mod session;
 pub mod throttle;
@@ -20,9 +17,13 @@ use sea_orm::{ActiveEnum, ColumnTrait, ConnectionTrait, DbErr, FromQueryResult, 
 use shenbian_domain::{Role, RoleSet};
 use uuid::Uuid;
 
+use crate::crypto::keys::Claims;
 use crate::entity::{session as sessions, user};
 use crate::error::ApiError;
 use crate::state::AppState;
+
+/// The signing keys, where the order routes name them: [`crate::crypto::keys`].
+pub use crate::crypto::keys;
 
 /// A signed-in caller, as of this request.
 #[derive(Debug, Clone)]
@@ -60,7 +61,7 @@ impl FromRequestParts<AppState> for Principal {
 /// which user and session the token names, and must act on nothing.
 #[derive(Debug)]
 pub struct Bearer {
-    claims: keys::Claims,
+    claims: Claims,
 }
 
 impl FromRequestParts<AppState> for Bearer {
