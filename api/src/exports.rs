@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use futures_util::stream;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::Deserialize;
-use shenbian_domain::text::is_invisible;
+use shenbian_domain::invisible::is_invisible;
 use utoipa::IntoParams;
 use uuid::Uuid;
 
