@@ -21,8 +21,8 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::auth::keys::Keys;
 use crate::config::Settings;
+use crate::crypto::keys::Keys;
 use crate::db::connect_and_migrate;
 use crate::error::{ApiError, PROBLEM_JSON};
 use crate::openapi::ApiDoc;
@@ -43,7 +43,7 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::partner_members::router())
         .merge(crate::invitations::router())
         .merge(crate::volunteers::router())
-        .merge(crate::contracts::router())
+        .merge(crate::contracts::routes::router())
         .merge(crate::eligibility::router())
         .merge(crate::orders::router())
         .merge(crate::ratings::router())

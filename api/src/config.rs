@@ -343,10 +343,6 @@ impl Settings {
         }
     }
 
-    pub fn is_sqlite(&self) -> bool {
-        self.effective_database_url().starts_with("sqlite:")
-    }
-
     pub fn db_acquire_timeout(&self) -> Duration {
         Duration::from_millis(self.db_acquire_timeout_ms)
     }

@@ -337,10 +337,6 @@ impl Database {
         self.0.get().ok_or(ApiError::Unavailable)
     }
 
-    pub fn is_set(&self) -> bool {
-        self.0.initialized()
-    }
-
     pub fn set(&self, db: DatabaseConnection) {
         let _ = self.0.set(db);
     }

@@ -13,13 +13,12 @@ use chrono::{DateTime, Utc};
 use futures_util::stream;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::Deserialize;
-use shenbian_domain::Role;
-use shenbian_domain::text::is_invisible;
+use shenbian_domain::invisible::is_invisible;
 use utoipa::IntoParams;
 use uuid::Uuid;
 
 use crate::audit;
-use crate::auth::Principal;
+use crate::auth::{Principal, Staff};
 use crate::entity::{category, order, user, volunteer, volunteer_hour};
 use crate::error::ApiError;
 use crate::extract::Query;
@@ -159,14 +158,10 @@ pub struct HoursFilter {
 #[tracing::instrument(skip_all, fields(user_id))]
 pub async fn hours_csv(
     State(state): State<AppState>,
-    principal: Principal,
+    Staff { principal, scope }: Staff,
     Query(filter): Query<HoursFilter>,
 ) -> Result<Response, ApiError> {
-    let community = match (principal.has(Role::Admin), principal.community_id) {
-        (true, _) => filter.community_id,
-        (false, Some(c)) if principal.has(Role::Dispatcher) => Some(c),
-        _ => return Err(ApiError::Forbidden),
-    };
+    let community = scope.or(filter.community_id);
     let db: DatabaseConnection = state.db()?.clone();
     let scope = community.map_or_else(|| "*".to_owned(), |c| c.to_string());
     let what = format!("query: community_id={scope}");

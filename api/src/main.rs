@@ -110,7 +110,7 @@ async fn backup(settings: Settings, to: &std::path::Path) -> Result<(), String> 
 /// Connects, migrates and loads the keys, as the server would, for a one-off command.
 async fn ready_state(settings: Settings) -> Result<shenbian::state::AppState, String> {
     let conn = db::connect_and_migrate(&settings).await.map_err(|e| format!("database: {e}"))?;
-    let keys = shenbian::auth::keys::Keys::load(&conn, &settings).await.map_err(|e| format!("database: {e}"))?;
+    let keys = shenbian::crypto::keys::Keys::load(&conn, &settings).await.map_err(|e| format!("database: {e}"))?;
     let state = shenbian::state::AppState::new(settings, std::sync::Arc::new(shenbian::state::SystemClock));
     state.set_ready(conn, keys);
     Ok(state)

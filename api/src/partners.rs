@@ -9,12 +9,13 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::sea_query::ExprTrait;
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::{Deserialize, Serialize};
+use shenbian_domain::Role;
 use shenbian_domain::credit_code::CreditCode;
 use shenbian_domain::name::mask_name;
-use shenbian_domain::partner::{ProviderAction, ProviderStatus};
+use shenbian_domain::partner::ProviderAction;
 use shenbian_domain::phone::{Phone, mask_phone};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -31,6 +32,7 @@ use crate::error::{ApiError, t, violates_unique};
 use crate::extract::{Fields, JsonBody, Path, Query};
 use crate::pagination::{PageParams, Paginated};
 use crate::state::AppState;
+use crate::vetting::{Kind, Vetted, decide};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -290,44 +292,33 @@ async fn get_partner(
     Ok(Json(PartnerView::new(found, unmasked)))
 }
 
-/// Applies an admin's decision with a compare-and-set on status and version.
-async fn decide(
-    state: &AppState,
-    admin: &Principal,
-    id: Uuid,
-    action: ProviderAction,
-    reason: Option<String>,
-) -> Result<Json<PartnerView>, ApiError> {
-    let now = state.now();
-    let tx = begin_write(state.db()?).await?;
-    let current = partner::Entity::find_by_id(id).one(&tx).await?.ok_or(ApiError::NotFound)?;
-    let next =
-        ProviderStatus::from(current.status).apply(action).map_err(|e| ApiError::InvalidTransition(e.message))?;
-    if action == ProviderAction::Suspend {
-        crate::orders::withdrawals::close_for_partner(&tx, id, "partner_suspended", now).await?;
+/// Partners are vetted by admins (the handlers' `Admin` guard), who see every partner: the
+/// handlers check a reason before the partner is read.
+impl Vetted for partner::Entity {
+    const KIND: Kind = Kind::Partner;
+    const ID: partner::Column = partner::Column::Id;
+    const STATUS: partner::Column = partner::Column::Status;
+    const STATUS_REASON: partner::Column = partner::Column::StatusReason;
+    const VERSION: partner::Column = partner::Column::Version;
+    const UPDATED_AT: partner::Column = partner::Column::UpdatedAt;
+
+    type View = PartnerView;
+
+    fn state(row: &partner::Model) -> (ProviderStatusDb, i32) {
+        (row.status, row.version)
     }
-    let updated = partner::Entity::update_many()
-        .col_expr(partner::Column::Status, Expr::value(ProviderStatusDb::from(next)))
-        .col_expr(partner::Column::StatusReason, Expr::value(reason.clone()))
-        .col_expr(partner::Column::Version, Expr::value(current.version + 1))
-        .col_expr(partner::Column::UpdatedAt, Expr::value(now))
-        .filter(partner::Column::Id.eq(id))
-        .filter(partner::Column::Status.eq(current.status))
-        .filter(partner::Column::Version.eq(current.version))
-        .exec_with_returning(&tx)
-        .await?;
-    let Some(updated) = updated.into_iter().next() else {
-        return Err(ApiError::conflict(
-            "conflict",
-            t("合作方信息刚被他人修改；请刷新后重试", "the partner changed meanwhile; reload and retry"),
-        ));
-    };
-    let verb = format!("partner.{}", action.as_str());
-    let mut entry = Entry::new(admin.user_id, &verb, "partner", id);
-    entry.reason = reason;
-    audit::record(&tx, entry, now).await?;
-    tx.commit().await?;
-    Ok(Json(PartnerView::new(updated, true)))
+
+    async fn visible(db: &impl ConnectionTrait, principal: &Principal, id: Uuid) -> Result<partner::Model, ApiError> {
+        Ok(visible_partner(db, principal, id).await?.0)
+    }
+
+    fn may_decide(principal: &Principal, _: &partner::Model) -> bool {
+        principal.has(Role::Admin)
+    }
+
+    async fn view(_: &impl ConnectionTrait, row: partner::Model) -> Result<PartnerView, ApiError> {
+        Ok(PartnerView::new(row, true))
+    }
 }
 
 /// Approve an application (admins).
@@ -339,7 +330,7 @@ async fn approve(
     Admin(admin): Admin,
     Path(id): Path<Uuid>,
 ) -> Result<Json<PartnerView>, ApiError> {
-    decide(&state, &admin, id, ProviderAction::Approve, None).await
+    Ok(Json(decide::<partner::Entity>(&state, &admin, id, ProviderAction::Approve, None).await?))
 }
 
 /// Reject an application, with a reason (admins).
@@ -352,7 +343,8 @@ async fn reject(
     Path(id): Path<Uuid>,
     JsonBody(body): JsonBody<ReasonBody>,
 ) -> Result<Json<PartnerView>, ApiError> {
-    decide(&state, &admin, id, ProviderAction::Reject, Some(body.checked()?)).await
+    let reason = body.checked()?;
+    Ok(Json(decide::<partner::Entity>(&state, &admin, id, ProviderAction::Reject, Some(Ok(reason))).await?))
 }
 
 /// Suspend an approved partner, with a reason (admins): its open offers close at once; jobs
@@ -366,7 +358,8 @@ async fn suspend(
     Path(id): Path<Uuid>,
     JsonBody(body): JsonBody<ReasonBody>,
 ) -> Result<Json<PartnerView>, ApiError> {
-    decide(&state, &admin, id, ProviderAction::Suspend, Some(body.checked()?)).await
+    let reason = body.checked()?;
+    Ok(Json(decide::<partner::Entity>(&state, &admin, id, ProviderAction::Suspend, Some(Ok(reason))).await?))
 }
 
 /// Reinstate a suspended partner (admins).
@@ -378,5 +371,5 @@ async fn reinstate(
     Admin(admin): Admin,
     Path(id): Path<Uuid>,
 ) -> Result<Json<PartnerView>, ApiError> {
-    decide(&state, &admin, id, ProviderAction::Reinstate, None).await
+    Ok(Json(decide::<partner::Entity>(&state, &admin, id, ProviderAction::Reinstate, None).await?))
 }

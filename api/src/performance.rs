@@ -14,7 +14,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::auth::Principal;
-use crate::contracts::visible;
+use crate::contracts::standing::visible;
 use crate::entity::enums::OfferStatus;
 use crate::entity::{contract_usage, offer, order, rating};
 use crate::error::{ApiError, t};

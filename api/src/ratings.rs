@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use crate::access::{ReasonBody, is_staff, is_staff_of};
 use crate::audit::{self, Entry};
-use crate::auth::Principal;
+use crate::auth::{Principal, Staff};
 use crate::db::begin_write;
 use crate::entity::{order, partner, rating, volunteer};
 use crate::error::ApiError;
@@ -109,14 +109,11 @@ async fn provider_ratings(
 #[tracing::instrument(skip_all, fields(user_id))]
 async fn hide_comment(
     State(state): State<AppState>,
-    principal: Principal,
+    Staff { principal, .. }: Staff,
     Path(id): Path<Uuid>,
     JsonBody(body): JsonBody<ReasonBody>,
 ) -> Result<Json<RatingView>, ApiError> {
     let reason = body.checked()?;
-    if !is_staff(&principal) {
-        return Err(ApiError::Forbidden);
-    }
     let now = state.now();
     let tx = begin_write(state.db()?).await?;
     let found = rating::Entity::find_by_id(id).one(&tx).await?.ok_or(ApiError::NotFound)?;

@@ -8,9 +8,9 @@ use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
 use sea_orm::DatabaseConnection;
 use tokio::sync::{OnceCell, watch};
 
-use crate::auth::keys::Keys;
-use crate::auth::password::Hasher;
 use crate::config::Settings;
+use crate::crypto::keys::Keys;
+use crate::crypto::password::Hasher;
 use crate::db::Database;
 use crate::error::ApiError;
 use crate::metrics::Metrics;

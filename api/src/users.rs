@@ -15,8 +15,8 @@ use uuid::Uuid;
 
 use crate::audit::{self, Entry};
 use crate::auth::Admin;
-use crate::auth::keys::new_one_time_code;
 use crate::auth::session::{self, Sessions};
+use crate::crypto::keys::new_one_time_code;
 use crate::db::begin_write;
 use crate::entity::one_time_code::{self, CodePurpose};
 use crate::entity::{community, user};

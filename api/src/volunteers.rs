@@ -7,19 +7,17 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::{Deserialize, Serialize};
 use shenbian_domain::Role;
-use shenbian_domain::partner::{ProviderAction, ProviderStatus, VOLUNTEER_DEFAULT_MAX_OPEN_JOBS};
+use shenbian_domain::partner::{ProviderAction, VOLUNTEER_DEFAULT_MAX_OPEN_JOBS};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::access::{ReasonBody, is_staff_of, text_field};
-use crate::audit::{self, Entry};
-use crate::auth::Principal;
+use crate::auth::{Principal, Resident};
 use crate::categories::unknown_categories;
 use crate::db::begin_write;
 use crate::entity::enums::ProviderStatusDb;
@@ -28,6 +26,7 @@ use crate::error::{ApiError, t, violates_unique};
 use crate::extract::{Fields, JsonBody, Path, Query};
 use crate::pagination::{PageParams, Paginated};
 use crate::state::AppState;
+use crate::vetting::{Kind, Vetted, decide};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -115,12 +114,9 @@ pub struct VolunteerApplication {
 #[tracing::instrument(skip_all, fields(user_id))]
 async fn apply(
     State(state): State<AppState>,
-    principal: Principal,
+    Resident(principal): Resident,
     JsonBody(body): JsonBody<VolunteerApplication>,
 ) -> Result<(StatusCode, Json<VolunteerView>), ApiError> {
-    if !principal.has(Role::Resident) {
-        return Err(ApiError::Forbidden);
-    }
     let db = state.db()?;
     let mut fields = Fields::default();
     let mut skills = body.skills.clone();
@@ -284,51 +280,33 @@ async fn get_volunteer(
     Ok(Json(view(db, found).await?))
 }
 
-/// Applies a dispatcher's decision with a compare-and-set on status and version.
-async fn decide(
-    state: &AppState,
-    principal: &Principal,
-    id: Uuid,
-    action: ProviderAction,
-    reason: Option<Result<String, ApiError>>,
-) -> Result<Json<VolunteerView>, ApiError> {
-    let db = state.db()?;
-    let now = state.now();
-    let tx = begin_write(db).await?;
-    let current = visible(&tx, principal, id).await?;
-    // The reason's check is answered only to a caller who may see the volunteer.
-    let reason = reason.transpose()?;
-    if !is_staff_of(principal, current.community_id) {
-        return Err(ApiError::Forbidden);
+/// Volunteers are vetted by their community's dispatchers and by admins; the volunteer
+/// sees their own record but does not decide on it.
+impl Vetted for volunteer::Entity {
+    const KIND: Kind = Kind::Volunteer;
+    const ID: volunteer::Column = volunteer::Column::Id;
+    const STATUS: volunteer::Column = volunteer::Column::Status;
+    const STATUS_REASON: volunteer::Column = volunteer::Column::StatusReason;
+    const VERSION: volunteer::Column = volunteer::Column::Version;
+    const UPDATED_AT: volunteer::Column = volunteer::Column::UpdatedAt;
+
+    type View = VolunteerView;
+
+    fn state(row: &volunteer::Model) -> (ProviderStatusDb, i32) {
+        (row.status, row.version)
     }
-    let next =
-        ProviderStatus::from(current.status).apply(action).map_err(|e| ApiError::InvalidTransition(e.message))?;
-    if action == ProviderAction::Suspend {
-        crate::orders::withdrawals::close_for_volunteer(&tx, id, "volunteer_suspended", now).await?;
+
+    async fn visible(db: &impl ConnectionTrait, principal: &Principal, id: Uuid) -> Result<volunteer::Model, ApiError> {
+        visible(db, principal, id).await
     }
-    let updated = volunteer::Entity::update_many()
-        .col_expr(volunteer::Column::Status, Expr::value(ProviderStatusDb::from(next)))
-        .col_expr(volunteer::Column::StatusReason, Expr::value(reason.clone()))
-        .col_expr(volunteer::Column::Version, Expr::value(current.version + 1))
-        .col_expr(volunteer::Column::UpdatedAt, Expr::value(now))
-        .filter(volunteer::Column::Id.eq(id))
-        .filter(volunteer::Column::Status.eq(current.status))
-        .filter(volunteer::Column::Version.eq(current.version))
-        .exec_with_returning(&tx)
-        .await?;
-    let Some(updated) = updated.into_iter().next() else {
-        return Err(ApiError::conflict(
-            "conflict",
-            t("志愿者记录刚被他人修改；请刷新后重试", "the volunteer record changed meanwhile; reload and retry"),
-        ));
-    };
-    let verb = format!("volunteer.{}", action.as_str());
-    let mut entry = Entry::new(principal.user_id, &verb, "volunteer", id);
-    entry.reason = reason;
-    audit::record(&tx, entry, now).await?;
-    let view = view(&tx, updated).await?;
-    tx.commit().await?;
-    Ok(Json(view))
+
+    fn may_decide(principal: &Principal, row: &volunteer::Model) -> bool {
+        is_staff_of(principal, row.community_id)
+    }
+
+    async fn view(db: &impl ConnectionTrait, row: volunteer::Model) -> Result<VolunteerView, ApiError> {
+        view(db, row).await
+    }
 }
 
 /// Approve a volunteer (the community's dispatchers, admins).
@@ -340,7 +318,7 @@ async fn approve(
     principal: Principal,
     Path(id): Path<Uuid>,
 ) -> Result<Json<VolunteerView>, ApiError> {
-    decide(&state, &principal, id, ProviderAction::Approve, None).await
+    Ok(Json(decide::<volunteer::Entity>(&state, &principal, id, ProviderAction::Approve, None).await?))
 }
 
 /// Reject an application, with a reason (the community's dispatchers, admins).
@@ -353,7 +331,7 @@ async fn reject(
     Path(id): Path<Uuid>,
     JsonBody(body): JsonBody<ReasonBody>,
 ) -> Result<Json<VolunteerView>, ApiError> {
-    decide(&state, &principal, id, ProviderAction::Reject, Some(body.checked())).await
+    Ok(Json(decide::<volunteer::Entity>(&state, &principal, id, ProviderAction::Reject, Some(body.checked())).await?))
 }
 
 /// Suspend a volunteer, with a reason: open offers close; accepted jobs carry on.
@@ -366,7 +344,7 @@ async fn suspend(
     Path(id): Path<Uuid>,
     JsonBody(body): JsonBody<ReasonBody>,
 ) -> Result<Json<VolunteerView>, ApiError> {
-    decide(&state, &principal, id, ProviderAction::Suspend, Some(body.checked())).await
+    Ok(Json(decide::<volunteer::Entity>(&state, &principal, id, ProviderAction::Suspend, Some(body.checked())).await?))
 }
 
 /// Reinstate a suspended volunteer (the community's dispatchers, admins).
@@ -378,5 +356,5 @@ async fn reinstate(
     principal: Principal,
     Path(id): Path<Uuid>,
 ) -> Result<Json<VolunteerView>, ApiError> {
-    decide(&state, &principal, id, ProviderAction::Reinstate, None).await
+    Ok(Json(decide::<volunteer::Entity>(&state, &principal, id, ProviderAction::Reinstate, None).await?))
 }

@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::message::zh_texts;
+
 /// How fast a request must be answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
 #[serde(rename_all = "snake_case")]
@@ -37,6 +39,12 @@ pub enum CategoryError {
     #[error("a more urgent level cannot allow more time than a less urgent one")]
     UrgencyOrder,
 }
+
+zh_texts!(CategoryError {
+    BadCode => "须为 2–32 个字符，只含 a-z、0-9、_ 或 -，并以字母开头",
+    MinutesOutOfRange => "每个时限须在 1 分钟到 365 天之间",
+    UrgencyOrder => "越紧急的级别，时限不能比不紧急的更长",
+});
 
 impl CategoryCode {
     pub fn parse(input: &str) -> Result<Self, CategoryError> {

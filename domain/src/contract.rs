@@ -5,7 +5,7 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use crate::message::Message;
+use crate::message::{Message, zh_texts};
 use crate::transition::WrongState;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -127,6 +127,11 @@ pub enum PeriodError {
     TooLong,
 }
 
+zh_texts!(PeriodError {
+    EndsBeforeStart => "valid_to 不能早于 valid_from",
+    TooLong => "合同期限最长十年",
+});
+
 impl ContractPeriod {
     pub fn new(valid_from: NaiveDate, valid_to: NaiveDate) -> Result<Self, PeriodError> {
         if valid_to < valid_from {
@@ -191,6 +196,14 @@ pub enum TermsError {
     #[error("accept_within_minutes must be between 1 and 10080")]
     AcceptWindowOutOfRange,
 }
+
+zh_texts!(TermsError {
+    DiscountPercentRequired => "折扣计价须填写 1 到 99 之间的 discount_percent",
+    DiscountPercentNotAllowed => "只有折扣计价才能填写 discount_percent",
+    QuotaOutOfRange => "monthly_quota 须在 1 到 100000 之间",
+    MaxOpenJobsOutOfRange => "max_open_jobs 须在 1 到 1000 之间",
+    AcceptWindowOutOfRange => "accept_within_minutes 须在 1 到 10080 之间",
+});
 
 impl TermsError {
     /// The field of `terms` the error is about.

@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use crate::message::zh_texts;
+
 /// The 31 characters a credit code may use (no I, O, Z, S, V), in value order.
 const ALPHABET: &[u8; 31] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
 /// Weights of positions 1–17 for the final check character (GB 32100).
@@ -29,6 +31,13 @@ pub enum CreditCodeError {
     #[error("the final check character is wrong")]
     BadCheck,
 }
+
+zh_texts!(CreditCodeError {
+    WrongLength => "统一社会信用代码为 18 位",
+    BadCharacter => "含有统一社会信用代码不会出现的字符",
+    BadOrganisationCheck => "组织机构代码的校验位不正确",
+    BadCheck => "末位校验码不正确",
+});
 
 fn value(c: u8) -> Option<u32> {
     ALPHABET.iter().position(|&a| a == c).map(|v| v as u32)

@@ -56,62 +56,20 @@ impl<E: Bilingual> From<E> for Message {
     }
 }
 
+/// Implements [`Bilingual`] for a fieldless error enum, from each variant's zh-CN text; the
+/// English is its `Display`. Each error module states its texts beside its variants.
 macro_rules! zh_texts {
     ($ty:ty { $($variant:ident => $zh:expr),+ $(,)? }) => {
-        impl Bilingual for $ty {
-            fn zh(&self) -> Cow<'static, str> {
+        impl $crate::message::Bilingual for $ty {
+            fn zh(&self) -> ::std::borrow::Cow<'static, str> {
                 match self {
-                    $(<$ty>::$variant => Cow::Borrowed($zh)),+
+                    $(<$ty>::$variant => ::std::borrow::Cow::Borrowed($zh)),+
                 }
             }
         }
     };
 }
-
-zh_texts!(crate::rating::RatingError {
-    OutOfRange => "须为 1 到 5 的整数",
-    CommentTooLong => "评价内容最多 500 个字",
-});
-zh_texts!(crate::role::RoleSetError {
-    Empty => "至少需要一个角色",
-    DispatcherWithoutCommunity => "调度员须归属一个社区：请填写 community_id",
-});
-zh_texts!(crate::credit_code::CreditCodeError {
-    WrongLength => "统一社会信用代码为 18 位",
-    BadCharacter => "含有统一社会信用代码不会出现的字符",
-    BadOrganisationCheck => "组织机构代码的校验位不正确",
-    BadCheck => "末位校验码不正确",
-});
-zh_texts!(crate::phone::PhoneError {
-    Invalid => "请填写 11 位大陆手机号，以 13–19 开头",
-});
-zh_texts!(crate::password::PasswordError {
-    TooShort => "密码至少 8 个字符",
-    TooLong => "密码最多 128 个字符",
-    TooCommon => "密码过于常见，请换一个别人猜不到的",
-});
-zh_texts!(crate::category::CategoryError {
-    BadCode => "须为 2–32 个字符，只含 a-z、0-9、_ 或 -，并以字母开头",
-    MinutesOutOfRange => "每个时限须在 1 分钟到 365 天之间",
-    UrgencyOrder => "越紧急的级别，时限不能比不紧急的更长",
-});
-zh_texts!(crate::name::NameError {
-    Empty => "不能为空",
-    TooLong => "最多 50 个字",
-    ControlCharacter => "不能含控制字符",
-    InvisibleCharacter => "不能含不可见字符或文字方向控制字符",
-});
-zh_texts!(crate::contract::PeriodError {
-    EndsBeforeStart => "valid_to 不能早于 valid_from",
-    TooLong => "合同期限最长十年",
-});
-zh_texts!(crate::contract::TermsError {
-    DiscountPercentRequired => "折扣计价须填写 1 到 99 之间的 discount_percent",
-    DiscountPercentNotAllowed => "只有折扣计价才能填写 discount_percent",
-    QuotaOutOfRange => "monthly_quota 须在 1 到 100000 之间",
-    MaxOpenJobsOutOfRange => "max_open_jobs 须在 1 到 1000 之间",
-    AcceptWindowOutOfRange => "accept_within_minutes 须在 1 到 10080 之间",
-});
+pub(crate) use zh_texts;
 
 #[cfg(test)]
 mod tests {

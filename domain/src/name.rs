@@ -2,7 +2,8 @@
 
 use std::fmt;
 
-use crate::text::is_invisible;
+use crate::invisible::is_invisible;
+use crate::message::zh_texts;
 
 /// A display name as a person gives it.
 ///
@@ -23,6 +24,13 @@ pub enum NameError {
     #[error("must not contain invisible or text-direction characters")]
     InvisibleCharacter,
 }
+
+zh_texts!(NameError {
+    Empty => "不能为空",
+    TooLong => "最多 50 个字",
+    ControlCharacter => "不能含控制字符",
+    InvisibleCharacter => "不能含不可见字符或文字方向控制字符",
+});
 
 impl DisplayName {
     pub fn parse(input: &str) -> Result<Self, NameError> {

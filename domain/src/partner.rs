@@ -107,11 +107,6 @@ impl ProviderAction {
             ProviderAction::Reinstate => "reinstate",
         }
     }
-
-    /// Rejections and suspensions must say why.
-    pub fn needs_reason(self) -> bool {
-        matches!(self, ProviderAction::Reject | ProviderAction::Suspend)
-    }
 }
 
 /// Open jobs a volunteer may hold at once unless a dispatcher sets otherwise.

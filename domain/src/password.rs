@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use crate::message::zh_texts;
+
 /// A password that meets the policy. Never printed: `Debug` shows a placeholder.
 ///
 /// Invariant: 8 to 128 characters (characters, not bytes, so Chinese passwords count
@@ -19,6 +21,12 @@ pub enum PasswordError {
     #[error("is too common; choose one that others would not guess")]
     TooCommon,
 }
+
+zh_texts!(PasswordError {
+    TooShort => "密码至少 8 个字符",
+    TooLong => "密码最多 128 个字符",
+    TooCommon => "密码过于常见，请换一个别人猜不到的",
+});
 
 pub const MIN_CHARS: usize = 8;
 pub const MAX_CHARS: usize = 128;

@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use crate::message::zh_texts;
+
 /// A mainland mobile number, normalised to its 11 digits (`13812345678`).
 ///
 /// Invariant: exactly 11 ASCII digits, the first `1`, the second `3`–`9`. Accepts the
@@ -16,6 +18,10 @@ pub enum PhoneError {
     #[error("a mainland mobile number has 11 digits starting with 13–19")]
     Invalid,
 }
+
+zh_texts!(PhoneError {
+    Invalid => "请填写 11 位大陆手机号，以 13–19 开头",
+});
 
 impl Phone {
     /// Parses a number as a person would type it.

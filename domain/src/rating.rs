@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::message::zh_texts;
+
 /// A score from one to five stars.
 ///
 /// Invariant: 1..=5.
@@ -16,6 +18,11 @@ pub enum RatingError {
     #[error("a comment has at most 500 characters")]
     CommentTooLong,
 }
+
+zh_texts!(RatingError {
+    OutOfRange => "须为 1 到 5 的整数",
+    CommentTooLong => "评价内容最多 500 个字",
+});
 
 impl Stars {
     pub fn new(value: i64) -> Result<Self, RatingError> {

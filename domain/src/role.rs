@@ -4,6 +4,8 @@
 use std::collections::BTreeSet;
 use std::fmt;
 
+use crate::message::zh_texts;
+
 /// What an account may act as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -50,6 +52,11 @@ pub enum RoleSetError {
     #[error("a dispatcher belongs to a community: community_id is required")]
     DispatcherWithoutCommunity,
 }
+
+zh_texts!(RoleSetError {
+    Empty => "至少需要一个角色",
+    DispatcherWithoutCommunity => "调度员须归属一个社区：请填写 community_id",
+});
 
 impl RoleSet {
     pub fn of(roles: impl IntoIterator<Item = Role>) -> Self {

@@ -1,36 +1,9 @@
-//! Free text as people type it: invisible characters, and the phone numbers and names that
-//! residents write into titles, descriptions and summaries.
+//! Free text as people type it: the phone numbers and names that residents write into
+//! titles, descriptions and summaries.
 
 use std::borrow::Cow;
 
 use crate::name::mask_name;
-
-/// Characters that print as nothing or turn the text around them: zero-width spaces and
-/// joiners, the byte-order mark, the soft hyphen, fillers that render blank, and the
-/// bidirectional controls (`U+202E` makes `abc` display as `cba`). A name made of them looks
-/// empty or impersonates another; a CSV cell starting with them hides a formula.
-pub fn is_invisible(c: char) -> bool {
-    matches!(
-        c,
-        '\u{00AD}'
-            | '\u{034F}'
-            | '\u{061C}'
-            | '\u{115F}'
-            | '\u{1160}'
-            | '\u{17B4}'
-            | '\u{17B5}'
-            | '\u{180B}'..='\u{180F}'
-            | '\u{200B}'..='\u{200F}'
-            | '\u{202A}'..='\u{202E}'
-            | '\u{2060}'..='\u{206F}'
-            | '\u{2800}'
-            | '\u{3164}'
-            | '\u{FE00}'..='\u{FE0F}'
-            | '\u{FEFF}'
-            | '\u{FFA0}'
-            | '\u{FFF9}'..='\u{FFFB}'
-    )
-}
 
 /// A decimal digit, ASCII or full-width (as Chinese input methods often type them).
 fn digit(c: char) -> Option<u8> {
@@ -151,16 +124,6 @@ mod tests {
     fn a_named_person_is_masked_in_text() {
         assert_eq!(mask_personal("我是张三丰，电话13812345678", "张三丰"), "我是张*，电话138****5678");
         assert_eq!(mask_personal("张先生家", "张"), "张先生家", "a one-character name would mask everything");
-    }
-
-    #[test]
-    fn invisible_and_direction_characters_are_recognised() {
-        for c in ['\u{200B}', '\u{FEFF}', '\u{202E}', '\u{2066}', '\u{00AD}', '\u{3164}'] {
-            assert!(is_invisible(c), "{:X}", c as u32);
-        }
-        for c in ['张', 'a', ' ', '·', '＝'] {
-            assert!(!is_invisible(c), "{c}");
-        }
     }
 
     proptest! {

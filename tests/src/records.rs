@@ -3,7 +3,7 @@
 
 use serde_json::json;
 use shenbian::audit::routes::AuditView;
-use shenbian::contracts::ContractView;
+use shenbian::contracts::view::ContractView;
 use shenbian::hours::{HoursEntry, HoursRecord};
 use shenbian::orders::closing::RatingView;
 use shenbian::pagination::Paginated;

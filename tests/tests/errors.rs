@@ -145,3 +145,23 @@ async fn a_missing_field_is_named() {
     assert_eq!(response.status(), 422);
     assert_eq!(problem(response).await["errors"][0]["field"], "password");
 }
+
+#[tokio::test]
+async fn a_role_that_may_never_call_a_route_is_403_whatever_the_request_says() {
+    let app = TestApp::spawn().await;
+    let community = app.community().await;
+    let resident = app.resident().await;
+    let dispatcher = app.dispatcher(community).await;
+    let (res, disp) = (Some(resident.access_token.as_str()), Some(dispatcher.access_token.as_str()));
+    let hide = format!("/ratings/{}/hide", uuid::Uuid::now_v7());
+    let refusals = [
+        ("a resident records a contract", app.post("/contracts", res, &json!({"title": ""}))),
+        ("a resident hides a comment", app.post(&hide, res, &json!({"reason": " "}))),
+        ("a resident exports hours", app.get("/volunteers/hours.csv?unknown=1", res)),
+        ("a dispatcher applies to volunteer", app.post("/volunteers", disp, &json!({"skills": []}))),
+    ];
+    for (what, request) in refusals {
+        let (status, answer) = app.call(request).await;
+        assert_eq!((status, answer["code"].as_str()), (403, Some("forbidden")), "{what}: {answer}");
+    }
+}

@@ -4,9 +4,6 @@
 //! on every instance. Role guards are typed extractors, so a handler's signature says who
 //! may call it.
 
-mod jwt;
-pub mod keys;
-pub mod password;
 pub mod routes;
 pub mod session;
 pub mod throttle;
@@ -20,6 +17,7 @@ use sea_orm::{ActiveEnum, ColumnTrait, ConnectionTrait, DbErr, FromQueryResult, 
 use shenbian_domain::{Role, RoleSet};
 use uuid::Uuid;
 
+use crate::crypto::keys::Claims;
 use crate::entity::{session as sessions, user};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -60,7 +58,7 @@ impl FromRequestParts<AppState> for Principal {
 /// which user and session the token names, and must act on nothing.
 #[derive(Debug)]
 pub struct Bearer {
-    claims: keys::Claims,
+    claims: Claims,
 }
 
 impl FromRequestParts<AppState> for Bearer {
@@ -232,20 +230,38 @@ impl FromRequestParts<AppState> for Admin {
     }
 }
 
-/// A caller with the dispatcher role, with the community they work for.
-pub struct Dispatcher {
+/// A caller with the admin or the dispatcher role. An admin works for the whole district, a
+/// dispatcher for their community: `scope`. A dispatcher without a community (which
+/// `RoleSet::for_staff` never makes) is refused.
+pub struct Staff {
     pub principal: Principal,
-    pub community_id: Uuid,
+    /// The community a dispatcher works for; `None` for an admin.
+    pub scope: Option<Uuid>,
 }
 
-impl FromRequestParts<AppState> for Dispatcher {
+impl FromRequestParts<AppState> for Staff {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let principal = Principal::from_request_parts(parts, state).await?;
+        if principal.has(Role::Admin) {
+            return Ok(Self { principal, scope: None });
+        }
         match (principal.has(Role::Dispatcher), principal.community_id) {
-            (true, Some(community_id)) => Ok(Self { principal, community_id }),
+            (true, Some(community_id)) => Ok(Self { principal, scope: Some(community_id) }),
             _ => Err(ApiError::Forbidden),
         }
+    }
+}
+
+/// A caller with the resident role.
+pub struct Resident(pub Principal);
+
+impl FromRequestParts<AppState> for Resident {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let principal = Principal::from_request_parts(parts, state).await?;
+        if principal.has(Role::Resident) { Ok(Self(principal)) } else { Err(ApiError::Forbidden) }
     }
 }

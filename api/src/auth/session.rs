@@ -8,11 +8,10 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::crypto::keys::new_refresh_token;
 use crate::entity::{refresh_token, session};
 use crate::error::ApiError;
 use crate::state::AppState;
-
-use super::keys::new_refresh_token;
 
 /// The token pair a sign-in, a claim or a refresh answers with.
 #[derive(Debug, Serialize, ToSchema)]

@@ -17,7 +17,7 @@ use super::store::load::providers_of;
 use super::view::OrderView;
 use crate::audit;
 use crate::auth::Principal;
-use crate::auth::keys::Keys;
+use crate::crypto::keys::Keys;
 use crate::dates::bounded_instant;
 use crate::entity::enums::{OrderStatusDb, UrgencyDb};
 use crate::entity::order;
