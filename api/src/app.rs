@@ -46,6 +46,7 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::contracts::routes::router())
         .merge(crate::eligibility::router())
         .merge(crate::orders::router())
+        .merge(crate::exports::router())
         .merge(crate::ratings::router())
         .merge(crate::hours::router())
         .merge(crate::performance::router())

@@ -26,6 +26,13 @@ use crate::orders::list::OrderFilter;
 use crate::orders::store::list::{page as orders_page, resident_names};
 use crate::state::AppState;
 
+/// The CSV exports' routes.
+pub fn router() -> utoipa_axum::router::OpenApiRouter<AppState> {
+    utoipa_axum::router::OpenApiRouter::new()
+        .routes(utoipa_axum::routes!(orders_csv))
+        .routes(utoipa_axum::routes!(hours_csv))
+}
+
 const PAGE: u64 = 500;
 
 /// One CSV cell: quoted when needed, and defused when a spreadsheet would run it. A formula
@@ -71,7 +78,7 @@ pub async fn orders_csv(
 ) -> Result<Response, ApiError> {
     let db = state.db()?.clone();
     // Checks scope and filters now, so a refusal is a problem, not a broken download.
-    filter.checked(&db, &state, &principal, true).await?;
+    filter.checked(&state, &principal, true).await?;
     let what = filter.describe(state.keys()?);
     audit::record_read(&db, principal.user_id, "order.export", "order", "*", what, state.now()).await?;
     let header = row(&[
@@ -95,7 +102,7 @@ pub async fn orders_csv(
     let pages = stream::unfold(Some((None::<Uuid>, db, state, principal, filter)), move |st| async move {
         let (after, db, state, principal, filter) = st?;
         let page = async {
-            let checked = filter.checked(&db, &state, &principal, true).await?;
+            let checked = filter.checked(&state, &principal, true).await?;
             let rows = orders_page(&db, &checked.filter, &checked.scope, after, PAGE).await?;
             let names = resident_names(&db, &rows).await?;
             Ok::<_, ApiError>((rows, names))

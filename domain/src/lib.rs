@@ -14,7 +14,6 @@ pub mod invitation;
 pub mod message;
 pub mod name;
 pub mod order;
-pub mod order_refusal;
 pub mod partner;
 pub mod password;
 pub mod phone;

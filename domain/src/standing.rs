@@ -137,9 +137,15 @@ impl Standing {
         self.sees_personal_data(status) && (self.dispatcher || self.admin) && !self.owner
     }
 
-    /// Whether the caller works on the order as community staff (notes, candidates).
+    /// Whether the caller works on the order as community staff (candidates, `offered_to`).
     pub fn is_staff(&self) -> bool {
         self.dispatcher || self.admin
+    }
+
+    /// Whether the caller reads and writes the order's internal notes: its community's
+    /// staff and the assigned provider; never other providers, never the resident as such.
+    pub fn may_use_notes(&self) -> bool {
+        self.is_staff() || self.assigned
     }
 }
 

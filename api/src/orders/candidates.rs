@@ -234,7 +234,7 @@ pub async fn candidates(
 ) -> Result<Json<crate::pagination::Paginated<CandidateView>>, ApiError> {
     let db = state.db()?;
     let (found, standing) = visible_order(db, &principal, id, None).await?;
-    if !standing.dispatcher && !standing.admin {
+    if !standing.is_staff() {
         return Err(ApiError::Forbidden);
     }
     let items = ranked(db, &state, &found)

@@ -108,11 +108,11 @@ impl OrderFilter {
     /// community (admins: all) only: 403 for anyone else.
     pub(crate) async fn checked(
         &self,
-        db: &impl sea_orm::ConnectionTrait,
         state: &AppState,
         principal: &Principal,
         staff_only: bool,
     ) -> Result<Checked, ApiError> {
+        let db = state.db()?;
         let admin = principal.has(Role::Admin);
         let dispatches = principal.community_id.filter(|_| principal.has(Role::Dispatcher));
         let (scope, providers) = match (staff_only, admin, dispatches) {
@@ -169,7 +169,7 @@ pub async fn list_orders(
     let page_params = PageParams { limit: filter.limit, cursor: filter.cursor.clone() }.page()?;
     let db = state.db()?;
     let Checked { filter: checked, scope, providers, searched_phone } =
-        filter.checked(db, &state, &principal, false).await?;
+        filter.checked(&state, &principal, false).await?;
     let mut rows = page(db, &checked, &scope, page_params.after, page_params.limit + 1).await?;
     let more = rows.len() as u64 > page_params.limit;
     rows.truncate(page_params.limit as usize);

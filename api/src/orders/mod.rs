@@ -49,8 +49,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(closing::resolve))
         .routes(routes!(closing::rate))
         .routes(routes!(candidates::candidates))
-        .routes(routes!(crate::exports::orders_csv))
-        .routes(routes!(crate::exports::hours_csv))
         .routes(routes!(jobs::jobs))
         .routes(routes!(feed::feed))
 }

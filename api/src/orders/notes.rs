@@ -5,14 +5,12 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use shenbian_domain::standing::Standing;
-
 use super::access::{seen_or, visible_order};
+use super::store::notes;
 use crate::access::text_field;
 use crate::auth::Principal;
 use crate::db::begin_write;
@@ -37,10 +35,6 @@ impl From<order_note::Model> for NoteView {
     }
 }
 
-fn may_use_notes(s: &Standing) -> bool {
-    s.dispatcher || s.admin || s.assigned
-}
-
 /// An order's internal notes, oldest first.
 #[utoipa::path(get, path = "/orders/{id}/notes", tag = "orders", security(("bearer" = [])), params(("id" = Uuid, Path), PageParams),
     responses((status = 200, body = Paginated<NoteView>)))]
@@ -54,17 +48,10 @@ pub async fn list_notes(
     let db = state.db()?;
     let page = seen_or(db, &principal, id, params.page()).await?;
     let (_, standing) = visible_order(db, &principal, id, None).await?;
-    if !may_use_notes(&standing) {
+    if !standing.may_use_notes() {
         return Err(ApiError::Forbidden);
     }
-    let mut query = order_note::Entity::find()
-        .filter(order_note::Column::OrderId.eq(id))
-        .order_by_asc(order_note::Column::Id)
-        .limit(page.limit + 1);
-    if let Some(after) = page.after {
-        query = query.filter(order_note::Column::Id.gt(after));
-    }
-    let rows = query.all(db).await?;
+    let rows = notes::page(db, id, page.after, page.limit + 1).await?;
     Ok(Json(Paginated::from_rows(rows, page, |n| n.id, NoteView::from)))
 }
 
@@ -89,19 +76,11 @@ pub async fn add_note(
     let text = text_field(&body.body, 1, 2000).map_err(|e| ApiError::validation("body", e));
     let text = seen_or(db, &principal, id, text).await?;
     let (_, standing) = visible_order(db, &principal, id, None).await?;
-    if !may_use_notes(&standing) {
+    if !standing.may_use_notes() {
         return Err(ApiError::Forbidden);
     }
     let tx = begin_write(db).await?;
-    let note = order_note::Entity::insert(order_note::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        order_id: Set(id),
-        author_id: Set(principal.user_id),
-        body: Set(text),
-        created_at: Set(state.now()),
-    })
-    .exec_with_returning(&tx)
-    .await?;
+    let note = notes::add(&tx, id, principal.user_id, text, state.now()).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(note.into())))
 }

@@ -233,11 +233,11 @@ pub async fn offered_to(db: &impl ConnectionTrait, order_id: Uuid) -> Result<Vec
 /// the lock order is the same as a single step's.
 pub async fn close_offers_where(
     db: &impl ConnectionTrait,
-    filter: sea_orm::Condition,
+    whose: offers::Whose,
     reason: &str,
     at: DateTime<Utc>,
 ) -> Result<u64, ApiError> {
-    let open = offers::open_where(db, filter).await?;
+    let open = offers::open_of_whom(db, whose).await?;
     let mut events = Vec::new();
     for o in &open {
         let Some(read) = load::locked(db, o.order_id).await? else { continue };

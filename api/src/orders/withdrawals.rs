@@ -3,12 +3,12 @@
 //! back to pending ([`super::pipeline::close_offers_where`]).
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, Condition, ConnectionTrait};
 use uuid::Uuid;
 
 use super::pipeline::close_offers_where;
-use crate::entity::offer;
+use super::store::offers::Whose;
 use crate::error::ApiError;
+use sea_orm::ConnectionTrait;
 
 /// Closes every open offer to a partner.
 pub async fn close_for_partner(
@@ -17,7 +17,7 @@ pub async fn close_for_partner(
     reason: &str,
     at: DateTime<Utc>,
 ) -> Result<u64, ApiError> {
-    close_offers_where(db, Condition::all().add(offer::Column::ProviderId.eq(partner_id)), reason, at).await
+    close_offers_where(db, Whose::Provider(partner_id), reason, at).await
 }
 
 /// Closes every open offer made under a contract.
@@ -27,7 +27,7 @@ pub async fn close_for_contract(
     reason: &str,
     at: DateTime<Utc>,
 ) -> Result<u64, ApiError> {
-    close_offers_where(db, Condition::all().add(offer::Column::ContractId.eq(contract_id)), reason, at).await
+    close_offers_where(db, Whose::Contract(contract_id), reason, at).await
 }
 
 /// Closes every open offer to a volunteer.
@@ -37,5 +37,5 @@ pub async fn close_for_volunteer(
     reason: &str,
     at: DateTime<Utc>,
 ) -> Result<u64, ApiError> {
-    close_offers_where(db, Condition::all().add(offer::Column::ProviderId.eq(volunteer_id)), reason, at).await
+    close_offers_where(db, Whose::Provider(volunteer_id), reason, at).await
 }

@@ -71,6 +71,13 @@ pub struct ReadFor {
 /// theirs, their providers' offers of it (left-joined: one row each) and whether anyone
 /// else holds an open one — in one statement, with the caller's session if asked for.
 pub async fn read(db: &impl ConnectionTrait, id: Uuid, whom: ReadFor) -> Stored<Option<OrderRead>> {
+    let statement = templates::read_statement(db.get_database_backend(), id, whom);
+    let rows = db.query_all_raw(statement).await?;
+    decode(&rows, whom)
+}
+
+/// The statement [`read`] runs, built with sea-query (the templates build it once per shape).
+fn build(backend: sea_orm::DatabaseBackend, id: Uuid, whom: ReadFor) -> sea_orm::Statement {
     let sub = |q: sea_orm::sea_query::SelectStatement| Expr::SubQuery(None, Box::new(q.into_sub_query_statement()));
     let sla = SqlQuery::select()
         .column(category::Column::Sla)
@@ -112,11 +119,15 @@ pub async fn read(db: &impl ConnectionTrait, id: Uuid, whom: ReadFor) -> Stored<
     if let Some(session_id) = whom.session {
         join_session(QuerySelect::query(&mut query), session_id);
     }
-    if whom.lock && db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+    if whom.lock && backend == sea_orm::DatabaseBackend::Postgres {
         debug_assert!(whom.caller.is_none() && whom.session.is_none(), "FOR UPDATE on the nullable side of a join");
         query = query.lock_exclusive();
     }
-    let rows = db.query_all(query.as_query()).await?;
+    backend.build(query.as_query())
+}
+
+/// The rows of [`read`]'s statement as an [`OrderRead`].
+fn decode(rows: &[sea_orm::QueryResult], whom: ReadFor) -> Stored<Option<OrderRead>> {
     let Some(row) = rows.first() else { return Ok(None) };
     let order = order::Model::from_query_result(row, "")?;
     let extras = Extras::from_query_result(row, "")?;
@@ -141,6 +152,108 @@ pub async fn read(db: &impl ConnectionTrait, id: Uuid, whom: ReadFor) -> Stored<
         others_open: flags.others_open.is_some(),
         session: if whom.session.is_some() { CallerSession::read(row)? } else { None },
     }))
+}
+
+/// [`read`]'s statement, built once per shape (backend, caller, session, lock) and bound
+/// per request: building it is most of a read's CPU (its subqueries are some 3 KB of SQL),
+/// and the same text lets the driver reuse its prepared statement.
+mod templates {
+    use std::collections::HashMap;
+    use std::sync::{Arc, LazyLock, Mutex};
+
+    use sea_orm::{DatabaseBackend, Statement, Value};
+    use uuid::Uuid;
+
+    use super::ReadFor;
+
+    /// A statement's text and, for each of its values, which parameter it is or the constant
+    /// it stays.
+    struct Template {
+        sql: String,
+        slots: Vec<Slot>,
+    }
+
+    enum Slot {
+        /// The order's id, the caller's id, the session's id.
+        Param(usize),
+        Const(Value),
+    }
+
+    /// Stand-ins for the parameters while the template is built: values no real row has.
+    fn sentinel(i: usize) -> Uuid {
+        Uuid::from_u128(0x5e47_1e00_0000_4000_8000_0000_0000_0000 + i as u128)
+    }
+
+    /// A statement's shape: backend, with a caller, with a session, locked.
+    type Shape = (u8, bool, bool, bool);
+
+    fn shape(backend: DatabaseBackend, whom: ReadFor) -> Shape {
+        let backend = match backend {
+            DatabaseBackend::Postgres => 0,
+            DatabaseBackend::Sqlite => 1,
+            _ => 2,
+        };
+        (backend, whom.caller.is_some(), whom.session.is_some(), whom.lock)
+    }
+
+    fn template(backend: DatabaseBackend, whom: ReadFor) -> Arc<Template> {
+        static TEMPLATES: LazyLock<Mutex<HashMap<Shape, Arc<Template>>>> = LazyLock::new(Default::default);
+        let key = shape(backend, whom);
+        let mut templates = TEMPLATES.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        templates
+            .entry(key)
+            .or_insert_with(|| {
+                let stand_in = ReadFor {
+                    caller: whom.caller.map(|_| sentinel(1)),
+                    session: whom.session.map(|_| sentinel(2)),
+                    lock: whom.lock,
+                };
+                let built = super::build(backend, sentinel(0), stand_in);
+                let slots = built
+                    .values
+                    .map(|v| v.0)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|v| match (0..3).find(|i| v == Value::from(sentinel(*i))) {
+                        Some(i) => Slot::Param(i),
+                        None => Slot::Const(v),
+                    })
+                    .collect();
+                Arc::new(Template { sql: built.sql, slots })
+            })
+            .clone()
+    }
+
+    /// [`super::read`]'s statement for an order and whom it is read for.
+    pub(super) fn read_statement(backend: DatabaseBackend, id: Uuid, whom: ReadFor) -> Statement {
+        let t = template(backend, whom);
+        let params = [Some(id), whom.caller, whom.session];
+        let values = t.slots.iter().map(|slot| match slot {
+            Slot::Param(i) => Value::from(params[*i].unwrap_or_default()),
+            Slot::Const(v) => v.clone(),
+        });
+        Statement::from_sql_and_values(backend, t.sql.clone(), values)
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        /// A template bound with a request's ids is the statement built for them.
+        #[test]
+        fn a_bound_template_is_the_statement_built() {
+            for backend in [DatabaseBackend::Sqlite, DatabaseBackend::Postgres] {
+                for (caller, session, lock) in [(true, true, false), (true, false, false), (false, false, true)] {
+                    let whom = ReadFor { caller: caller.then(Uuid::now_v7), session: session.then(Uuid::now_v7), lock };
+                    let id = Uuid::now_v7();
+                    let bound = read_statement(backend, id, whom);
+                    let built = super::super::build(backend, id, whom);
+                    assert_eq!(bound.sql, built.sql);
+                    assert_eq!(bound.values, built.values);
+                }
+            }
+        }
+    }
 }
 
 /// Reads an order inside a write transaction, locking its row on PostgreSQL.

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use sea_orm::{QueryOrder, QuerySelect};
 use shenbian_domain::step::{NewOffer, OfferEnd};
 use uuid::Uuid;
@@ -119,8 +119,21 @@ pub async fn open_of(db: &impl ConnectionTrait, order_id: Uuid) -> Stored<Vec<of
         .await?)
 }
 
-/// The open offers that match a condition (a provider's, a contract's), across orders.
-pub async fn open_where(db: &impl ConnectionTrait, filter: Condition) -> Stored<Vec<offer::Model>> {
+/// Whose open offers, across orders.
+#[derive(Debug, Clone, Copy)]
+pub enum Whose {
+    /// A partner's or a volunteer's.
+    Provider(Uuid),
+    /// Those made under a contract.
+    Contract(Uuid),
+}
+
+/// The open offers of a provider or under a contract, across orders.
+pub async fn open_of_whom(db: &impl ConnectionTrait, whose: Whose) -> Stored<Vec<offer::Model>> {
+    let filter = match whose {
+        Whose::Provider(id) => offer::Column::ProviderId.eq(id),
+        Whose::Contract(id) => offer::Column::ContractId.eq(id),
+    };
     Ok(offer::Entity::find().filter(filter).filter(offer::Column::Status.eq(OfferStatus::Open)).all(db).await?)
 }
 

@@ -1,8 +1,9 @@
 //! What a refused order step says: in both languages, in whole sentences, and with what to
 //! do instead where there is something to do.
 
+use super::kinds::{Action, ActorRole, OrderStatus};
+use super::table::allowed_from;
 use crate::message::Message;
-use crate::order::{Action, ActorRole, OrderStatus, allowed_from};
 
 /// The order's state as a reader says it: zh-CN, English.
 fn state(s: OrderStatus) -> (&'static str, &'static str) {
@@ -142,7 +143,8 @@ pub fn wrong_state_message(action: Action, from: OrderStatus, role: ActorRole) -
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::order::{Outcome, Refusal, decide};
+    use crate::order::kinds::Outcome;
+    use crate::order::rules::{Refusal, decide};
 
     /// Every refusal of every step, for every role that may take it at some time, reads as
     /// a sentence in both languages.
