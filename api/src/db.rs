@@ -125,6 +125,10 @@ pub const CHECKPOINT_EVERY: u32 = 64;
 /// back, so that the log starts over from its beginning (16 MB).
 pub const RESTART_AT: i64 = 4_096;
 
+/// Pages in the write-ahead log at which the writer checkpoints in its own turn (SQLite's
+/// `wal_autocheckpoint`): the backstop when the checkpointer cannot finish (64 MB).
+pub const BACKSTOP_AT: i64 = 16_384;
+
 /// The writer's checkpoints of one SQLite file, one at a time, on a connection of its own:
 /// every [`CHECKPOINT_EVERY`] commits a `PASSIVE` checkpoint, which copies what it can of
 /// the log into the database file without waiting for, or blocking, readers and writers.
@@ -208,7 +212,7 @@ fn sqlite_writer(db: &DatabaseConnection) -> SqliteWriter {
     // Files that are gone (a test's database) take their writers with them.
     writers.retain(|file, _| file.exists());
     let one = || pool.options().clone().max_connections(1).min_connections(0);
-    let connection = one().connect_lazy_with((*options).clone().pragma("wal_autocheckpoint", "16384"));
+    let connection = one().connect_lazy_with((*options).clone().pragma("wal_autocheckpoint", BACKSTOP_AT.to_string()));
     let checkpoints = one().connect_lazy_with((*options).clone());
     let gate = Arc::new(Semaphore::new(1));
     let writer = SqliteWriter {

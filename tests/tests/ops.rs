@@ -205,7 +205,7 @@ async fn sqlite_checkpoints_its_log_beside_the_writers() {
 async fn sqlite_log_starts_over_under_a_steady_stream_of_writes() {
     use std::time::{Duration, Instant};
 
-    use shenbian_tests::shenbian::db::{CHECKPOINT_EVERY, RESTART_AT, begin_write};
+    use shenbian_tests::shenbian::db::{BACKSTOP_AT, CHECKPOINT_EVERY, RESTART_AT, begin_write};
 
     let app = TestApp::spawn().await;
     let db = app.db();
@@ -246,8 +246,11 @@ async fn sqlite_log_starts_over_under_a_steady_stream_of_writes() {
         write().await;
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    // The log started over long before the writer's own checkpoint would have made it: the
+    // file never grew to that many pages. (How soon after RESTART_AT it starts over depends
+    // on how fast the checkpoint runs beside the writes: the machine's load decides.)
     let pages_in_file = std::fs::metadata(&log).unwrap().len() / (4096 + 24);
-    assert!(pages_in_file < u64::from(commits) * 17, "the log kept every page: {pages_in_file}");
+    assert!(pages_in_file < BACKSTOP_AT as u64 / 2, "the log grew to {pages_in_file} pages before it started over");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
