@@ -75,7 +75,7 @@ impl AppState {
     }
 
     /// Now, to the microsecond: what PostgreSQL keeps of a timestamp, so that a row built in
-    /// memory and written is the row that reading it back gives (see `orders::cas`).
+    /// memory and written is the row that reading it back gives (see `orders::store::write::compare_and_set`).
     pub fn now(&self) -> DateTime<Utc> {
         self.clock.now().trunc_subsecs(6)
     }

@@ -1,5 +1,5 @@
 //! The append-only event log of orders. `seq` is global and commits in order (see
-//! `orders::events`), so a feed cursor never skips an event that commits late. Ids,
+//! `orders::store::events`), so a feed cursor never skips an event that commits late. Ids,
 //! actions, states and reasons only: never a phone, a name or an address.
 
 use sea_orm::entity::prelude::*;
