@@ -179,9 +179,9 @@ pub async fn figures(
     let categories = mix::by_category(&tx, id, w).await?;
     let channels = mix::by_channel(&tx, id, w).await?;
     let urgencies = mix::by_urgency(&tx, id, w).await?;
-    let time_to_dispatch = durations::ranked(&tx, id, w, TimeTo::Dispatch).await?;
-    let time_to_accept = durations::ranked(&tx, id, w, TimeTo::Accept).await?;
-    let time_to_complete = durations::ranked(&tx, id, w, TimeTo::Complete).await?;
+    let time_to_dispatch = durations::lengths(&tx, id, w, TimeTo::Dispatch).await?;
+    let time_to_accept = durations::lengths(&tx, id, w, TimeTo::Accept).await?;
+    let time_to_complete = durations::lengths(&tx, id, w, TimeTo::Complete).await?;
     let created = daily::per_day(&tx, id, w, state.timezone(), Moment::Created).await?;
     let completed = daily::per_day(&tx, id, w, state.timezone(), Moment::Completed).await?;
     let jobs = jobs::completed_by_provider(&tx, id, w).await?;

@@ -1,7 +1,9 @@
 //! How long the window's orders took from one step to the next: the median and the 90th
-//! percentile, exact by nearest rank. The database ranks every duration and returns only
-//! the rows at the two ranks ([`Percentile::rank`], the same integer expression on both
-//! sides), so that a year's tens of thousands of orders come back as two rows.
+//! percentile, exact by nearest rank. The database counts the durations of each length
+//! (whole seconds: a few thousand lengths, however many orders) and their running total,
+//! and returns only the lengths that hold the two ranks ([`Percentile::rank`], the same
+//! integer expression on both sides), so that a year's tens of thousands of orders come
+//! back as two rows and are never sorted one by one.
 
 use sea_orm::sea_query::{Alias, Asterisk, Condition, Expr, ExprTrait, Func, Order, Query, WindowStatement};
 use sea_orm::{ConnectionTrait, DbErr, FromQueryResult};
@@ -38,23 +40,32 @@ impl TimeTo {
     }
 }
 
-/// A duration at rank `rn` (1-based, ascending) among the `n` durations of the window.
+/// The durations of one length among the `n` durations of the window: `times` of them
+/// last `secs`, and `through` of them last at most that long. The durations at ranks
+/// `through - times + 1 ..= through` (1-based, ascending) are these.
 #[derive(Debug, Clone, PartialEq, FromQueryResult)]
-pub struct Ranked {
+pub struct Length {
     pub n: i64,
-    pub rn: i64,
     pub secs: i64,
+    pub times: i64,
+    pub through: i64,
 }
 
-/// The durations of the window's orders that took both steps, at the ranks of the median
-/// and of the 90th percentile (one row when both ranks are the same). Whole seconds
-/// (truncated) between instants read to the millisecond.
-pub async fn ranked(
+impl Length {
+    fn holds(&self, rank: u64) -> bool {
+        count(self.through - self.times) < rank && rank <= count(self.through)
+    }
+}
+
+/// The lengths of the durations of the window's orders that took the step, that hold the
+/// ranks of the median and of the 90th percentile (one row when both fall on one length).
+/// Whole seconds (truncated) between instants read to the millisecond.
+pub async fn lengths(
     db: &impl ConnectionTrait,
     community: Uuid,
     w: &Window,
     step: TimeTo,
-) -> Result<Vec<Ranked>, DbErr> {
+) -> Result<Vec<Length>, DbErr> {
     let backend = db.get_database_backend();
     let (from, to) = step.bounds();
     let secs = millis(backend, to).sub(millis(backend, from)).div(1000);
@@ -63,32 +74,43 @@ pub async fn ranked(
         .and_where(col(from).is_not_null())
         .and_where(col(to).is_not_null())
         .to_owned();
-    let ranked = Query::select()
+    let lengths = Query::select()
         .expr_as(named("secs"), "secs")
-        .expr_window_as(
-            Func::cust("ROW_NUMBER"),
-            WindowStatement::new().order_by_expr(named("secs"), Order::Asc).to_owned(),
-            "rn",
-        )
-        .expr_window_as(Func::count(Expr::col(Asterisk)), WindowStatement::new(), "n")
+        .expr_as(Func::count(Expr::col(Asterisk)), "times")
         .from_subquery(durations, Alias::new("d"))
+        .add_group_by([named("secs")])
         .to_owned();
+    let running = Query::select()
+        .exprs([named("secs"), named("times")])
+        .expr_window_as(
+            Func::sum(named("times")),
+            WindowStatement::new().order_by_expr(named("secs"), Order::Asc).to_owned(),
+            "through",
+        )
+        .expr_window_as(Func::sum(named("times")), WindowStatement::new(), "n")
+        .from_subquery(lengths, Alias::new("l"))
+        .to_owned();
+    // A SUM of counts is a numeric on PostgreSQL: bigints, for integer arithmetic.
+    let big = |name: &'static str| Expr::from(Func::cast_as(named(name), "BIGINT"));
     // ⌈p·n/100⌉ = (p·n + 99) / 100, as `Percentile::rank` computes it.
-    let rank = |p: Percentile| named("n").mul(i64::from(p.percent())).add(99).div(100);
+    let rank = |p: Percentile| big("n").mul(i64::from(p.percent())).add(99).div(100);
+    let holds = |p: Percentile| big("through").sub(named("times")).lt(rank(p)).and(big("through").gte(rank(p)));
     let query = Query::select()
-        .exprs([named("n"), named("rn"), named("secs")])
-        .from_subquery(ranked, Alias::new("r"))
-        .cond_where(SHOWN.into_iter().fold(Condition::any(), |any, p| any.add(named("rn").eq(rank(p)))))
+        .expr_as(big("n"), "n")
+        .exprs([named("secs"), named("times")])
+        .expr_as(big("through"), "through")
+        .from_subquery(running, Alias::new("r"))
+        .cond_where(SHOWN.into_iter().fold(Condition::any(), |any, p| any.add(holds(p))))
         .to_owned();
     rows(db, &query).await
 }
 
-/// The median and the 90th percentile in minutes, from the rows at their ranks.
-pub fn percentiles(rows: &[Ranked]) -> Percentiles {
-    let n = rows.first().map_or(0, |r| count(r.n));
+/// The median and the 90th percentile in minutes, from the lengths that hold their ranks.
+pub fn percentiles(lengths: &[Length]) -> Percentiles {
+    let n = lengths.first().map_or(0, |l| count(l.n));
     let at = |p: Percentile| {
         let rank = p.rank(n);
-        rows.iter().find(|r| count(r.rn) == rank).map(|r| minutes(r.secs))
+        lengths.iter().find(|l| l.holds(rank)).map(|l| minutes(l.secs))
     };
     Percentiles { count: n as usize, median_minutes: at(Percentile::MEDIAN), p90_minutes: at(Percentile::P90) }
 }
@@ -97,14 +119,21 @@ pub fn percentiles(rows: &[Ranked]) -> Percentiles {
 mod tests {
     use super::*;
 
+    fn length(n: i64, secs: i64, times: i64, through: i64) -> Length {
+        Length { n, secs, times, through }
+    }
+
     #[test]
-    fn the_percentiles_are_read_from_the_rows_at_their_ranks() {
+    fn the_percentiles_are_read_from_the_lengths_that_hold_their_ranks() {
         // 10, 20 and 70 minutes: the median is rank 2, the 90th percentile rank 3.
-        let rows = [Ranked { n: 3, rn: 2, secs: 1200 }, Ranked { n: 3, rn: 3, secs: 4200 }];
-        let p = percentiles(&rows);
+        let p = percentiles(&[length(3, 1200, 1, 2), length(3, 4200, 1, 3)]);
         assert_eq!((p.count, p.median_minutes, p.p90_minutes), (3, Some(20.0), Some(70.0)));
-        // One duration is both.
-        let p = percentiles(&[Ranked { n: 1, rn: 1, secs: 90 }]);
+        // Ten durations: two shorter than 90 seconds, six of 90 seconds (ranks 3 to 8, the
+        // median's 5 among them), two of 600 seconds (ranks 9 and 10, the 90th percentile's 9).
+        let p = percentiles(&[length(10, 90, 6, 8), length(10, 600, 2, 10)]);
+        assert_eq!((p.count, p.median_minutes, p.p90_minutes), (10, Some(1.5), Some(10.0)));
+        // One length holds both.
+        let p = percentiles(&[length(1, 90, 1, 1)]);
         assert_eq!((p.count, p.median_minutes, p.p90_minutes), (1, Some(1.5), Some(1.5)));
         let p = percentiles(&[]);
         assert_eq!((p.count, p.median_minutes, p.p90_minutes), (0, None, None));

@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::Window;
 use crate::entity::order;
 
-/// An `orders` column, named with its table (the ratings' queries join another table).
+/// An `orders` column, named with its table (some queries join other tables).
 pub fn col(c: order::Column) -> Expr {
     Expr::col((order::Entity, c))
 }
@@ -65,8 +65,8 @@ pub async fn rows<T: FromQueryResult>(
 }
 
 /// A read-only snapshot for a community's queries, so that its figures add up even while
-/// orders change: on PostgreSQL a repeatable-read transaction, with more memory for sorts
-/// than the server's default of 4 MB (in which a year's percentiles spill to disk); on
+/// orders change: on PostgreSQL a repeatable-read transaction, with 32 MB for its sorts and
+/// hashes instead of the server's default 4 MB, so that a long window's stay in memory; on
 /// SQLite a deferred transaction, whose first read fixes what it sees.
 pub async fn snapshot(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
     if db.get_database_backend() != DbBackend::Postgres {
