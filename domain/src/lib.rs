@@ -9,6 +9,7 @@ pub mod category;
 pub mod contract;
 pub mod credit_code;
 pub mod eligibility;
+pub mod figures;
 pub mod invisible;
 pub mod invitation;
 pub mod message;
