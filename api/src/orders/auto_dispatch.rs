@@ -8,8 +8,8 @@ use shenbian_domain::standing::ProviderRef;
 use shenbian_domain::step::{NewOffer, Step, accept_by};
 use uuid::Uuid;
 
-use super::candidates::ranked;
 use super::pipeline::begin_system;
+use super::ranking::ranked;
 use super::store::offers;
 use crate::entity::enums::OrderStatusDb;
 use crate::error::ApiError;

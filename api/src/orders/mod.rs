@@ -18,6 +18,7 @@ pub mod list;
 pub mod notes;
 pub mod patch;
 pub mod pipeline;
+pub mod ranking;
 pub mod read;
 pub mod steps;
 pub mod store;

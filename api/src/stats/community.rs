@@ -13,6 +13,7 @@ use shenbian_domain::figures::{MinCount, PERCENTILE_PRECISION, ratio, top};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::cells::{Day, Percentiles, Satisfaction};
 use super::daily::{self, Moment};
 use super::durations::{self, TimeTo};
 use super::jobs::{self, Jobs};
@@ -28,22 +29,6 @@ use crate::error::ApiError;
 use crate::extract::{Path, Query};
 use crate::state::AppState;
 
-/// Median and 90th percentile of durations, in minutes.
-#[derive(Debug, Clone, Serialize, ToSchema, PartialEq)]
-pub struct Percentiles {
-    pub count: usize,
-    pub median_minutes: Option<f64>,
-    pub p90_minutes: Option<f64>,
-}
-
-#[derive(Debug, Clone, Serialize, ToSchema, PartialEq)]
-pub struct Satisfaction {
-    pub ratings: u64,
-    pub average_stars: Option<f64>,
-    /// Share of ratings with 4 or 5 stars.
-    pub share_four_or_five: Option<f64>,
-}
-
 #[derive(Debug, Clone, Serialize, ToSchema, PartialEq)]
 pub struct TopProvider {
     pub id: Uuid,
@@ -52,13 +37,6 @@ pub struct TopProvider {
     pub name: String,
     pub completed: u64,
     pub average_stars: Option<f64>,
-}
-
-#[derive(Debug, Clone, Serialize, ToSchema, PartialEq)]
-pub struct Day {
-    pub date: NaiveDate,
-    pub created: u64,
-    pub completed: u64,
 }
 
 /// A community's figures over a window of local dates (orders created in the window).

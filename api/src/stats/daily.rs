@@ -10,7 +10,7 @@ use sea_orm::{ConnectionTrait, DbErr, FromQueryResult};
 use uuid::Uuid;
 
 use super::Window;
-use super::community::Day;
+use super::cells::Day;
 use super::sql::{col, count, millis, named, rows, window_orders};
 use crate::entity::order;
 

@@ -11,7 +11,7 @@ use shenbian_domain::figures::{Percentile, minutes};
 use uuid::Uuid;
 
 use super::Window;
-use super::community::Percentiles;
+use super::cells::Percentiles;
 use super::sql::{col, count, millis, named, rows, window_orders};
 use crate::entity::order;
 

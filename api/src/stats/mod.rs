@@ -9,6 +9,7 @@
 //! column the figures count ([`sql`]). A community's queries share one snapshot, so that
 //! its figures add up. Percentiles stay exact (nearest rank over every order in the window).
 
+mod cells;
 mod community;
 mod daily;
 mod durations;
@@ -29,7 +30,8 @@ use crate::dates::{EARLIEST, bounded_date, latest};
 use crate::error::{ApiError, t};
 use crate::state::AppState;
 
-pub use community::{CommunityFigures, Day, Percentiles, Satisfaction, TopProvider};
+pub use cells::{Day, Percentiles, Satisfaction};
+pub use community::{CommunityFigures, TopProvider};
 pub use providers::{ProviderFigures, QuotaUse};
 pub use public::{PublicDay, PublicFigures, PublicPercentiles, PublicSatisfaction};
 

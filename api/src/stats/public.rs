@@ -13,7 +13,8 @@ use shenbian_domain::figures::MinCount;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::community::{Audience, CommunityFigures, Percentiles, TopProvider, figures, word};
+use super::cells::Percentiles;
+use super::community::{Audience, CommunityFigures, TopProvider, figures, word};
 use super::{PublicRange, public_window};
 use crate::entity::community;
 use crate::entity::enums::OrderStatusDb;

@@ -7,7 +7,7 @@ use shenbian_domain::figures::ratio;
 use uuid::Uuid;
 
 use super::Window;
-use super::community::Satisfaction;
+use super::cells::Satisfaction;
 use super::sql::{count, count_if, rows, window_orders};
 use crate::entity::{order, rating};
 
