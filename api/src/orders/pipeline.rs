@@ -163,7 +163,7 @@ impl Ctx {
         let Applied { order, to, events } =
             apply(&self.tx, &self.read.order, plan, self.now, &self.month, rating).await?;
         append(&self.tx, order.id, events, self.now).await?;
-        let Some((principal, mut standing)) = self.caller else {
+        let Some((_, mut standing)) = self.caller else {
             self.tx.commit().await?;
             return Ok(Done {
                 order,
@@ -173,7 +173,6 @@ impl Ctx {
                 offered_to: None,
             });
         };
-        let _ = principal;
         standing.assigned = standing.provider.is_some_and(|p| Some(p.id) == order.provider_id);
         let offered_to = if to == OrderStatus::Offered && standing.is_staff() {
             Some(offered_to(&self.tx, order.id).await?)
