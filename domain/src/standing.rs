@@ -55,8 +55,8 @@ pub struct OfferSeen {
     pub contract_id: Option<Uuid>,
 }
 
-/// The caller's standing on one order.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The caller's standing on one order (none at all: the worker's).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Standing {
     pub owner: bool,
     /// A dispatcher of the order's community.

@@ -168,7 +168,7 @@ impl Ctx {
             return Ok(Done {
                 order,
                 resident_name: self.read.resident_name,
-                standing: none(),
+                standing: Standing::default(),
                 role: plan.role,
                 offered_to: None,
             });
@@ -198,20 +198,6 @@ impl Ctx {
             Err(StoreError::LostRace) => Ok(false),
             Err(e) => Err(e.into()),
         }
-    }
-}
-
-/// The standing of no caller (the worker's steps answer none).
-fn none() -> Standing {
-    Standing {
-        owner: false,
-        dispatcher: false,
-        admin: false,
-        provider: None,
-        open_offer: None,
-        assigned: false,
-        ambiguous: false,
-        others_open: false,
     }
 }
 

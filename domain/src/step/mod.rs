@@ -270,12 +270,6 @@ impl Plan {
         self
     }
 
-    /// Whether the order's state changes or its columns are set: the store then moves it
-    /// with a compare-and-set; otherwise it holds the order as read while it writes.
-    pub fn moves(&self) -> bool {
-        self.to != self.from || !self.set.is_empty()
-    }
-
     /// For a step that closes one offer: the state the order goes to, given whether other
     /// offers are still open once it closed — and the columns that go with it.
     pub fn settled(&self, others_still_open: bool) -> (OrderStatus, Vec<Set>) {

@@ -158,8 +158,7 @@ fn decode(rows: &[sea_orm::QueryResult], whom: ReadFor) -> Stored<Option<OrderRe
 /// per request: building it is most of a read's CPU (its subqueries are some 3 KB of SQL),
 /// and the same text lets the driver reuse its prepared statement.
 mod templates {
-    use std::collections::HashMap;
-    use std::sync::{Arc, LazyLock, Mutex};
+    use std::sync::OnceLock;
 
     use sea_orm::{DatabaseBackend, Statement, Value};
     use uuid::Uuid;
@@ -184,44 +183,41 @@ mod templates {
         Uuid::from_u128(0x5e47_1e00_0000_4000_8000_0000_0000_0000 + i as u128)
     }
 
-    /// A statement's shape: backend, with a caller, with a session, locked.
-    type Shape = (u8, bool, bool, bool);
-
-    fn shape(backend: DatabaseBackend, whom: ReadFor) -> Shape {
+    /// A statement's shape as an index: backend, with a caller, with a session, locked.
+    fn shape(backend: DatabaseBackend, whom: ReadFor) -> usize {
         let backend = match backend {
             DatabaseBackend::Postgres => 0,
             DatabaseBackend::Sqlite => 1,
             _ => 2,
         };
-        (backend, whom.caller.is_some(), whom.session.is_some(), whom.lock)
+        backend * 8
+            + usize::from(whom.caller.is_some()) * 4
+            + usize::from(whom.session.is_some()) * 2
+            + usize::from(whom.lock)
     }
 
-    fn template(backend: DatabaseBackend, whom: ReadFor) -> Arc<Template> {
-        static TEMPLATES: LazyLock<Mutex<HashMap<Shape, Arc<Template>>>> = LazyLock::new(Default::default);
-        let key = shape(backend, whom);
-        let mut templates = TEMPLATES.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        templates
-            .entry(key)
-            .or_insert_with(|| {
-                let stand_in = ReadFor {
-                    caller: whom.caller.map(|_| sentinel(1)),
-                    session: whom.session.map(|_| sentinel(2)),
-                    lock: whom.lock,
-                };
-                let built = super::build(backend, sentinel(0), stand_in);
-                let slots = built
-                    .values
-                    .map(|v| v.0)
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|v| match (0..3).find(|i| v == Value::from(sentinel(*i))) {
-                        Some(i) => Slot::Param(i),
-                        None => Slot::Const(v),
-                    })
-                    .collect();
-                Arc::new(Template { sql: built.sql, slots })
-            })
-            .clone()
+    /// The template of a shape, built on its first use; no lock once built.
+    fn template(backend: DatabaseBackend, whom: ReadFor) -> &'static Template {
+        static TEMPLATES: [OnceLock<Template>; 24] = [const { OnceLock::new() }; 24];
+        TEMPLATES[shape(backend, whom)].get_or_init(|| {
+            let stand_in = ReadFor {
+                caller: whom.caller.map(|_| sentinel(1)),
+                session: whom.session.map(|_| sentinel(2)),
+                lock: whom.lock,
+            };
+            let built = super::build(backend, sentinel(0), stand_in);
+            let slots = built
+                .values
+                .map(|v| v.0)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|v| match (0..3).find(|i| v == Value::from(sentinel(*i))) {
+                    Some(i) => Slot::Param(i),
+                    None => Slot::Const(v),
+                })
+                .collect();
+            Template { sql: built.sql, slots }
+        })
     }
 
     /// [`super::read`]'s statement for an order and whom it is read for.
