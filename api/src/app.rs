@@ -3,28 +3,31 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
-use axum::http::{HeaderName, StatusCode, header};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
+use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 use tracing::Span;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::SwaggerUi;
+use uuid::Uuid;
 
 use crate::config::Settings;
 use crate::crypto::keys::Keys;
 use crate::db::connect_and_migrate;
 use crate::error::{ApiError, PROBLEM_JSON};
+use crate::lang::Lang;
 use crate::openapi::ApiDoc;
 use crate::state::{AppState, Clock, SystemClock};
 
@@ -63,39 +66,51 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
 
 /// The whole application with its middleware, ready to serve. `extra` routes get the same
 /// middleware; tests and benchmarks use them for routes that production does not have.
-pub fn app(state: AppState, extra: Router<AppState>) -> Router {
+/// `bare` routes get none (the benchmark's ceiling of the HTTP stack).
+pub fn app(state: AppState, extra: Router<AppState>, bare: Router) -> Router {
     let (router, doc) = routes();
     let router = router.merge(extra);
-    let timeout = Duration::from_secs(state.settings.request_timeout_secs);
     router
         .merge(SwaggerUi::new("/docs").url("/openapi.json", doc))
         .fallback(|| async { ApiError::NotFound })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(middleware::from_fn(move |req, next| time_limit(timeout, req, next)))
         .layer(CatchPanicLayer::custom(|_| {
             tracing::error!("handler panicked");
             ApiError::Internal("panic".into()).into_response()
         }))
-        .layer(middleware::from_fn(problems_everywhere))
-        .layer(middleware::from_fn(crate::lang::keep_language))
-        .layer(middleware::from_fn_with_state(state.clone(), record_metrics))
+        .layer(middleware::from_fn_with_state(state.clone(), around))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(TraceLayer::new_for_http().make_span_with(request_span).on_response(access_log))
-        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, RequestIds::new()))
         .with_state(state)
+        .merge(bare)
 }
 
-/// A request that takes longer than the configured limit answers 503.
-async fn time_limit(limit: Duration, req: Request, next: Next) -> Response {
-    match tokio::time::timeout(limit, next.run(req)).await {
-        Ok(response) => response,
-        Err(_) => ApiError::Unavailable.into_response(),
-    }
+/// What every request goes through, in one layer (each layer costs a boxed future and a
+/// clone of the service behind it): the request's language kept for every text it answers
+/// with, the time limit (503), the router's own bare error answers as problem+json, and
+/// the metrics by route template, of the answer as sent.
+async fn around(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let route = req.extensions().get::<MatchedPath>().cloned();
+    let limit = Duration::from_secs(state.settings.request_timeout_secs);
+    let lang = Lang::from_headers(req.headers());
+    let response = lang
+        .scope(async move {
+            let response = match tokio::time::timeout(limit, next.run(req)).await {
+                Ok(response) => response,
+                Err(_) => ApiError::Unavailable.into_response(),
+            };
+            as_problem(response)
+        })
+        .await;
+    state.metrics.observe(&method, route.as_ref(), response.status().as_u16(), started.elapsed());
+    response
 }
 
-/// Turns the router's own bare error answers (405, a rejected body) into problem+json.
-async fn problems_everywhere(req: Request, next: Next) -> Response {
-    let response = next.run(req).await;
+/// The router's own bare error answers (405, a rejected body) as problem+json.
+fn as_problem(response: Response) -> Response {
     let status = response.status();
     let is_problem =
         response.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
@@ -123,13 +138,28 @@ async fn problems_everywhere(req: Request, next: Next) -> Response {
     error.into_response()
 }
 
-async fn record_metrics(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let method = req.method().clone();
-    let route = req.extensions().get::<MatchedPath>().cloned();
-    let response = next.run(req).await;
-    state.metrics.observe(&method, route.as_ref(), response.status().as_u16(), started.elapsed());
-    response
+/// Request ids for requests that come without one: this instance's random prefix and a
+/// counter, as a UUID (version 8) — unique across instances, with no system call per request.
+#[derive(Clone)]
+struct RequestIds {
+    prefix: u64,
+    next: Arc<AtomicU64>,
+}
+
+impl RequestIds {
+    fn new() -> Self {
+        Self { prefix: Uuid::now_v7().as_u64_pair().1, next: Arc::new(AtomicU64::new(0)) }
+    }
+}
+
+impl MakeRequestId for RequestIds {
+    fn make_request_id<B>(&mut self, _: &axum::http::Request<B>) -> Option<RequestId> {
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        let bytes = ((u128::from(self.prefix) << 64) | u128::from(n)).to_be_bytes();
+        let id = uuid::Builder::from_custom_bytes(bytes).into_uuid();
+        let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
+        HeaderValue::from_str(id.hyphenated().encode_lower(&mut text)).ok().map(RequestId::new)
+    }
 }
 
 /// Every request's span: its id, method and route template. The template, never the path
@@ -172,13 +202,23 @@ impl RunningServer {
         clock: Arc<dyn Clock>,
         extra: Router<AppState>,
     ) -> std::io::Result<Self> {
+        Self::start_with_bare(settings, clock, extra, Router::new()).await
+    }
+
+    /// As [`Self::start_with`], with routes outside the middleware besides (benchmarks).
+    pub async fn start_with_bare(
+        settings: Settings,
+        clock: Arc<dyn Clock>,
+        extra: Router<AppState>,
+        bare: Router,
+    ) -> std::io::Result<Self> {
         let listener = TcpListener::bind(settings.bind).await?;
         let addr = listener.local_addr()?;
         let state = AppState::new(settings, clock);
         let database = tokio::spawn(connect_until_ready(state.clone()));
         let worker = state.settings.worker.then(|| tokio::spawn(crate::worker::run(state.clone())));
         let (shutdown, mut stop) = watch::channel(false);
-        let service = app(state.clone(), extra).into_make_service_with_connect_info::<SocketAddr>();
+        let service = app(state.clone(), extra, bare).into_make_service_with_connect_info::<SocketAddr>();
         let serving = tokio::spawn(async move {
             axum::serve(listener, service)
                 .with_graceful_shutdown(async move {

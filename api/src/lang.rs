@@ -3,11 +3,9 @@
 //! choice for the rest of the request, so errors pick their text when they are rendered,
 //! wherever they were raised.
 
-use axum::extract::{FromRequestParts, Request};
+use axum::extract::FromRequestParts;
 use axum::http::HeaderMap;
 use axum::http::request::Parts;
-use axum::middleware::Next;
-use axum::response::Response;
 use shenbian_domain::message::Message;
 
 /// The language for texts people read.
@@ -25,11 +23,13 @@ impl Lang {
     /// English when the most preferred language range of `Accept-Language` (highest
     /// q-value, the first of equals) is English (`en`, `en-US`, `en-GB`); otherwise zh-CN.
     pub fn from_headers(headers: &HeaderMap) -> Self {
-        let header = headers.get(axum::http::header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).unwrap_or("");
-        let mut best: Option<(f32, String)> = None;
+        let Some(header) = headers.get(axum::http::header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()) else {
+            return Lang::Zh;
+        };
+        let mut best: Option<(f32, &str)> = None;
         for item in header.split(',') {
             let mut parts = item.split(';');
-            let tag = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+            let tag = parts.next().unwrap_or("").trim();
             if tag.is_empty() {
                 continue;
             }
@@ -37,12 +37,15 @@ impl Lang {
                 .filter_map(|p| p.trim().strip_prefix("q=").and_then(|q| q.trim().parse::<f32>().ok()))
                 .next()
                 .unwrap_or(1.0);
-            if q > 0.0 && best.as_ref().is_none_or(|(b, _)| q > *b) {
+            if q > 0.0 && best.is_none_or(|(b, _)| q > b) {
                 best = Some((q, tag));
             }
         }
+        let english = |tag: &str| {
+            tag.eq_ignore_ascii_case("en") || tag.get(..3).is_some_and(|head| head.eq_ignore_ascii_case("en-"))
+        };
         match best {
-            Some((_, tag)) if tag == "en" || tag.starts_with("en-") => Lang::En,
+            Some((_, tag)) if english(tag) => Lang::En,
             _ => Lang::Zh,
         }
     }
@@ -58,10 +61,11 @@ impl Lang {
     }
 }
 
-/// Keeps the request's language for everything that runs while it is served.
-pub async fn keep_language(req: Request, next: Next) -> Response {
-    let lang = Lang::from_headers(req.headers());
-    CURRENT.scope(lang, next.run(req)).await
+impl Lang {
+    /// Runs `work` with this as the request's language.
+    pub async fn scope<F: Future>(self, work: F) -> F::Output {
+        CURRENT.scope(self, work).await
+    }
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Lang {

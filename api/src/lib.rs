@@ -37,6 +37,7 @@ pub mod places;
 pub mod privacy;
 pub mod ratings;
 pub mod state;
+pub mod statement;
 pub mod stats;
 pub mod telemetry;
 pub mod users;

@@ -20,7 +20,7 @@ use uuid::Uuid;
 
 use crate::client::Api;
 use crate::stats::Recorder;
-use crate::target::NOOP_PATH;
+use crate::target::{BARE_PATH, NOOP_PATH};
 use crate::world::{Crew, World, order_body};
 
 pub const CREATE: &str = "POST /orders";
@@ -34,6 +34,8 @@ pub const GET_ORDER: &str = "GET /orders/{id}";
 pub const LIST: &str = "GET /orders";
 pub const JOBS: &str = "GET /jobs";
 pub const NOOP: &str = "GET /bench/noop";
+pub const HEALTHZ: &str = "GET /healthz";
+pub const BARE: &str = "GET /bench/bare";
 
 /// Every endpoint of the mixed load, steps first, for the tables.
 pub const ALL: [&str; 10] = [CREATE, DISPATCH, ACCEPT, START, COMPLETE, CONFIRM, RATE, JOBS, GET_ORDER, LIST];
@@ -53,6 +55,9 @@ enum Req {
     GetOrder,
     List,
     Jobs,
+    Noop,
+    Healthz,
+    Bare,
 }
 
 const WITH_READS: [Req; 10] = [
@@ -76,8 +81,60 @@ pub enum Mix {
     Steps,
     /// The steps with three reads per life cycle.
     StepsAndReads,
+    /// One endpoint over and over (`--endpoints`).
+    Only(Single),
+}
+
+/// The endpoints `--endpoints` loads one at a time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Single {
+    /// `GET /healthz`, through the whole middleware stack.
+    Healthz,
     /// The no-op route, through the whole middleware stack.
     Noop,
+    /// A route outside the middleware: the ceiling of axum and the HTTP client.
+    Bare,
+    /// `GET /orders/{id}` of the user's own order, by the resident.
+    ReadOrder,
+    /// `GET /orders?limit=20`, by the resident.
+    ListPage,
+    /// `POST /orders`, by the resident.
+    Create,
+}
+
+impl Single {
+    /// The order `--endpoints` runs them in and the names its summary gives them.
+    pub const ALL: [(Single, &'static str); 6] = [
+        (Single::Bare, "bare"),
+        (Single::Healthz, "healthz"),
+        (Single::Noop, "noop"),
+        (Single::ReadOrder, "read"),
+        (Single::ListPage, "list"),
+        (Single::Create, "create"),
+    ];
+
+    fn req(self) -> Req {
+        match self {
+            Single::Healthz => Req::Healthz,
+            Single::Noop => Req::Noop,
+            Single::Bare => Req::Bare,
+            Single::ReadOrder => Req::GetOrder,
+            Single::ListPage => Req::List,
+            Single::Create => Req::Create,
+        }
+    }
+
+    /// The name of its row in the tables.
+    pub fn endpoint(self) -> &'static str {
+        match self {
+            Single::Healthz => HEALTHZ,
+            Single::Noop => NOOP,
+            Single::Bare => BARE,
+            Single::ReadOrder => GET_ORDER,
+            Single::ListPage => LIST,
+            Single::Create => CREATE,
+        }
+    }
 }
 
 /// One virtual user.
@@ -90,7 +147,8 @@ struct User {
     order: Option<Uuid>,
     order_body: Value,
     dispatch_body: Value,
-    noop: bool,
+    /// The one request it sends, over and over.
+    only: Option<Req>,
 }
 
 impl User {
@@ -104,17 +162,17 @@ impl User {
             order_body: order_body(world),
             dispatch_body: json!({"provider_ids": [crew.partner]}),
             crew,
-            noop: mix == Mix::Noop,
+            only: match mix {
+                Mix::Only(single) => Some(single.req()),
+                _ => None,
+            },
         }
     }
 
     /// Sends the user's next request; returns what it was and its status. A refused step
     /// starts a new life cycle; a refused read does not.
     async fn send(&mut self) -> (&'static str, u16) {
-        if self.noop {
-            return (NOOP, self.api.get_root(NOOP_PATH).await.status);
-        }
-        let req = self.sequence[self.next];
+        let req = self.only.unwrap_or(self.sequence[self.next]);
         let order = self.order.unwrap_or_default();
         let (resident, owner) = (&self.crew.resident.token, &self.crew.owner.token);
         let (name, answer) = match req {
@@ -137,7 +195,13 @@ impl User {
             Req::GetOrder => (GET_ORDER, self.api.get(&format!("/orders/{order}"), resident).await),
             Req::List => (LIST, self.api.get("/orders?limit=20", resident).await),
             Req::Jobs => (JOBS, self.api.get("/jobs?limit=20", owner).await),
+            Req::Noop => return (NOOP, self.api.get_root(NOOP_PATH).await.status),
+            Req::Healthz => return (HEALTHZ, self.api.get_root("/healthz").await.status),
+            Req::Bare => return (BARE, self.api.get_root(BARE_PATH).await.status),
         };
+        if self.only.is_some() {
+            return (name, answer.status);
+        }
         let is_step = !matches!(req, Req::GetOrder | Req::List | Req::Jobs);
         if req == Req::Create && answer.ok() {
             self.order = answer.id();
@@ -164,9 +228,17 @@ async fn users(api: &Api, world: &World, mix: Mix, clients: usize) -> Vec<User> 
     for i in 0..clients {
         let mut user = User::new(api.clone(), world, world.crews[i % world.crews.len()].clone(), mix);
         starting.spawn(async move {
-            if !user.noop {
-                for _ in 0..i % user.sequence.len() {
-                    user.send().await;
+            match user.only {
+                // A reader reads an order of its own.
+                Some(Req::GetOrder) => {
+                    let answer = user.api.post("/orders", Some(&user.crew.resident.token), &user.order_body).await;
+                    user.order = answer.id();
+                }
+                Some(_) => {}
+                None => {
+                    for _ in 0..i % user.sequence.len() {
+                        user.send().await;
+                    }
                 }
             }
             user

@@ -9,7 +9,11 @@
 //!    database ceiling).
 //!
 //! The last line is `step_vs_raw=<ratio>`: (2) over (4). `--scale` instead times the reads
-//! at 1,000 orders and after a bulk seed to `--orders` (default 1,000,000).
+//! at 1,000 orders and after a bulk seed to `--orders` (default 1,000,000). `--endpoints`
+//! instead loads one endpoint at a time — a route outside the middleware (`bare`), `/healthz`,
+//! the no-op route, read one order, list a page, create an order — and ends with each one's
+//! rate over the bare route's (`healthz_vs_bare=`, `read_vs_bare=`, `list_vs_bare=`,
+//! `create_vs_bare=`).
 
 mod client;
 mod load;
@@ -28,7 +32,7 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 
 use crate::client::Api;
-use crate::load::Mix;
+use crate::load::{Mix, Single};
 use crate::rss::mib;
 use crate::stats::Recorder;
 use crate::target::{Backend, Target};
@@ -64,6 +68,11 @@ struct Args {
     /// Time the lists and jobs at 1,000 orders and at `--orders` instead of the load.
     #[arg(long)]
     scale: bool,
+    /// Load one endpoint at a time instead (closed loop, `--clients` users, `--seconds`
+    /// each): a route outside the middleware, `/healthz`, the no-op route, read one order,
+    /// list a page, create an order; the last lines compare each with the bare route.
+    #[arg(long, conflicts_with = "scale", conflicts_with = "rate")]
+    endpoints: bool,
     /// How many orders `--scale` seeds in all.
     #[arg(long, default_value_t = 1_000_000)]
     orders: u64,
@@ -110,7 +119,13 @@ async fn run(args: Args) -> Result<(), String> {
         target.database_name(),
         target.settings.db_max_connections
     );
-    let result = if args.scale { run_scale(&args, &target).await } else { run_load(&args, &target).await };
+    let result = if args.scale {
+        run_scale(&args, &target).await
+    } else if args.endpoints {
+        run_endpoints(&args, &target).await
+    } else {
+        run_load(&args, &target).await
+    };
     target.stop(args.keep_database).await;
     // The summary comes after the server has stopped, so that its last line is the ratio.
     for line in result? {
@@ -206,7 +221,7 @@ async fn run_load(args: &Args, target: &Target) -> Result<Vec<String>, String> {
     let api_steps = steps.ok_of(&load::STEPS) as f64 / window.as_secs_f64();
     println!("  steps: {api_steps:.1}/s ok ({:.1} life cycles/s)", api_steps / load::STEPS.len() as f64);
 
-    let noop = load::closed(&api, &world, Mix::Noop, args.clients, warmup, window).await.finish();
+    let noop = load::closed(&api, &world, Mix::Only(Single::Noop), args.clients, warmup, window).await.finish();
     println!(
         "\n[3] no-op route through the same server stack, closed loop, {} users, {} s",
         args.clients, args.seconds
@@ -235,6 +250,34 @@ async fn run_load(args: &Args, target: &Target) -> Result<Vec<String>, String> {
         format!("step_vs_noop={:.3}", ratio(api_steps, noop_rate)),
         format!("step_vs_raw={:.3}", ratio(api_steps, raw_steps)),
     ])
+}
+
+/// One endpoint at a time, closed loop: req/s and latency of each, then each over the bare
+/// route's rate (the ceiling of axum and the client on this machine) as the last lines.
+async fn run_endpoints(args: &Args, target: &Target) -> Result<Vec<String>, String> {
+    let (warmup, window) = (Duration::from_secs(args.warmup), Duration::from_secs(args.seconds));
+    let api = Api::new(&target.base, args.clients);
+    let world = Arc::new(world::build(&api, &target.state, args.clients).await?);
+    let analyzer = if args.no_analyze { None } else { keep_analyzed(target).await? };
+    println!("\none endpoint at a time, closed loop, {} users, {} s each", args.clients, args.seconds);
+    let mut all = Recorder::default();
+    let mut rates = Vec::new();
+    for (single, name) in Single::ALL {
+        let recorder = load::closed(&api, &world, Mix::Only(single), args.clients, warmup, window).await;
+        rates.push((name, recorder.ok_of(&[single.endpoint()]) as f64 / window.as_secs_f64()));
+        all.merge(recorder);
+    }
+    if let Some(analyzer) = analyzer {
+        analyzer.abort();
+    }
+    print!("{}", all.ordered(&Single::ALL.map(|(single, _)| single.endpoint())).table(window));
+    let bare = rates.iter().find(|(name, _)| *name == "bare").map_or(0.0, |(_, rate)| *rate);
+    let mut lines = vec![String::new()];
+    lines.extend(rates.iter().map(|(name, rate)| format!("{name}_per_s={rate:.1}")));
+    for (name, rate) in rates.iter().filter(|(name, _)| *name != "bare" && *name != "noop") {
+        lines.push(format!("{name}_vs_bare={:.3}", if bare > 0.0 { rate / bare } else { 0.0 }));
+    }
+    Ok(lines)
 }
 
 /// How often [`keep_analyzed`] analyzes.

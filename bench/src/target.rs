@@ -18,6 +18,10 @@ use uuid::Uuid;
 /// ceiling of the HTTP stack itself. It exists only in this binary.
 pub const NOOP_PATH: &str = "/bench/noop";
 
+/// The route that does nothing outside the middleware: the ceiling of axum and the client.
+/// It exists only in this binary.
+pub const BARE_PATH: &str = "/bench/bare";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Backend {
     Sqlite,
@@ -58,7 +62,8 @@ impl Target {
         };
         shenbian::telemetry::init(&settings);
         let noop = Router::new().route(NOOP_PATH, get(|| async { StatusCode::NO_CONTENT }));
-        let server = RunningServer::start_with(settings.clone(), Arc::new(SystemClock), noop)
+        let bare = Router::new().route(BARE_PATH, get(|| async { StatusCode::NO_CONTENT }));
+        let server = RunningServer::start_with_bare(settings.clone(), Arc::new(SystemClock), noop, bare)
             .await
             .map_err(|e| format!("server: {e}"))?;
         let state = server.state.clone();

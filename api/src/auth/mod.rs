@@ -12,15 +12,17 @@ use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, JoinType, Query as SqlQuery, QueryStatementBuilder, SelectStatement};
-use sea_orm::{ActiveEnum, ColumnTrait, ConnectionTrait, DbErr, FromQueryResult, IdenStatic, QueryResult};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, JoinType, Query as SqlQuery, SelectStatement};
+use sea_orm::{ConnectionTrait, DbErr, FromQueryResult, IdenStatic, QueryResult};
+use shenbian_domain::standing::{ProviderKind, ProviderRef, sort_providers};
 use shenbian_domain::{Role, RoleSet};
 use uuid::Uuid;
 
 use crate::crypto::keys::Claims;
-use crate::entity::{session as sessions, user};
+use crate::entity::{partner_member, session as sessions, user, volunteer};
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::statement::{Template, Templates, backend_index};
 
 /// A signed-in caller, as of this request.
 #[derive(Debug, Clone)]
@@ -103,47 +105,9 @@ impl Bearer {
         Ok(self.checked(s.roles.as_deref(), s.community_id))
     }
 
-    /// The condition, for a statement that acts for the caller, that their session is live:
-    /// the same check as [`Bearer::principal`]'s, in SQL, for a write that authorizes itself
-    /// (the session is the token's and its user's, not revoked, not expired, its user
-    /// active). A statement that held it gets its [`Principal`] from [`Bearer::checked`].
-    pub fn live_session(&self, now: DateTime<Utc>) -> Expr {
-        let live = SqlQuery::select()
-            .expr(Expr::val(1))
-            .from(sessions::Entity)
-            .inner_join(
-                user::Entity,
-                Expr::col((user::Entity, user::Column::Id)).equals((sessions::Entity, sessions::Column::UserId)),
-            )
-            .and_where(Expr::col((sessions::Entity, sessions::Column::Id)).eq(self.claims.sid))
-            .and_where(Expr::col((sessions::Entity, sessions::Column::UserId)).eq(self.claims.sub))
-            .and_where(Expr::col((sessions::Entity, sessions::Column::RevokedAt)).is_null())
-            .and_where(Expr::col((sessions::Entity, sessions::Column::ExpiresAt)).gt(now))
-            .and_where(Expr::col((user::Entity, user::Column::Status)).eq(user::UserStatus::Active.to_value()))
-            .to_owned();
-        Expr::exists(live)
-    }
-
-    /// The caller's user's roles and community, as scalar subqueries for a statement that
-    /// holds [`Bearer::live_session`] and reads them back (in that order) for
-    /// [`Bearer::checked`].
-    pub fn caller_user(&self) -> [Expr; 2] {
-        [user::Column::Roles, user::Column::CommunityId].map(|column| {
-            // Named apart from the statement's own columns: PostgreSQL names a subquery's
-            // value after its column.
-            let q = SqlQuery::select()
-                .expr_as(Expr::col(column), format!("{CALLER}{}", column.as_str()))
-                .from(user::Entity)
-                .and_where(user::Column::Id.eq(self.claims.sub))
-                .to_owned();
-            Expr::SubQuery(None, Box::new(q.into_sub_query_statement()))
-        })
-    }
-
-    /// The caller, once a statement found their session live: from its check in
-    /// [`Bearer::principal`], or its condition [`Bearer::live_session`] holding; with their
-    /// user's stored roles and community as the statement read them.
-    pub fn checked(&self, roles: Option<&str>, community_id: Option<Uuid>) -> Principal {
+    /// The caller, once a statement found their session live ([`Bearer::principal`]), with
+    /// their user's stored roles and community as the statement read them.
+    fn checked(&self, roles: Option<&str>, community_id: Option<Uuid>) -> Principal {
         let principal = Principal {
             user_id: self.claims.sub,
             session_id: self.claims.sid,
@@ -156,13 +120,95 @@ impl Bearer {
 
     /// The caller, read in a statement of its own.
     pub async fn authenticate(&self, state: &AppState) -> Result<Principal, ApiError> {
-        let mut query = SqlQuery::select();
-        query.from_subquery(SqlQuery::select().expr(Expr::val(1)).to_owned(), Alias::new("one"));
-        join_session(&mut query, self.claims.sid);
-        let row = state.db()?.query_one(&query).await?;
-        let session = row.map(|row| CallerSession::read(&row)).transpose()?.flatten();
-        self.principal(state, session)
+        Ok(self.read_caller(state, false).await?.0)
     }
+
+    /// The caller and the providers they act for, read in one statement.
+    pub async fn authenticate_acting(&self, state: &AppState) -> Result<Acting, ApiError> {
+        let (principal, providers) = self.read_caller(state, true).await?;
+        Ok(Acting { principal, providers })
+    }
+
+    async fn read_caller(
+        &self,
+        state: &AppState,
+        with_providers: bool,
+    ) -> Result<(Principal, Vec<ProviderRef>), ApiError> {
+        static TEMPLATES: Templates<6> = Templates::new();
+        let db = state.db()?;
+        let backend = db.get_database_backend();
+        let template = TEMPLATES.get(backend_index(backend) * 2 + usize::from(with_providers), || {
+            Template::new(|[session_id]| backend.build(&caller_query(session_id, with_providers)))
+        });
+        let rows = db.query_all_raw(template.bind([self.claims.sid])).await?;
+        let session = rows.first().map(CallerSession::read).transpose()?.flatten();
+        let principal = self.principal(state, session)?;
+        let mut providers = Vec::new();
+        for row in rows.iter().filter(|_| with_providers) {
+            let acting = Providers::from_query_result(row, "")?;
+            providers.extend(acting.partner.map(|id| ProviderRef { kind: ProviderKind::Partner, id }));
+            providers.extend(acting.volunteer.map(|id| ProviderRef { kind: ProviderKind::Volunteer, id }));
+        }
+        sort_providers(&mut providers);
+        Ok((principal, providers))
+    }
+}
+
+/// A signed-in caller with the providers they act for — the partners they belong to and
+/// their volunteer record, whatever its state — read with their session in one statement:
+/// for the handlers that scope what they show by provider (lists, jobs, the feed).
+#[derive(Debug, Clone)]
+pub struct Acting {
+    pub principal: Principal,
+    /// Partners first ([`sort_providers`]).
+    pub providers: Vec<ProviderRef>,
+}
+
+impl FromRequestParts<AppState> for Acting {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let acting = Bearer::from_request_parts(parts, state).await?.authenticate_acting(state).await?;
+        parts.extensions.insert(acting.principal.clone());
+        Ok(acting)
+    }
+}
+
+/// A row's provider columns in [`caller_query`]'s statement with providers.
+#[derive(FromQueryResult)]
+struct Providers {
+    #[sea_orm(from_alias = "acting_partner")]
+    partner: Option<Uuid>,
+    #[sea_orm(from_alias = "acting_volunteer")]
+    volunteer: Option<Uuid>,
+}
+
+/// The caller's session and user ([`join_session`]) and, with providers, their partner
+/// memberships and volunteer record, left-joined by key (a row per membership).
+fn caller_query(session_id: Uuid, with_providers: bool) -> SelectStatement {
+    let mut query = SqlQuery::select();
+    query.from_subquery(SqlQuery::select().expr(Expr::val(1)).to_owned(), Alias::new("one"));
+    join_session(&mut query, session_id);
+    if with_providers {
+        let (member, volunteer) = (Alias::new("acting_member"), Alias::new("acting_volunteer"));
+        let user_id = (Alias::new(SESSION), sessions::Column::UserId);
+        query
+            .join_as(
+                JoinType::LeftJoin,
+                partner_member::Entity,
+                member.clone(),
+                Expr::col((member.clone(), partner_member::Column::UserId)).equals(user_id.clone()),
+            )
+            .join_as(
+                JoinType::LeftJoin,
+                volunteer::Entity,
+                volunteer.clone(),
+                Expr::col((volunteer.clone(), volunteer::Column::UserId)).equals(user_id),
+            )
+            .expr_as(Expr::col((member, partner_member::Column::PartnerId)), "acting_partner")
+            .expr_as(Expr::col((volunteer, volunteer::Column::Id)), "acting_volunteer");
+    }
+    query
 }
 
 /// What authenticating a caller needs of their session and user, left-joined into another
@@ -180,6 +226,9 @@ pub struct CallerSession {
 /// The prefix of [`CallerSession`]'s columns in a statement that [`join_session`] extended.
 const CALLER: &str = "caller_";
 
+/// The alias of the caller's session in a statement that [`join_session`] extended.
+const SESSION: &str = "caller_session";
+
 impl CallerSession {
     /// The caller's session from a row of a statement that [`join_session`] extended; `None`
     /// when there is no such session.
@@ -192,7 +241,7 @@ impl CallerSession {
 /// Extends a statement with the session `session_id` and its user, left-joined (every row
 /// of the statement gets them, or NULLs), as the columns [`CallerSession::read`] reads.
 pub fn join_session(query: &mut SelectStatement, session_id: Uuid) {
-    let (s, u) = (Alias::new("caller_session"), Alias::new("caller_user"));
+    let (s, u) = (Alias::new(SESSION), Alias::new("caller_user"));
     query
         .join_as(
             JoinType::LeftJoin,

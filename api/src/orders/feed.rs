@@ -11,8 +11,7 @@ use uuid::Uuid;
 
 use super::access::{seen_or, visible_order};
 use super::store::list::{FeedOf, events_of, feed as feed_page};
-use super::store::load::providers_of;
-use crate::auth::Principal;
+use crate::auth::{Acting, Principal};
 use crate::entity::enums::{ActionDb, ActorRoleDb, OrderStatusDb};
 use crate::entity::order_event;
 use crate::error::{ApiError, t};
@@ -97,12 +96,12 @@ pub async fn order_events(
 #[tracing::instrument(skip_all, fields(user_id))]
 pub async fn feed(
     State(state): State<AppState>,
-    principal: Principal,
+    Acting { principal, providers }: Acting,
     Query(params): Query<PageParams>,
 ) -> Result<Json<Paginated<EventView>>, ApiError> {
     let (limit, after) = seq_cursor(&params)?;
     let db = state.db()?;
-    let providers: Vec<Uuid> = providers_of(db, principal.user_id).await?.into_iter().map(|p| p.id).collect();
+    let providers: Vec<Uuid> = providers.into_iter().map(|p| p.id).collect();
     let of = FeedOf {
         user_id: (!principal.has(Role::Admin)).then_some(principal.user_id),
         community_id: principal.community_id.filter(|_| principal.has(Role::Dispatcher)),

@@ -9,9 +9,8 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::store::list::{jobs_of, resident_names};
-use super::store::load::providers_of;
 use super::view::OrderView;
-use crate::auth::Principal;
+use crate::auth::Acting;
 use crate::entity::enums::ProviderKind;
 use crate::error::ApiError;
 use crate::extract::Query;
@@ -37,12 +36,11 @@ pub struct JobView {
 #[tracing::instrument(skip_all, fields(user_id))]
 pub async fn jobs(
     State(state): State<AppState>,
-    principal: Principal,
+    Acting { providers, .. }: Acting,
     Query(params): Query<PageParams>,
 ) -> Result<Json<Paginated<JobView>>, ApiError> {
     let (limit, after) = params.text_page()?;
     let db = state.db()?;
-    let providers = providers_of(db, principal.user_id).await?;
     let ids: Vec<Uuid> = providers.iter().map(|p| p.id).collect();
     let (offers, assigned) = jobs_of(db, ids, MAX_LIMIT * 10).await?;
     let offered_orders: Vec<_> = offers.iter().map(|(_, o)| o.clone()).collect();

@@ -12,11 +12,10 @@ use utoipa::IntoParams;
 use uuid::Uuid;
 
 use super::access::{caller_of, parties};
-use super::store::list::{Branch, ListFilter, Scope, page, resident_names};
-use super::store::load::providers_of;
+use super::store::list::{Branch, ListFilter, Listed, Scope, page};
 use super::view::OrderView;
 use crate::audit;
-use crate::auth::Principal;
+use crate::auth::{Acting, Principal};
 use crate::crypto::keys::Keys;
 use crate::dates::bounded_instant;
 use crate::entity::enums::{OrderStatusDb, UrgencyDb};
@@ -104,25 +103,22 @@ pub(crate) struct Checked {
 }
 
 impl OrderFilter {
-    /// The filters checked for the caller. With `staff_only`, the scope is the caller's
-    /// community (admins: all) only: 403 for anyone else.
-    pub(crate) async fn checked(
+    /// The filters checked for the caller, who acts for `providers`. With `staff_only`, the
+    /// scope is the caller's community (admins: all) only: 403 for anyone else.
+    pub(crate) fn checked(
         &self,
         state: &AppState,
         principal: &Principal,
+        providers: &[ProviderRef],
         staff_only: bool,
     ) -> Result<Checked, ApiError> {
-        let db = state.db()?;
         let admin = principal.has(Role::Admin);
         let dispatches = principal.community_id.filter(|_| principal.has(Role::Dispatcher));
         let (scope, providers) = match (staff_only, admin, dispatches) {
-            (_, true, _) => {
-                (Scope::All, if staff_only { Vec::new() } else { providers_of(db, principal.user_id).await? })
-            }
+            (_, true, _) => (Scope::All, if staff_only { Vec::new() } else { providers.to_vec() }),
             (true, false, Some(c)) => (Scope::Any(vec![Branch::Community(c)]), Vec::new()),
             (true, false, None) => return Err(ApiError::Forbidden),
             (false, false, _) => {
-                let providers = providers_of(db, principal.user_id).await?;
                 let mut branches = vec![Branch::Resident(principal.user_id)];
                 branches.extend(dispatches.map(Branch::Community));
                 let ids: Vec<Uuid> = providers.iter().map(|p| p.id).collect();
@@ -130,7 +126,7 @@ impl OrderFilter {
                 if !ids.is_empty() {
                     branches.push(Branch::OfferedTo(ids));
                 }
-                (Scope::Any(branches), providers)
+                (Scope::Any(branches), providers.to_vec())
             }
         };
         let phone = match &self.phone {
@@ -163,22 +159,22 @@ impl OrderFilter {
 #[tracing::instrument(skip_all, fields(user_id))]
 pub async fn list_orders(
     State(state): State<AppState>,
-    principal: Principal,
+    Acting { principal, providers }: Acting,
     Query(filter): Query<OrderFilter>,
 ) -> Result<Json<Paginated<OrderView>>, ApiError> {
     let page_params = PageParams { limit: filter.limit, cursor: filter.cursor.clone() }.page()?;
     let db = state.db()?;
     let Checked { filter: checked, scope, providers, searched_phone } =
-        filter.checked(&state, &principal, false).await?;
+        filter.checked(&state, &principal, &providers, false)?;
     let mut rows = page(db, &checked, &scope, page_params.after, page_params.limit + 1).await?;
     let more = rows.len() as u64 > page_params.limit;
     rows.truncate(page_params.limit as usize);
-    let next_cursor = if more { rows.last().map(|o| encode_cursor(o.id)) } else { None };
-    let names = resident_names(db, &rows).await?;
+    let next_cursor = if more { rows.last().map(|l| encode_cursor(l.order.id)) } else { None };
     // One entry per request for a staff read: the search by phone, or any order shown
     // unmasked to its community's dispatcher or an admin rather than to its resident.
     let staff_read: Vec<Uuid> = rows
         .iter()
+        .map(|l| &l.order)
         .filter(|o| list_standing(&principal, &providers, o).is_staff_read(o.status.into()))
         .map(|o| o.id)
         .collect();
@@ -189,10 +185,9 @@ pub async fn list_orders(
     }
     let items = rows
         .into_iter()
-        .map(|o| {
-            let unmasked = list_standing(&principal, &providers, &o).sees_personal_data(o.status.into());
-            let name = names.get(&o.resident_id).cloned().unwrap_or_default();
-            OrderView::new(o, &name, unmasked)
+        .map(|Listed { order, resident_name }| {
+            let unmasked = list_standing(&principal, &providers, &order).sees_personal_data(order.status.into());
+            OrderView::new(order, &resident_name, unmasked)
         })
         .collect();
     Ok(Json(Paginated { items, next_cursor }))

@@ -5,10 +5,14 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{ExprTrait, Query as SqlQuery};
-use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect,
+    QueryTrait,
+};
 use uuid::Uuid;
 
 use super::Stored;
+use super::load::resident_name;
 use crate::entity::enums::{OfferStatus, OrderStatusDb, UrgencyDb};
 use crate::entity::{offer, order, user};
 
@@ -120,15 +124,22 @@ async fn filtered(db: &impl ConnectionTrait, f: &ListFilter) -> Stored<sea_orm::
     Ok(query)
 }
 
+/// An order in a list, with its resident's display name.
+pub struct Listed {
+    pub order: order::Model,
+    pub resident_name: String,
+}
+
 /// A page of the orders in `scope` that pass the filters, newest first: `limit` orders
-/// older than the order `before`, if given.
+/// older than the order `before`, if given, each with its resident's name (a scalar
+/// subquery of the page's own statement).
 pub async fn page(
     db: &impl ConnectionTrait,
     filter: &ListFilter,
     scope: &Scope,
     before: Option<Uuid>,
     limit: u64,
-) -> Stored<Vec<order::Model>> {
+) -> Stored<Vec<Listed>> {
     let base = filtered(db, filter).await?;
     let page_of = |mut query: sea_orm::Select<order::Entity>| {
         if let Some(before) = before {
@@ -137,19 +148,34 @@ pub async fn page(
         query.order_by_desc(order::Column::Id).limit(limit)
     };
     match scope {
-        Scope::All => Ok(page_of(base).all(db).await?),
+        Scope::All => listed(db, page_of(base)).await,
         Scope::Any(branches) => {
             // The branches' pages merged by id.
-            let mut rows: Vec<order::Model> = Vec::new();
+            let mut rows: Vec<Listed> = Vec::new();
             for branch in branches {
-                rows.extend(page_of(base.clone().filter(branch.condition())).all(db).await?);
+                rows.extend(listed(db, page_of(base.clone().filter(branch.condition()))).await?);
             }
-            rows.sort_by_key(|o| std::cmp::Reverse(o.id));
-            rows.dedup_by_key(|o| o.id);
+            rows.sort_by_key(|l| std::cmp::Reverse(l.order.id));
+            rows.dedup_by_key(|l| l.order.id);
             rows.truncate(limit as usize);
             Ok(rows)
         }
     }
+}
+
+/// Runs a query on orders with each order's resident's name.
+async fn listed(db: &impl ConnectionTrait, query: sea_orm::Select<order::Entity>) -> Stored<Vec<Listed>> {
+    let query = query.expr_as(resident_name(), "resident_name");
+    let rows = db.query_all_raw(db.get_database_backend().build(QueryTrait::as_query(&query))).await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let resident_name: Option<String> = row.try_get("", "resident_name")?;
+        out.push(Listed {
+            order: order::Model::from_query_result(row, "")?,
+            resident_name: resident_name.unwrap_or_default(),
+        });
+    }
+    Ok(out)
 }
 
 /// The display names of the residents of some orders, in one query.

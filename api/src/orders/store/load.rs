@@ -89,9 +89,8 @@ fn build(backend: sea_orm::DatabaseBackend, id: Uuid, whom: ReadFor) -> sea_orm:
     let mut query =
         order::Entity::find_by_id(id).expr_as(resident_name(), "resident_name").expr_as(sub(sla), "category_sla");
     if let Some(user_id) = whom.caller {
-        let sets = provider_sets(user_id);
-        let [partners, volunteers] = &sets;
-        let theirs = |provider: Expr| in_sets(provider, &sets);
+        let [partners, volunteers] = &provider_sets(user_id);
+        let theirs = |provider: Expr| acted_for_by(provider, user_id);
         let flag = |c: Condition| -> Expr { Expr::case(c, Expr::val(1)).into() };
         let acts = Condition::any().add(Expr::exists(partners.clone())).add(Expr::exists(volunteers.clone()));
         let assigned = theirs(Expr::col((order::Entity, order::Column::ProviderId)));
@@ -154,88 +153,37 @@ fn decode(rows: &[sea_orm::QueryResult], whom: ReadFor) -> Stored<Option<OrderRe
     }))
 }
 
-/// [`read`]'s statement, built once per shape (backend, caller, session, lock) and bound
-/// per request: building it is most of a read's CPU (its subqueries are some 3 KB of SQL),
-/// and the same text lets the driver reuse its prepared statement.
+/// [`read`]'s statement, built once per shape (backend, caller, session, lock) and bound per
+/// request ([`crate::statement`]).
 mod templates {
-    use std::sync::OnceLock;
-
-    use sea_orm::{DatabaseBackend, Statement, Value};
+    use sea_orm::{DatabaseBackend, Statement};
     use uuid::Uuid;
 
     use super::ReadFor;
-
-    /// A statement's text and, for each of its values, which parameter it is or the constant
-    /// it stays.
-    struct Template {
-        sql: String,
-        slots: Vec<Slot>,
-    }
-
-    enum Slot {
-        /// The order's id, the caller's id, the session's id.
-        Param(usize),
-        Const(Value),
-    }
-
-    /// Stand-ins for the parameters while the template is built: values no real row has.
-    fn sentinel(i: usize) -> Uuid {
-        Uuid::from_u128(0x5e47_1e00_0000_4000_8000_0000_0000_0000 + i as u128)
-    }
-
-    /// A statement's shape as an index: backend, with a caller, with a session, locked.
-    fn shape(backend: DatabaseBackend, whom: ReadFor) -> usize {
-        let backend = match backend {
-            DatabaseBackend::Postgres => 0,
-            DatabaseBackend::Sqlite => 1,
-            _ => 2,
-        };
-        backend * 8
-            + usize::from(whom.caller.is_some()) * 4
-            + usize::from(whom.session.is_some()) * 2
-            + usize::from(whom.lock)
-    }
-
-    /// The template of a shape, built on its first use; no lock once built.
-    fn template(backend: DatabaseBackend, whom: ReadFor) -> &'static Template {
-        static TEMPLATES: [OnceLock<Template>; 24] = [const { OnceLock::new() }; 24];
-        TEMPLATES[shape(backend, whom)].get_or_init(|| {
-            let stand_in = ReadFor {
-                caller: whom.caller.map(|_| sentinel(1)),
-                session: whom.session.map(|_| sentinel(2)),
-                lock: whom.lock,
-            };
-            let built = super::build(backend, sentinel(0), stand_in);
-            let slots = built
-                .values
-                .map(|v| v.0)
-                .unwrap_or_default()
-                .into_iter()
-                .map(|v| match (0..3).find(|i| v == Value::from(sentinel(*i))) {
-                    Some(i) => Slot::Param(i),
-                    None => Slot::Const(v),
-                })
-                .collect();
-            Template { sql: built.sql, slots }
-        })
-    }
+    use crate::statement::{Template, Templates, backend_index};
 
     /// [`super::read`]'s statement for an order and whom it is read for.
     pub(super) fn read_statement(backend: DatabaseBackend, id: Uuid, whom: ReadFor) -> Statement {
-        let t = template(backend, whom);
-        let params = [Some(id), whom.caller, whom.session];
-        let values = t.slots.iter().map(|slot| match slot {
-            Slot::Param(i) => Value::from(params[*i].unwrap_or_default()),
-            Slot::Const(v) => v.clone(),
+        static TEMPLATES: Templates<24> = Templates::new();
+        let shape = backend_index(backend) * 8
+            + usize::from(whom.caller.is_some()) * 4
+            + usize::from(whom.session.is_some()) * 2
+            + usize::from(whom.lock);
+        let template = TEMPLATES.get(shape, || {
+            Template::new(|[id, caller, session]| {
+                let stand_in =
+                    ReadFor { caller: whom.caller.map(|_| caller), session: whom.session.map(|_| session), ..whom };
+                super::build(backend, id, stand_in)
+            })
         });
-        Statement::from_sql_and_values(backend, t.sql.clone(), values)
+        template.bind([id, whom.caller.unwrap_or_default(), whom.session.unwrap_or_default()])
     }
 
     #[cfg(test)]
     mod tests {
         use super::*;
 
-        /// A template bound with a request's ids is the statement built for them.
+        /// A bound template is the statement built for the request's ids.
         #[test]
         fn a_bound_template_is_the_statement_built() {
             for backend in [DatabaseBackend::Sqlite, DatabaseBackend::Postgres] {
@@ -345,7 +293,7 @@ pub fn resident_name() -> Expr {
 
 /// The providers a user acts for, as two sets of ids for a statement's conditions: the
 /// partners they belong to, and their volunteer record.
-pub fn provider_sets(user_id: Uuid) -> [sea_orm::sea_query::SelectStatement; 2] {
+fn provider_sets(user_id: Uuid) -> [sea_orm::sea_query::SelectStatement; 2] {
     let partners = SqlQuery::select()
         .column(partner_member::Column::PartnerId)
         .from(partner_member::Entity)
@@ -359,8 +307,21 @@ pub fn provider_sets(user_id: Uuid) -> [sea_orm::sea_query::SelectStatement; 2] 
     [partners, volunteers]
 }
 
-/// The condition that `provider` is one of the [`provider_sets`].
-pub fn in_sets(provider: Expr, sets: &[sea_orm::sea_query::SelectStatement; 2]) -> Condition {
-    let [partners, volunteers] = sets;
-    Condition::any().add(provider.clone().in_subquery(partners.clone())).add(provider.in_subquery(volunteers.clone()))
+/// The condition that `provider` is one of the user's providers: a partner they belong to
+/// or their volunteer record. Two correlated `EXISTS` probes by key, where `IN (SELECT …)`
+/// would build a temporary table per use.
+pub fn acted_for_by(provider: Expr, user_id: Uuid) -> Condition {
+    let member = SqlQuery::select()
+        .expr(Expr::val(1))
+        .from(partner_member::Entity)
+        .and_where(Expr::col((partner_member::Entity, partner_member::Column::PartnerId)).eq(provider.clone()))
+        .and_where(Expr::col((partner_member::Entity, partner_member::Column::UserId)).eq(user_id))
+        .to_owned();
+    let volunteer = SqlQuery::select()
+        .expr(Expr::val(1))
+        .from(volunteer::Entity)
+        .and_where(Expr::col((volunteer::Entity, volunteer::Column::Id)).eq(provider))
+        .and_where(Expr::col((volunteer::Entity, volunteer::Column::UserId)).eq(user_id))
+        .to_owned();
+    Condition::any().add(Expr::exists(member)).add(Expr::exists(volunteer))
 }

@@ -10,6 +10,7 @@ pub mod list;
 pub mod load;
 pub mod notes;
 pub mod offers;
+pub mod pool;
 pub mod write;
 
 use sea_orm::DbErr;
