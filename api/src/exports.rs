@@ -83,6 +83,7 @@ pub async fn orders_csv(
     audit::record_read(&db, principal.user_id, "order.export", "order", "*", what, state.now()).await?;
     let header = row(&[
         "id",
+        "number",
         "created_at",
         "status",
         "category_code",
@@ -114,6 +115,7 @@ pub async fn orders_csv(
                     let o = &listed.order;
                     chunk.push_str(&row(&[
                         o.id.to_string(),
+                        o.number.clone().unwrap_or_default(),
                         time(Some(o.created_at), tz),
                         serde_json::to_value(o.status)
                             .ok()

@@ -15,6 +15,7 @@ mod m20261128_000007_figures_at_scale;
 mod m20261128_000008_list_indexes;
 mod m20261128_000009_figures_covering;
 mod m20261204_000010_partner_invitations;
+mod m20261205_000011_order_numbers;
 
 pub struct Migrator;
 
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000008_list_indexes::Migration),
             Box::new(m20261128_000009_figures_covering::Migration),
             Box::new(m20261204_000010_partner_invitations::Migration),
+            Box::new(m20261205_000011_order_numbers::Migration),
         ]
     }
 }

@@ -197,6 +197,6 @@ async fn each_parameter_has_one_spelling() {
     let (old_eligibility, _) = app.call(app.get(&ask("category"), Some(&w.admin.access_token))).await;
 
     assert_eq!((listed, windowed, exported, eligibility), (200, 200, 200, 200));
-    assert!(csv.as_str().unwrap().starts_with("\u{feff}id,created_at,status,category_code,"), "{csv}");
+    assert!(csv.as_str().unwrap().starts_with("\u{feff}id,number,created_at,status,category_code,"), "{csv}");
     assert_eq!((old_window, old_category, old_eligibility), (422, 422, 422), "{old}");
 }

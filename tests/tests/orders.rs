@@ -397,3 +397,52 @@ async fn a_session_that_ended_is_refused_where_the_order_is_read_and_changes_not
     assert_eq!(seen.version, offered.version);
     assert_eq!(other_device.list_orders("").await.unwrap().items.len(), 1);
 }
+
+/// The local date (Asia/Shanghai, the default time zone) as an order number writes it.
+fn local_day(at: chrono::DateTime<chrono::Utc>) -> String {
+    (at + chrono::Duration::hours(8)).format("%Y%m%d").to_string()
+}
+
+#[tokio::test]
+async fn orders_are_numbered_per_community_and_day_and_found_by_number() {
+    let app = TestApp::spawn().await;
+    let w = world(&app).await;
+    let community = app.community().await;
+    let dispatcher = app.dispatcher(community).await;
+    let compound = app.compound(&dispatcher, community, "幸福里").await;
+    let building = app.building(&dispatcher, compound, "1号楼").await;
+    let other =
+        World { admin: w.admin.clone(), dispatcher, community, compound, building, category: w.category.clone() };
+    let resident = app.resident().await;
+    let neighbour = app.resident().await;
+    let before = chrono::Utc::now();
+
+    // Ten at once in one community: ten numbers in a row, none twice.
+    let bodies: Vec<Value> = (0..10).map(|_| order_body(&w)).collect();
+    let placed = futures_util::future::join_all(bodies.iter().map(|b| resident.create_order(b))).await;
+    let days = [local_day(before), local_day(chrono::Utc::now())];
+    let code = format!("C{}", w.community.simple()).to_uppercase();
+    let mut numbers: Vec<String> = placed.into_iter().map(|o| o.unwrap().number.expect("a number")).collect();
+    numbers.sort();
+    let day = numbers[0].split('-').nth(1).unwrap().to_owned();
+    assert!(days.contains(&day), "{day} is today's local date");
+    let expected: Vec<String> = (1..=10).map(|n| format!("{code}-{day}-{n:04}")).collect();
+    assert_eq!(numbers, expected);
+
+    // Another community counts from one.
+    let theirs = place(&other, &neighbour).await.number.unwrap();
+    assert!(theirs.ends_with("-0001"), "{theirs}");
+
+    // Found by number, in any case, among the orders the caller may see.
+    let wanted = &numbers[3];
+    let found = resident.list_orders(&format!("number={}", wanted.to_lowercase())).await.unwrap();
+    assert_eq!(found.items.len(), 1);
+    assert_eq!(found.items[0].number.as_ref(), Some(wanted));
+    assert_eq!(w.dispatcher.list_orders(&format!("number={wanted}")).await.unwrap().items.len(), 1);
+    assert!(neighbour.list_orders(&format!("number={wanted}")).await.unwrap().items.is_empty());
+    assert_eq!(resident.get_order(found.items[0].id).await.unwrap().number.as_ref(), Some(wanted));
+
+    let refused = resident.list_orders("number=42").await.unwrap_err();
+    assert_eq!(refused.status, 422);
+    assert_eq!(refused.errors[0].field, "number");
+}

@@ -43,6 +43,10 @@ pub struct Model {
     pub updated_at: DateTimeUtc,
     /// When the order was first offered to anyone.
     pub first_dispatched_at: Option<DateTimeUtc>,
+    /// The number people read out (`XFL-20261205-0042`): the community's code, the local
+    /// date, the order's place in that community's day. None for orders placed before
+    /// numbers existed.
+    pub number: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -282,7 +282,7 @@ pub async fn create_order(
             (resident.id, resident.display_name, contact_phone, channel, code)
         }
     };
-    let created = order::Model {
+    let mut created = order::Model {
         id: Uuid::now_v7(),
         community_id: body.community_id,
         category_code: body.category_code.clone(),
@@ -317,8 +317,10 @@ pub async fn create_order(
         created_at: now,
         updated_at: now,
         first_dispatched_at: None,
+        number: None,
     };
-    intake::insert(&tx, &created).await?;
+    let day = now.with_timezone(&state.timezone()).format("%Y%m%d").to_string();
+    created.number = Some(intake::insert(&tx, &created, &day).await?);
     let role = if created.resident_id == principal.user_id { ActorRole::Resident } else { ActorRole::Dispatcher };
     let event = NewEvent {
         action: Action::Created,

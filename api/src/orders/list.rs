@@ -40,6 +40,9 @@ pub struct OrderFilter {
     to: Option<DateTime<Utc>>,
     /// Dispatchers and admins: orders whose contact or resident has this phone (audited).
     phone: Option<String>,
+    /// The order with this number (`XFL-20261205-0042`, any case), among those the caller
+    /// may see.
+    number: Option<String>,
     /// Only orders past a deadline: not dispatched, accepted or completed in time.
     overdue: Option<bool>,
     #[param(minimum = 1, maximum = 100)]
@@ -79,6 +82,9 @@ impl OrderFilter {
         if let Some(v) = &self.phone {
             let phone = Phone::parse(v).map(|p| p.as_str().to_owned()).unwrap_or_default();
             parts.push(format!("phone={}", audit::phone_key(keys, &phone)));
+        }
+        if let Some(v) = &self.number {
+            parts.push(format!("number={v}"));
         }
         if let Some(v) = self.overdue {
             parts.push(format!("overdue={v}"));
@@ -147,9 +153,28 @@ impl OrderFilter {
             to: self.to.map(|to| bounded_instant(state, "to", to)).transpose()?,
             overdue_at: (self.overdue == Some(true)).then(|| state.now()),
             phone,
+            number: self.number.as_deref().map(order_number).transpose()?,
         };
         let searched_phone = filter.phone.is_some();
         Ok(Checked { filter, scope, providers, searched_phone })
+    }
+}
+
+/// An order number as searched for: trimmed, upper case, the shape `CODE-YYYYMMDD-NNNN`.
+fn order_number(number: &str) -> Result<String, ApiError> {
+    let number = number.trim().to_uppercase();
+    let parts: Vec<&str> = number.rsplitn(3, '-').collect();
+    let digits =
+        |s: &str, len: std::ops::RangeInclusive<usize>| len.contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit());
+    match parts.as_slice() {
+        [sequence, day, code] if digits(sequence, 4..=9) && digits(day, 8..=8) && !code.is_empty() => Ok(number),
+        _ => Err(ApiError::validation(
+            "number",
+            crate::error::t(
+                "订单号的格式为 社区代码-日期-序号，例如 XFL-20261205-0042",
+                "an order number reads CODE-YYYYMMDD-NNNN, e.g. XFL-20261205-0042",
+            ),
+        )),
     }
 }
 

@@ -21,7 +21,7 @@ use uuid::Uuid;
 use super::access::authenticated_read;
 use super::store::events::append;
 use super::store::load::{self, OrderRead};
-use super::store::write::{Applied, apply};
+use super::store::write::{Applied, apply, apply_recorded};
 use super::store::{StoreError, offers};
 use super::view::{OfferedToView, OrderView};
 use crate::auth::{Bearer, Principal};
@@ -160,9 +160,8 @@ impl Ctx {
     /// Applies a planned step (with the rating a rating inserts), commits, and answers what
     /// it did.
     pub async fn apply(self, plan: &Plan, rating: Option<&rating::Model>) -> Result<Done, ApiError> {
-        let Applied { order, to, events } =
-            apply(&self.tx, &self.read.order, plan, self.now, &self.month, rating).await?;
-        append(&self.tx, order.id, events, self.now).await?;
+        let Applied { order, to, .. } =
+            apply_recorded(&self.tx, &self.read.order, plan, self.now, &self.month, rating).await?;
         let Some((_, mut standing)) = self.caller else {
             self.tx.commit().await?;
             return Ok(Done {

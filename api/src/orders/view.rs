@@ -45,6 +45,10 @@ pub struct OfferedToView {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct OrderView {
     pub id: Uuid,
+    /// The number to read out on the phone and to search by (`GET /orders?number=`): the
+    /// community's code, the local date, the order's place in that community's day, e.g.
+    /// `XFL-20261205-0042`. Null for orders placed before numbers existed.
+    pub number: Option<String>,
     pub status: OrderStatusDb,
     pub community_id: Uuid,
     pub category_code: String,
@@ -120,6 +124,7 @@ impl OrderView {
         let text = |t: String| if unmasked { t } else { mask_personal(&t, resident_name) };
         Self {
             id: o.id,
+            number: o.number,
             status: o.status,
             community_id: o.community_id,
             category_code: o.category_code,

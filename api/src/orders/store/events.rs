@@ -4,7 +4,8 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{
-    Alias, CommonTableExpression, Expr, ExprTrait, Query as SqlQuery, SelectStatement, UnionType, WithClause,
+    Alias, CommonTableExpression, Expr, ExprTrait, Query as SqlQuery, SelectStatement, UnionType, UpdateStatement,
+    WithClause,
 };
 use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseBackend, DbErr, Iterable, ModelTrait, Statement};
 use shenbian_domain::order::{Action, ActorRole, OrderStatus};
@@ -42,7 +43,16 @@ impl NewEvent {
 
 /// Appends events of one order in one go. Call it last in the transaction.
 pub async fn append(db: &impl ConnectionTrait, order_id: Uuid, events: Vec<NewEvent>, at: DateTime<Utc>) -> Stored<()> {
-    let rows: Vec<order_event::Model> = events
+    if insert_in_sequence(db, &rows(order_id, events, at)).await? {
+        Ok(())
+    } else {
+        Err(DbErr::Custom("event counter missing".into()).into())
+    }
+}
+
+/// The event rows to insert (their `seq` assigned by the statement).
+pub fn rows(order_id: Uuid, events: Vec<NewEvent>, at: DateTime<Utc>) -> Vec<order_event::Model> {
+    events
         .into_iter()
         .map(|e| order_event::Model {
             id: Uuid::now_v7(),
@@ -57,12 +67,7 @@ pub async fn append(db: &impl ConnectionTrait, order_id: Uuid, events: Vec<NewEv
             provider_id: e.provider_id,
             at,
         })
-        .collect();
-    if insert_in_sequence(db, &rows).await? {
-        Ok(())
-    } else {
-        Err(DbErr::Custom("event counter missing".into()).into())
-    }
+        .collect()
 }
 
 /// Bumps the event counter by the number of events and inserts them numbered from it (their
@@ -71,12 +76,40 @@ pub async fn append(db: &impl ConnectionTrait, order_id: Uuid, events: Vec<NewEv
 /// query. The counter's row is then locked (PostgreSQL) from this statement to the commit,
 /// without a further round trip in between. `false` when the counter's row is missing.
 pub async fn insert_in_sequence(db: &impl ConnectionTrait, events: &[order_event::Model]) -> Result<bool, DbErr> {
-    let Some(n) = i64::try_from(events.len()).ok().filter(|n| *n > 0) else { return Ok(true) };
-    let backend = db.get_database_backend();
+    let Some(statement) = in_sequence(db.get_database_backend(), events, None)? else { return Ok(true) };
+    Ok(db.execute_raw(statement).await?.rows_affected() > 0)
+}
+
+/// [`insert_in_sequence`]'s statement; with `guard`, an `UPDATE` that runs first in the same
+/// round trip, and the events are inserted only if it changed a row: on PostgreSQL it is a
+/// data-modifying `WITH` (`moved`, returning its rows) that the counter's bump requires, on
+/// SQLite the first statement of the query, whose count of changed rows (`changes()`) the
+/// bump and the insert require. The rows affected are then, on PostgreSQL, the events
+/// inserted; on SQLite, the guard's row, the bump's and the events; 0 if the guard changed
+/// nothing. `None` for no events.
+pub fn in_sequence(
+    backend: DatabaseBackend,
+    events: &[order_event::Model],
+    guard: Option<UpdateStatement>,
+) -> Result<Option<Statement>, DbErr> {
+    let Some(n) = i64::try_from(events.len()).ok().filter(|n| *n > 0) else { return Ok(None) };
+    let pg = backend == DatabaseBackend::Postgres;
+    let moved = Alias::new("moved");
+    // The guard's condition on the bump and the insert.
+    let held = || -> Expr {
+        if pg {
+            Expr::exists(SqlQuery::select().expr(Expr::val(1)).from(moved.clone()).to_owned())
+        } else {
+            Expr::cust("changes() = 1")
+        }
+    };
     let mut bump = SqlQuery::update();
     bump.table(event_counter::Entity)
         .value(event_counter::Column::Value, Expr::col(event_counter::Column::Value).add(n))
         .and_where(event_counter::Column::Id.eq(1));
+    if guard.is_some() {
+        bump.and_where(held());
+    }
     // One `SELECT` per event, numbered from the counter's new value `c.value`: the bump's
     // `RETURNING` (PostgreSQL), or the counter's row as the bump just left it (SQLite).
     let c = Alias::new("c");
@@ -91,11 +124,14 @@ pub async fn insert_in_sequence(db: &impl ConnectionTrait, events: &[order_event
                 _ => row.expr(Expr::value(event.get(column))),
             };
         }
-        if backend == DatabaseBackend::Postgres {
+        if pg {
             row.from(c.clone());
         } else {
             row.from_as(event_counter::Entity, c.clone())
                 .and_where(Expr::col((c.clone(), event_counter::Column::Id)).eq(1));
+            if guard.is_some() {
+                row.and_where(held());
+            }
         }
         match rows.as_mut() {
             Some(first) => {
@@ -110,15 +146,23 @@ pub async fn insert_in_sequence(db: &impl ConnectionTrait, events: &[order_event
         .columns(order_event::Column::iter())
         .select_from(rows.unwrap_or_default())
         .map_err(|e| DbErr::Custom(e.to_string()))?;
-    let statement = if backend == DatabaseBackend::Postgres {
+    let statement = if pg {
         bump.returning_col(event_counter::Column::Value);
-        let cte = CommonTableExpression::new().query(bump).table_name(c).to_owned();
-        backend.build(&insert.with(WithClause::new().cte(cte).to_owned()))
+        let mut with = WithClause::new();
+        if let Some(mut guard) = guard {
+            guard.returning(SqlQuery::returning().expr(Expr::val(1)));
+            with.cte(CommonTableExpression::new().query(guard).table_name(moved).to_owned());
+        }
+        with.cte(CommonTableExpression::new().query(bump).table_name(c).to_owned());
+        backend.build(&insert.with(with))
     } else {
-        let (bump, insert) = (backend.build(&bump), backend.build(&insert));
-        let mut values = bump.values.map(|v| v.0).unwrap_or_default();
-        values.extend(insert.values.map(|v| v.0).unwrap_or_default());
-        Statement::from_sql_and_values(backend, format!("{};\n{}", bump.sql, insert.sql), values)
+        let mut parts = Vec::new();
+        parts.extend(guard.map(|g| backend.build(&g)));
+        parts.push(backend.build(&bump));
+        parts.push(backend.build(&insert));
+        let sql = parts.iter().map(|p| p.sql.as_str()).collect::<Vec<_>>().join(";\n");
+        let values = parts.into_iter().flat_map(|p| p.values.map(|v| v.0).unwrap_or_default()).collect::<Vec<_>>();
+        Statement::from_sql_and_values(backend, sql, values)
     };
-    Ok(db.execute_raw(statement).await?.rows_affected() > 0)
+    Ok(Some(statement))
 }

@@ -3,10 +3,13 @@
 //! retried creation safe, the residents a dispatcher enters orders for, and the insert.
 
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, IntoIden, Query as SqlQuery, QueryStatementBuilder};
+use sea_orm::sea_query::{
+    Alias, CommonTableExpression, Expr, ExprTrait, IntoIden, OnConflict, Query as SqlQuery, QueryStatementBuilder,
+    WithClause,
+};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QuerySelect,
-    TryInsertResult,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseBackend, DbErr, EntityTrait, FromQueryResult, Iterable,
+    ModelTrait, QueryFilter, QuerySelect, Statement, TryInsertResult,
 };
 use shenbian_domain::{Role, RoleSet};
 use uuid::Uuid;
@@ -145,10 +148,67 @@ pub async fn keep(db: &impl ConnectionTrait, user_id: Uuid, key: &str, status: u
     Ok(())
 }
 
-/// Inserts a new order as built: nothing to read back.
-pub async fn insert(db: &impl ConnectionTrait, created: &order::Model) -> Stored<()> {
-    order::Entity::insert(order::ActiveModel::from(created.clone())).exec_without_returning(db).await?;
-    Ok(())
+/// Inserts a new order as built, numbered as the next of its community's local day `day`
+/// (`YYYYMMDD`); returns its number. One round trip: the day's counter is bumped (or
+/// started) and the order inserted with its number formatted from it, in one statement on
+/// PostgreSQL (the bump a data-modifying `WITH`) and in two statements of one query on
+/// SQLite. The counter's row stays locked to the commit, so numbers follow the commits.
+pub async fn insert(db: &impl ConnectionTrait, created: &order::Model, day: &str) -> Stored<String> {
+    let backend = db.get_database_backend();
+    let pg = backend == DatabaseBackend::Postgres;
+    let numbers = Alias::new("order_numbers");
+    let [community, day_col, last] = ["community_id", "day", "last"].map(Alias::new);
+    let mut bump = SqlQuery::insert();
+    bump.into_table(numbers.clone())
+        .columns([community.clone(), day_col.clone(), last.clone()])
+        .values_panic([Expr::value(created.community_id), Expr::value(day), Expr::value(1)])
+        .on_conflict(
+            OnConflict::columns([community.clone(), day_col.clone()])
+                .value(last.clone(), Expr::col((numbers.clone(), last.clone())).add(1))
+                .to_owned(),
+        );
+    // `CODE-YYYYMMDD-NNNN`, the sequence four digits at least.
+    let sequence = if pg {
+        "CASE WHEN n.last < 10000 THEN lpad(n.last::text, 4, '0') ELSE n.last::text END"
+    } else {
+        "printf('%04d', n.last)"
+    };
+    let number = if pg {
+        Expr::cust_with_values(
+            format!("(SELECT upper(c.code) || '-' || $1 || '-' || {sequence} FROM n, communities c WHERE c.id = $2)"),
+            [sea_orm::Value::from(day), created.community_id.into()],
+        )
+    } else {
+        Expr::cust_with_values(
+            format!(
+                "(SELECT upper(c.code) || '-' || n.day || '-' || {sequence} FROM order_numbers n \
+                 JOIN communities c ON c.id = n.community_id WHERE n.community_id = ? AND n.day = ?)"
+            ),
+            [sea_orm::Value::from(created.community_id), day.into()],
+        )
+    };
+    let mut insert = SqlQuery::insert();
+    insert
+        .into_table(order::Entity)
+        .columns(order::Column::iter())
+        .values_panic(order::Column::iter().map(|c| match c {
+            order::Column::Number => number.clone(),
+            _ => Expr::value(created.get(c)),
+        }))
+        .returning_col(order::Column::Number);
+    let statement = if pg {
+        bump.returning_col(last);
+        let cte = CommonTableExpression::new().query(bump).table_name(Alias::new("n")).to_owned();
+        backend.build(&insert.with(WithClause::new().cte(cte).to_owned()))
+    } else {
+        let (bump, insert) = (backend.build(&bump), backend.build(&insert));
+        let mut values = bump.values.map(|v| v.0).unwrap_or_default();
+        values.extend(insert.values.map(|v| v.0).unwrap_or_default());
+        Statement::from_sql_and_values(backend, format!("{};\n{}", bump.sql, insert.sql), values)
+    };
+    let row = db.query_one_raw(statement).await?.ok_or_else(|| DbErr::Custom("the order was not inserted".into()))?;
+    let number: Option<String> = row.try_get("", "number")?;
+    number.ok_or_else(|| DbErr::Custom("the order's community is missing".into()).into())
 }
 
 /// The account with this phone, locked (PostgreSQL; SQLite's write lock is held already),

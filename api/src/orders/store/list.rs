@@ -31,6 +31,8 @@ pub struct ListFilter {
     pub overdue_at: Option<DateTime<Utc>>,
     /// Only orders whose contact or resident has this phone (normalised).
     pub phone: Option<String>,
+    /// Only the order with this number (upper case).
+    pub number: Option<String>,
 }
 
 /// The orders a caller may see.
@@ -79,6 +81,9 @@ async fn filtered(db: &impl ConnectionTrait, f: &ListFilter) -> Stored<sea_orm::
     let mut query = order::Entity::find();
     if let Some(status) = f.status {
         query = query.filter(order::Column::Status.eq(status));
+    }
+    if let Some(number) = &f.number {
+        query = query.filter(order::Column::Number.eq(number.as_str()));
     }
     if let Some(category) = &f.category_code {
         query = query.filter(order::Column::CategoryCode.eq(category.as_str()));

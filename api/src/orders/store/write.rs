@@ -10,16 +10,16 @@
 //! nothing is written: [`StoreError::LostRace`].
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, LockType, Query as SqlQuery};
+use sea_orm::sea_query::{Expr, LockType, Query as SqlQuery, UpdateStatement};
 use sea_orm::{
-    ActiveValue::Set as SetValue, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, Iterable, ModelTrait,
-    QueryFilter,
+    ActiveValue::Set as SetValue, ColumnTrait, ConnectionTrait, DatabaseBackend, DbErr, EntityTrait, Iterable,
+    ModelTrait, QueryFilter, QueryTrait,
 };
 use shenbian_domain::order::OrderStatus;
 use shenbian_domain::step::{Capacity, Offers, Plan, Set};
 use uuid::Uuid;
 
-use super::events::NewEvent;
+use super::events::{self, NewEvent};
 use super::{StoreError, Stored, capacity, offers};
 use crate::entity::enums::{OfferStatus, ProviderKind};
 use crate::entity::{order, rating, volunteer_hour};
@@ -162,6 +162,12 @@ pub async fn compare_and_set(
     before: &order::Model,
     after: order::Model,
 ) -> Stored<Option<order::Model>> {
+    let written = db.execute(&cas(before, &after)).await?.rows_affected();
+    Ok((written == 1).then_some(after))
+}
+
+/// The compare-and-set's `UPDATE`.
+fn cas(before: &order::Model, after: &order::Model) -> UpdateStatement {
     debug_assert_eq!(before.id, after.id);
     debug_assert!(after.version > before.version, "a write of an order's row bumps its version");
     let mut update = order::Entity::update_many();
@@ -171,14 +177,55 @@ pub async fn compare_and_set(
             update = update.col_expr(column, Expr::value(value));
         }
     }
-    let written = update
+    update
         .filter(order::Column::Id.eq(before.id))
         .filter(order::Column::Status.eq(before.status))
         .filter(order::Column::Version.eq(before.version))
-        .exec(db)
-        .await?
-        .rows_affected;
-    Ok((written == 1).then_some(after))
+        .into_query()
+}
+
+/// [`apply`] with the step's events appended: the whole step. A step whose one write is the
+/// order's compare-and-set — a start, a partner's job confirmed, a cancellation of an order
+/// no one was offered — writes it and its events in one round trip
+/// ([`events::in_sequence`] with the compare-and-set as its guard); any other applies and
+/// then appends.
+pub async fn apply_recorded(
+    db: &impl ConnectionTrait,
+    before: &order::Model,
+    plan: &Plan,
+    at: DateTime<Utc>,
+    month: &str,
+    rating: Option<&rating::Model>,
+) -> Stored<Applied> {
+    let counts_hours = plan.count_hours && before.provider_kind == Some(ProviderKind::Volunteer);
+    let alone = matches!(plan.offers, Offers::Untouched)
+        && matches!(plan.capacity, Capacity::Untouched)
+        && !counts_hours
+        && rating.is_none()
+        && plan.to != plan.from;
+    if !alone {
+        let applied = apply(db, before, plan, at, month, rating).await?;
+        events::append(db, before.id, applied.events, at).await?;
+        return Ok(Applied { events: Vec::new(), ..applied });
+    }
+    let order = moved(before, plan.to, &plan.set, at);
+    let event = NewEvent::new(plan.action, plan.actor_id, plan.role, plan.from, plan.to).reason(plan.reason.clone());
+    let event = match plan.provider_id {
+        Some(provider) => event.provider(provider),
+        None => event,
+    };
+    let rows = events::rows(before.id, vec![event], at);
+    let backend = db.get_database_backend();
+    let Some(statement) = events::in_sequence(backend, &rows, Some(cas(before, &order)))? else {
+        return Err(StoreError::LostRace);
+    };
+    // Rows changed: on PostgreSQL the event; on SQLite the order, the counter and the event.
+    let all = if backend == DatabaseBackend::Postgres { 1 } else { 3 };
+    match db.execute_raw(statement).await?.rows_affected() {
+        0 => Err(StoreError::LostRace),
+        n if n == all => Ok(Applied { order, to: plan.to, events: Vec::new() }),
+        n => Err(DbErr::Custom(format!("a step's write changed {n} rows, not {all}")).into()),
+    }
 }
 
 /// Holds the order as read: checks its status and version unchanged and, on PostgreSQL,
