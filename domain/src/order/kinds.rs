@@ -27,6 +27,12 @@ impl OrderStatus {
         OrderStatus::Cancelled,
     ];
 
+    /// Whether no step changes an order's row once it is in this state: closed and
+    /// cancelled orders only gather what is recorded beside them (a rating).
+    pub fn is_final(self) -> bool {
+        matches!(self, OrderStatus::Closed | OrderStatus::Cancelled)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             OrderStatus::Pending => "pending",

@@ -91,6 +91,23 @@ mod tests {
     use OrderStatus::*;
     use proptest::prelude::*;
 
+    /// What `is_final` promises: from a final state, every step any role may take leaves the
+    /// order where it is.
+    #[test]
+    fn final_states_are_left_only_by_steps_that_change_nothing() {
+        for from in OrderStatus::ALL.into_iter().filter(|s| s.is_final()) {
+            for action in Action::ALL {
+                for role in ActorRole::ALL {
+                    for outcome in [Outcome::Default, Outcome::OthersStillOpen, Outcome::Close] {
+                        if let Ok(to) = decide(from, action, role, outcome) {
+                            assert_eq!(to, from, "{action:?} by {role:?} from {from:?}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn completed_orders_confirm_themselves_after_the_set_time() {
         let done: chrono::DateTime<chrono::Utc> = "2026-11-01T08:00:00Z".parse().unwrap();

@@ -5,7 +5,8 @@
 //! compare-and-set on its status and version — the version is bumped by every write of an
 //! order's row, so a row that still has the version read is the row read. A step that leaves
 //! the order as it is (a rating, a decline among other open offers) holds it instead: the
-//! row is checked unchanged and, on PostgreSQL, locked until the commit. Either way the
+//! row is checked unchanged and, on PostgreSQL, locked until the commit — unless it is in a
+//! final state (closed, cancelled), which no step changes any more. Either way the
 //! order's row is the first row a step locks, so steps never deadlock. When the guard fails,
 //! nothing is written: [`StoreError::LostRace`].
 
@@ -61,7 +62,9 @@ pub async fn apply(
     let order = if to != plan.from || !set.is_empty() {
         compare_and_set(db, before, moved(before, to, &set, at)).await?.ok_or(StoreError::LostRace)?
     } else {
-        if !matches!(plan.offers, Offers::CloseOne { .. }) {
+        // An order in a final state never changes again: nothing to hold (a second rating
+        // is refused by the ratings' unique order).
+        if !matches!(plan.offers, Offers::CloseOne { .. }) && !plan.from.is_final() {
             hold(db, before).await?;
         }
         before.clone()
