@@ -4,8 +4,8 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{
-    Alias, CommonTableExpression, Expr, ExprTrait, Query as SqlQuery, SelectStatement, UnionType, UpdateStatement,
-    WithClause,
+    Alias, CommonTableExpression, Expr, ExprTrait, InsertStatement, Query as SqlQuery, SelectStatement, UnionType,
+    UpdateStatement, WithClause,
 };
 use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseBackend, DbErr, Iterable, ModelTrait, Statement};
 use shenbian_domain::order::{Action, ActorRole, OrderStatus};
@@ -80,7 +80,13 @@ pub async fn insert_in_sequence(db: &impl ConnectionTrait, events: &[order_event
     Ok(db.execute_raw(statement).await?.rows_affected() > 0)
 }
 
-/// [`insert_in_sequence`]'s statement; with `guard`, an `UPDATE` that runs first in the same
+/// A write the events of [`in_sequence`] depend on: they are inserted only if it wrote a row.
+pub enum Guard {
+    Update(UpdateStatement),
+    Insert(InsertStatement),
+}
+
+/// [`insert_in_sequence`]'s statement; with `guard`, a write that runs first in the same
 /// round trip, and the events are inserted only if it changed a row: on PostgreSQL it is a
 /// data-modifying `WITH` (`moved`, returning its rows) that the counter's bump requires, on
 /// SQLite the first statement of the query, whose count of changed rows (`changes()`) the
@@ -90,7 +96,7 @@ pub async fn insert_in_sequence(db: &impl ConnectionTrait, events: &[order_event
 pub fn in_sequence(
     backend: DatabaseBackend,
     events: &[order_event::Model],
-    guard: Option<UpdateStatement>,
+    guard: Option<Guard>,
 ) -> Result<Option<Statement>, DbErr> {
     let Some(n) = i64::try_from(events.len()).ok().filter(|n| *n > 0) else { return Ok(None) };
     let pg = backend == DatabaseBackend::Postgres;
@@ -149,15 +155,27 @@ pub fn in_sequence(
     let statement = if pg {
         bump.returning_col(event_counter::Column::Value);
         let mut with = WithClause::new();
-        if let Some(mut guard) = guard {
-            guard.returning(SqlQuery::returning().expr(Expr::val(1)));
-            with.cte(CommonTableExpression::new().query(guard).table_name(moved).to_owned());
+        let one = || SqlQuery::returning().expr(Expr::val(1));
+        let mut cte = CommonTableExpression::new();
+        match guard {
+            Some(Guard::Update(mut update)) => {
+                update.returning(one());
+                with.cte(cte.query(update).table_name(moved).to_owned());
+            }
+            Some(Guard::Insert(mut insert)) => {
+                insert.returning(one());
+                with.cte(cte.query(insert).table_name(moved).to_owned());
+            }
+            None => {}
         }
         with.cte(CommonTableExpression::new().query(bump).table_name(c).to_owned());
         backend.build(&insert.with(with))
     } else {
         let mut parts = Vec::new();
-        parts.extend(guard.map(|g| backend.build(&g)));
+        parts.extend(guard.map(|g| match g {
+            Guard::Update(update) => backend.build(&update),
+            Guard::Insert(insert) => backend.build(&insert),
+        }));
         parts.push(backend.build(&bump));
         parts.push(backend.build(&insert));
         let sql = parts.iter().map(|p| p.sql.as_str()).collect::<Vec<_>>().join(";\n");

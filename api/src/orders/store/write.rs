@@ -20,7 +20,7 @@ use shenbian_domain::order::OrderStatus;
 use shenbian_domain::step::{Capacity, Offers, Plan, Set};
 use uuid::Uuid;
 
-use super::events::{self, NewEvent};
+use super::events::{self, Guard, NewEvent};
 use super::{StoreError, Stored, capacity, offers};
 use crate::entity::enums::{OfferStatus, ProviderKind};
 use crate::entity::{order, rating, volunteer_hour};
@@ -189,9 +189,9 @@ fn cas(before: &order::Model, after: &order::Model) -> UpdateStatement {
 
 /// [`apply`] with the step's events appended: the whole step. A step whose one write is the
 /// order's compare-and-set — a start, a partner's job confirmed, a cancellation of an order
-/// no one was offered — writes it and its events in one round trip
-/// ([`events::in_sequence`] with the compare-and-set as its guard); any other applies and
-/// then appends.
+/// no one was offered — or a rating of an order that no step changes any more (closed)
+/// writes it and its events in one round trip ([`events::in_sequence`] with that write as
+/// its guard); any other applies and then appends.
 pub async fn apply_recorded(
     db: &impl ConnectionTrait,
     before: &order::Model,
@@ -201,17 +201,26 @@ pub async fn apply_recorded(
     rating: Option<&rating::Model>,
 ) -> Stored<Applied> {
     let counts_hours = plan.count_hours && before.provider_kind == Some(ProviderKind::Volunteer);
-    let alone = matches!(plan.offers, Offers::Untouched)
+    let only_order_or_rating = matches!(plan.offers, Offers::Untouched)
         && matches!(plan.capacity, Capacity::Untouched)
         && !counts_hours
-        && rating.is_none()
-        && plan.to != plan.from;
-    if !alone {
+        && plan.set.is_empty();
+    let guard = match rating {
+        None if only_order_or_rating && plan.to != plan.from => {
+            let order = moved(before, plan.to, &plan.set, at);
+            Some((Guard::Update(cas(before, &order)), order))
+        }
+        Some(r) if only_order_or_rating && plan.to == plan.from && plan.from.is_final() && plan.recorded_if_unmoved => {
+            let row: rating::ActiveModel = r.clone().into();
+            Some((Guard::Insert(rating::Entity::insert(row).into_query()), before.clone()))
+        }
+        _ => None,
+    };
+    let Some((guard, order)) = guard else {
         let applied = apply(db, before, plan, at, month, rating).await?;
         events::append(db, before.id, applied.events, at).await?;
         return Ok(Applied { events: Vec::new(), ..applied });
-    }
-    let order = moved(before, plan.to, &plan.set, at);
+    };
     let event = NewEvent::new(plan.action, plan.actor_id, plan.role, plan.from, plan.to).reason(plan.reason.clone());
     let event = match plan.provider_id {
         Some(provider) => event.provider(provider),
@@ -219,15 +228,19 @@ pub async fn apply_recorded(
     };
     let rows = events::rows(before.id, vec![event], at);
     let backend = db.get_database_backend();
-    let Some(statement) = events::in_sequence(backend, &rows, Some(cas(before, &order)))? else {
+    let Some(statement) = events::in_sequence(backend, &rows, Some(guard))? else {
         return Err(StoreError::LostRace);
     };
-    // Rows changed: on PostgreSQL the event; on SQLite the order, the counter and the event.
+    // Rows changed: on PostgreSQL the event; on SQLite the guard's row, the counter, the event.
     let all = if backend == DatabaseBackend::Postgres { 1 } else { 3 };
-    match db.execute_raw(statement).await?.rows_affected() {
-        0 => Err(StoreError::LostRace),
-        n if n == all => Ok(Applied { order, to: plan.to, events: Vec::new() }),
-        n => Err(DbErr::Custom(format!("a step's write changed {n} rows, not {all}")).into()),
+    match db.execute_raw(statement).await {
+        Ok(done) if done.rows_affected() == 0 => Err(StoreError::LostRace),
+        Ok(done) if done.rows_affected() == all => Ok(Applied { order, to: plan.to, events: Vec::new() }),
+        Ok(done) => {
+            Err(DbErr::Custom(format!("a step's write changed {} rows, not {all}", done.rows_affected())).into())
+        }
+        Err(e) if violates_unique(&e, "uq_rating_order", "ratings.order_id") => Err(StoreError::AlreadyRated),
+        Err(e) => Err(e.into()),
     }
 }
 
