@@ -70,7 +70,6 @@ pub async fn apply(
         before.clone()
     };
     let mut events = Vec::new();
-    let event = NewEvent::new(plan.action, plan.actor_id, plan.role, plan.from, to).reason(plan.reason.clone());
     match &plan.offers {
         Offers::Make(made) => {
             offers::make(db, before.id, made, plan.actor_id, at).await?;
@@ -107,10 +106,7 @@ pub async fn apply(
         insert_rating(db, rating).await?;
     }
     if events.is_empty() && (to != plan.from || plan.recorded_if_unmoved) {
-        events.push(match plan.provider_id {
-            Some(provider) => event.provider(provider),
-            None => event,
-        });
+        events.push(step_event(plan, to));
     }
     Ok(Applied { order, to, events })
 }
@@ -188,8 +184,8 @@ fn cas(before: &order::Model, after: &order::Model) -> UpdateStatement {
 }
 
 /// [`apply`] with the step's events appended: the whole step. A step whose one write is the
-/// order's compare-and-set — a start, a partner's job confirmed, a cancellation of an order
-/// no one was offered — or a rating of an order that no step changes any more (closed)
+/// order's compare-and-set with no column set besides the state — a start, a partner's job
+/// confirmed — or a rating of an order that no step changes any more (closed)
 /// writes it and its events in one round trip ([`events::in_sequence`] with that write as
 /// its guard); any other applies and then appends.
 pub async fn apply_recorded(
@@ -211,8 +207,7 @@ pub async fn apply_recorded(
             Some((Guard::Update(cas(before, &order)), order))
         }
         Some(r) if only_order_or_rating && plan.to == plan.from && plan.from.is_final() && plan.recorded_if_unmoved => {
-            let row: rating::ActiveModel = r.clone().into();
-            Some((Guard::Insert(rating::Entity::insert(row).into_query()), before.clone()))
+            Some((Guard::Insert(rating_insert(r).into_query()), before.clone()))
         }
         _ => None,
     };
@@ -221,12 +216,7 @@ pub async fn apply_recorded(
         events::append(db, before.id, applied.events, at).await?;
         return Ok(Applied { events: Vec::new(), ..applied });
     };
-    let event = NewEvent::new(plan.action, plan.actor_id, plan.role, plan.from, plan.to).reason(plan.reason.clone());
-    let event = match plan.provider_id {
-        Some(provider) => event.provider(provider),
-        None => event,
-    };
-    let rows = events::rows(before.id, vec![event], at);
+    let rows = events::rows(before.id, vec![step_event(plan, plan.to)], at);
     let backend = db.get_database_backend();
     let Some(statement) = events::in_sequence(backend, &rows, Some(guard))? else {
         return Err(StoreError::LostRace);
@@ -239,8 +229,16 @@ pub async fn apply_recorded(
         Ok(done) => {
             Err(DbErr::Custom(format!("a step's write changed {} rows, not {all}", done.rows_affected())).into())
         }
-        Err(e) if violates_unique(&e, "uq_rating_order", "ratings.order_id") => Err(StoreError::AlreadyRated),
-        Err(e) => Err(e.into()),
+        Err(e) => Err(rating_refused(e)),
+    }
+}
+
+/// The event a step records when the order ends in `to`.
+fn step_event(plan: &Plan, to: OrderStatus) -> NewEvent {
+    let event = NewEvent::new(plan.action, plan.actor_id, plan.role, plan.from, to).reason(plan.reason.clone());
+    match plan.provider_id {
+        Some(provider) => event.provider(provider),
+        None => event,
     }
 }
 
@@ -282,10 +280,15 @@ async fn count_hours(db: &impl ConnectionTrait, o: &order::Model, at: DateTime<U
 
 /// Inserts an order's rating; a second one is [`StoreError::AlreadyRated`].
 async fn insert_rating(db: &impl ConnectionTrait, r: &rating::Model) -> Stored<()> {
-    let row: rating::ActiveModel = r.clone().into();
-    match rating::Entity::insert(row).exec_without_returning(db).await {
-        Ok(_) => Ok(()),
-        Err(e) if violates_unique(&e, "uq_rating_order", "ratings.order_id") => Err(StoreError::AlreadyRated),
-        Err(e) => Err(e.into()),
-    }
+    rating_insert(r).exec_without_returning(db).await.map_err(rating_refused)?;
+    Ok(())
+}
+
+fn rating_insert(r: &rating::Model) -> sea_orm::Insert<rating::ActiveModel> {
+    rating::Entity::insert(rating::ActiveModel::from(r.clone()))
+}
+
+/// A failed rating insert: a second rating of the order is [`StoreError::AlreadyRated`].
+fn rating_refused(e: DbErr) -> StoreError {
+    if violates_unique(&e, "uq_rating_order", "ratings.order_id") { StoreError::AlreadyRated } else { e.into() }
 }
