@@ -97,21 +97,23 @@ pub async fn connect_and_migrate(settings: &Settings) -> Result<DatabaseConnecti
 /// connection of its own, and holds the writers back only for the last few pages when the
 /// log is to start over ([`Checkpointer`]).
 pub async fn begin_write(db: &DatabaseConnection) -> Result<WriteTx, DbErr> {
-    let (db, turn) = match db.get_database_backend() {
+    match db.get_database_backend() {
         DatabaseBackend::Sqlite => {
             let writer = sqlite_writer(db);
             let gate = writer.gate.acquire_owned().await.map_err(|e| DbErr::Custom(e.to_string()))?;
-            (writer.connection, Some(Turn { _gate: gate, checkpointer: writer.checkpointer }))
+            let turn = Some(Turn { _gate: gate, checkpointer: writer.checkpointer });
+            Ok(WriteTx { db: writer.connection, tx: OnceCell::new(), turn })
         }
-        _ => (db.clone(), None),
-    };
-    let tx = db
-        .begin_with_options(TransactionOptions {
-            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-            ..TransactionOptions::default()
-        })
-        .await?;
-    Ok(WriteTx { tx, turn })
+        _ => Ok(WriteTx { db: db.clone(), tx: OnceCell::new(), turn: None }),
+    }
+}
+
+async fn begin(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..TransactionOptions::default()
+    })
+    .await
 }
 
 /// SQLite write commits between two checkpoints of the write-ahead log. A step writes some
@@ -264,9 +266,11 @@ pub async fn backup_sqlite(db: &DatabaseConnection, to: &std::path::Path) -> Res
 }
 
 /// A write transaction ([`begin_write`]); on SQLite it holds the process's turn to write
-/// until it commits, rolls back or is dropped.
+/// until it commits, rolls back or is dropped. It begins with its first statement: one that
+/// is its only statement ([`WriteTx::finish_with`]) then takes one round trip.
 pub struct WriteTx {
-    tx: DatabaseTransaction,
+    db: DatabaseConnection,
+    tx: OnceCell<DatabaseTransaction>,
     turn: Option<Turn>,
 }
 
@@ -277,8 +281,15 @@ struct Turn {
 }
 
 impl WriteTx {
+    /// The transaction, begun now if it has not been.
+    async fn tx(&self) -> Result<&DatabaseTransaction, DbErr> {
+        self.tx.get_or_try_init(|| begin(&self.db)).await
+    }
+
     pub async fn commit(self) -> Result<(), DbErr> {
-        self.tx.commit().await?;
+        if let Some(tx) = self.tx.into_inner() {
+            tx.commit().await?;
+        }
         if let Some(Turn { _gate: gate, checkpointer }) = self.turn {
             // The next writer's turn first; the checkpoint runs beside it.
             drop(gate);
@@ -288,38 +299,110 @@ impl WriteTx {
     }
 
     pub async fn rollback(self) -> Result<(), DbErr> {
-        self.tx.rollback().await
+        match self.tx.into_inner() {
+            Some(tx) => tx.rollback().await,
+            None => Ok(()),
+        }
+    }
+
+    /// Runs `stmt` as the transaction's last statement, commits, and returns the rows `stmt`
+    /// returns. A transaction that has not begun takes one round trip for it all: on
+    /// PostgreSQL the statement runs on its own (one statement is atomic by itself); on
+    /// SQLite the writer runs `BEGIN IMMEDIATE`, the statement and `COMMIT` as one batch —
+    /// one hand-off to its thread instead of three — and rolls back when a part fails. When
+    /// `stmt` fails, nothing of the transaction is kept.
+    pub async fn finish_with(mut self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
+        if let Some(tx) = self.tx.get() {
+            let rows = tx.query_all_raw(stmt).await?;
+            self.commit().await?;
+            return Ok(rows);
+        }
+        let Some(turn) = self.turn.take() else { return self.db.query_all_raw(stmt).await };
+        let batch = Statement { sql: format!("BEGIN IMMEDIATE;\n{};\nCOMMIT", stmt.sql), ..stmt };
+        let mut undo = Undo { db: self.db.clone(), turn: Some(turn) };
+        match self.db.query_all_raw(batch).await {
+            Ok(rows) => {
+                if let Some(Turn { _gate: gate, checkpointer }) = undo.turn.take() {
+                    drop(gate);
+                    checkpointer.committed();
+                }
+                Ok(rows)
+            }
+            Err(e) => {
+                undo.rollback().await;
+                Err(e)
+            }
+        }
+    }
+}
+
+/// A SQLite batch that begins a transaction and may not have reached its `COMMIT`: unless
+/// it did, the writer's connection rolls back before the turn passes on — also when the
+/// batch's future is dropped midway (a request that timed out), in a task of its own.
+struct Undo {
+    db: DatabaseConnection,
+    turn: Option<Turn>,
+}
+
+impl Undo {
+    async fn rollback(&mut self) {
+        if let Some(turn) = self.turn.take() {
+            rollback_batch(&self.db).await;
+            drop(turn);
+        }
+    }
+}
+
+impl Drop for Undo {
+    fn drop(&mut self) {
+        if let Some(turn) = self.turn.take() {
+            let db = self.db.clone();
+            tokio::spawn(async move {
+                rollback_batch(&db).await;
+                drop(turn);
+            });
+        }
+    }
+}
+
+/// Rolls back what a failed batch left open; a batch that failed before its `BEGIN` or after
+/// its `COMMIT` left nothing, and SQLite says so ("no transaction is active").
+async fn rollback_batch(db: &DatabaseConnection) {
+    if let Err(e) = db.execute_unprepared("ROLLBACK").await
+        && !e.to_string().contains("no transaction is active")
+    {
+        tracing::error!(error = %e, "a failed write batch could not be rolled back");
     }
 }
 
 #[async_trait::async_trait]
 impl ConnectionTrait for WriteTx {
     fn get_database_backend(&self) -> DatabaseBackend {
-        self.tx.get_database_backend()
+        self.db.get_database_backend()
     }
 
     async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
-        self.tx.execute_raw(stmt).await
+        self.tx().await?.execute_raw(stmt).await
     }
 
     async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
-        self.tx.execute_unprepared(sql).await
+        self.tx().await?.execute_unprepared(sql).await
     }
 
     async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
-        self.tx.query_one_raw(stmt).await
+        self.tx().await?.query_one_raw(stmt).await
     }
 
     async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
-        self.tx.query_all_raw(stmt).await
+        self.tx().await?.query_all_raw(stmt).await
     }
 
     fn support_returning(&self) -> bool {
-        self.tx.support_returning()
+        self.db.support_returning()
     }
 
     fn is_mock_connection(&self) -> bool {
-        self.tx.is_mock_connection()
+        self.db.is_mock_connection()
     }
 }
 

@@ -21,7 +21,7 @@ use uuid::Uuid;
 use super::access::authenticated_read;
 use super::store::events::append;
 use super::store::load::{self, OrderRead};
-use super::store::write::{Applied, apply, apply_recorded};
+use super::store::write::{Applied, apply, one_statement};
 use super::store::{StoreError, offers};
 use super::view::{OfferedToView, OrderView};
 use crate::auth::{Bearer, Principal};
@@ -158,28 +158,38 @@ impl Ctx {
     }
 
     /// Applies a planned step (with the rating a rating inserts), commits, and answers what
-    /// it did.
+    /// it did: in one statement when the step can be one ([`one_statement`]).
     pub async fn apply(self, plan: &Plan, rating: Option<&rating::Model>) -> Result<Done, ApiError> {
-        let Applied { order, to, .. } =
-            apply_recorded(&self.tx, &self.read.order, plan, self.now, &self.month, rating).await?;
-        let Some((_, mut standing)) = self.caller else {
-            self.tx.commit().await?;
-            return Ok(Done {
-                order,
-                resident_name: self.read.resident_name,
-                standing: Standing::default(),
-                role: plan.role,
-                offered_to: None,
-            });
+        let Ctx { tx, read, caller, now, month } = self;
+        let before = &read.order;
+        let (order, to, tx) = match one_statement(tx.get_database_backend(), before, plan, now, rating)? {
+            Some(one) => {
+                let done = tx.finish_with(one.statement.clone()).await;
+                let Applied { order, to, .. } = one.written(done)?;
+                (order, to, None)
+            }
+            None => {
+                let Applied { order, to, events } = apply(&tx, before, plan, now, &month, rating).await?;
+                append(&tx, before.id, events, now).await?;
+                (order, to, Some(tx))
+            }
+        };
+        let resident_name = read.resident_name;
+        let Some((_, mut standing)) = caller else {
+            if let Some(tx) = tx {
+                tx.commit().await?;
+            }
+            return Ok(Done { order, resident_name, standing: Standing::default(), role: plan.role, offered_to: None });
         };
         standing.assigned = standing.provider.is_some_and(|p| Some(p.id) == order.provider_id);
-        let offered_to = if to == OrderStatus::Offered && standing.is_staff() {
-            Some(offered_to(&self.tx, order.id).await?)
-        } else {
-            None
-        };
-        self.tx.commit().await?;
-        Ok(Done { order, resident_name: self.read.resident_name, standing, role: plan.role, offered_to })
+        let mut offered = None;
+        if let Some(tx) = tx {
+            if to == OrderStatus::Offered && standing.is_staff() {
+                offered = Some(offered_to(&tx, order.id).await?);
+            }
+            tx.commit().await?;
+        }
+        Ok(Done { order, resident_name, standing, role: plan.role, offered_to: offered })
     }
 
     /// A step of the worker's: planned and applied if it is due on the order as read;

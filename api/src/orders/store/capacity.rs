@@ -3,8 +3,8 @@
 //! complete, cancel, release and reassign; a contract's accepts are counted per calendar
 //! month (`... WHERE accepted < quota`).
 
-use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, UpdateStatement};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryTrait};
 use uuid::Uuid;
 
 use super::{StoreError, Stored};
@@ -81,26 +81,29 @@ pub async fn take(
 
 /// Gives back the unit of capacity an accepted or in-progress order holds.
 pub async fn give_back(db: &impl ConnectionTrait, o: &order::Model) -> Stored<()> {
-    match (o.provider_kind, o.provider_id) {
-        (Some(ProviderKind::Volunteer), Some(id)) => {
+    if let Some(update) = give_back_statement(o) {
+        db.execute(&update).await?;
+    }
+    Ok(())
+}
+
+/// [`give_back`]'s `UPDATE`; none for an order that holds no capacity.
+pub fn give_back_statement(o: &order::Model) -> Option<UpdateStatement> {
+    match (o.provider_kind, o.provider_id, o.contract_id) {
+        (Some(ProviderKind::Volunteer), Some(id), _) => Some(
             volunteer::Entity::update_many()
                 .col_expr(volunteer::Column::OpenJobs, Expr::col(volunteer::Column::OpenJobs).sub(1))
                 .filter(volunteer::Column::Id.eq(id))
                 .filter(volunteer::Column::OpenJobs.gt(0))
-                .exec(db)
-                .await?;
-        }
-        (Some(ProviderKind::Partner), _) => {
-            if let Some(contract_id) = o.contract_id {
-                contract::Entity::update_many()
-                    .col_expr(contract::Column::OpenJobs, Expr::col(contract::Column::OpenJobs).sub(1))
-                    .filter(contract::Column::Id.eq(contract_id))
-                    .filter(contract::Column::OpenJobs.gt(0))
-                    .exec(db)
-                    .await?;
-            }
-        }
-        _ => {}
+                .into_query(),
+        ),
+        (Some(ProviderKind::Partner), _, Some(contract_id)) => Some(
+            contract::Entity::update_many()
+                .col_expr(contract::Column::OpenJobs, Expr::col(contract::Column::OpenJobs).sub(1))
+                .filter(contract::Column::Id.eq(contract_id))
+                .filter(contract::Column::OpenJobs.gt(0))
+                .into_query(),
+        ),
+        _ => None,
     }
-    Ok(())
 }

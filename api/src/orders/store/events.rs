@@ -4,8 +4,8 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{
-    Alias, CommonTableExpression, Expr, ExprTrait, InsertStatement, Query as SqlQuery, SelectStatement, UnionType,
-    UpdateStatement, WithClause,
+    Alias, CommonTableExpression, Expr, ExprTrait, InsertStatement, Query as SqlQuery, SelectStatement,
+    SubQueryStatement, UnionType, UpdateStatement, WithClause,
 };
 use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseBackend, DbErr, Iterable, ModelTrait, Statement};
 use shenbian_domain::order::{Action, ActorRole, OrderStatus};
@@ -80,19 +80,47 @@ pub async fn insert_in_sequence(db: &impl ConnectionTrait, events: &[order_event
     Ok(db.execute_raw(statement).await?.rows_affected() > 0)
 }
 
-/// A write the events of [`in_sequence`] depend on: they are inserted only if it wrote a row.
-pub enum Guard {
+/// A write the events of [`in_sequence`] depend on: they are inserted only if it wrote a
+/// row; and, optionally, a write that depends on it in the same way.
+pub struct Guard {
+    first: GuardWrite,
+    then: Option<UpdateStatement>,
+}
+
+enum GuardWrite {
     Update(UpdateStatement),
     Insert(InsertStatement),
+}
+
+impl Guard {
+    pub fn update(update: UpdateStatement) -> Self {
+        Self { first: GuardWrite::Update(update), then: None }
+    }
+
+    pub fn insert(insert: InsertStatement) -> Self {
+        Self { first: GuardWrite::Insert(insert), then: None }
+    }
+
+    /// `then` written too, only if the guard wrote a row.
+    pub fn then(mut self, then: Option<UpdateStatement>) -> Self {
+        self.then = then;
+        self
+    }
+
+    /// Whether a write depends on the guard besides the events.
+    pub fn has_then(&self) -> bool {
+        self.then.is_some()
+    }
 }
 
 /// [`insert_in_sequence`]'s statement; with `guard`, a write that runs first in the same
 /// round trip, and the events are inserted only if it changed a row: on PostgreSQL it is a
 /// data-modifying `WITH` (`moved`, returning its rows) that the counter's bump requires, on
 /// SQLite the first statement of the query, whose count of changed rows (`changes()`) the
-/// bump and the insert require. The rows affected are then, on PostgreSQL, the events
-/// inserted; on SQLite, the guard's row, the bump's and the events; 0 if the guard changed
-/// nothing. `None` for no events.
+/// bump and the insert require. The guard's `then` is another data-modifying `WITH` that
+/// requires `moved` (PostgreSQL), or the last statement, requiring the events' insert to
+/// have changed rows (SQLite). With a guard the statement returns one row per event
+/// inserted: none when the guard changed nothing. `None` for no events.
 pub fn in_sequence(
     backend: DatabaseBackend,
     events: &[order_event::Model],
@@ -152,32 +180,42 @@ pub fn in_sequence(
         .columns(order_event::Column::iter())
         .select_from(rows.unwrap_or_default())
         .map_err(|e| DbErr::Custom(e.to_string()))?;
+    let one = || SqlQuery::returning().expr(Expr::val(1));
+    if guard.is_some() {
+        insert.returning(one());
+    }
     let statement = if pg {
         bump.returning_col(event_counter::Column::Value);
         let mut with = WithClause::new();
-        let one = || SqlQuery::returning().expr(Expr::val(1));
-        let mut cte = CommonTableExpression::new();
-        match guard {
-            Some(Guard::Update(mut update)) => {
-                update.returning(one());
-                with.cte(cte.query(update).table_name(moved).to_owned());
+        if let Some(Guard { first, then }) = guard {
+            let first: SubQueryStatement = match first {
+                GuardWrite::Update(mut update) => update.returning(one()).to_owned().into(),
+                GuardWrite::Insert(mut insert) => insert.returning(one()).to_owned().into(),
+            };
+            with.cte(CommonTableExpression::new().query(first).table_name(moved.clone()).to_owned());
+            if let Some(mut then) = then {
+                then.and_where(held()).returning(one());
+                with.cte(CommonTableExpression::new().query(then).table_name(Alias::new("followed")).to_owned());
             }
-            Some(Guard::Insert(mut insert)) => {
-                insert.returning(one());
-                with.cte(cte.query(insert).table_name(moved).to_owned());
-            }
-            None => {}
         }
         with.cte(CommonTableExpression::new().query(bump).table_name(c).to_owned());
         backend.build(&insert.with(with))
     } else {
         let mut parts = Vec::new();
-        parts.extend(guard.map(|g| match g {
-            Guard::Update(update) => backend.build(&update),
-            Guard::Insert(insert) => backend.build(&insert),
-        }));
+        let mut then = None;
+        if let Some(Guard { first, then: next }) = guard {
+            parts.push(match first {
+                GuardWrite::Update(update) => backend.build(&update),
+                GuardWrite::Insert(insert) => backend.build(&insert),
+            });
+            then = next;
+        }
         parts.push(backend.build(&bump));
         parts.push(backend.build(&insert));
+        if let Some(mut then) = then {
+            // After the events' insert, `changes()` is the number of events inserted.
+            parts.push(backend.build(then.and_where(Expr::cust("changes() > 0"))));
+        }
         let sql = parts.iter().map(|p| p.sql.as_str()).collect::<Vec<_>>().join(";\n");
         let values = parts.into_iter().flat_map(|p| p.values.map(|v| v.0).unwrap_or_default()).collect::<Vec<_>>();
         Statement::from_sql_and_values(backend, sql, values)

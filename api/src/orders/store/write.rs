@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, LockType, Query as SqlQuery, UpdateStatement};
 use sea_orm::{
     ActiveValue::Set as SetValue, ColumnTrait, ConnectionTrait, DatabaseBackend, DbErr, EntityTrait, Iterable,
-    ModelTrait, QueryFilter, QueryTrait,
+    ModelTrait, QueryFilter, QueryResult, QueryTrait, Statement,
 };
 use shenbian_domain::order::OrderStatus;
 use shenbian_domain::step::{Capacity, Offers, Plan, Set};
@@ -183,53 +183,64 @@ fn cas(before: &order::Model, after: &order::Model) -> UpdateStatement {
         .into_query()
 }
 
-/// [`apply`] with the step's events appended: the whole step. A step whose one write is the
-/// order's compare-and-set with no column set besides the state — a start, a partner's job
-/// confirmed — or a rating of an order that no step changes any more (closed)
-/// writes it and its events in one round trip ([`events::in_sequence`] with that write as
-/// its guard); any other applies and then appends.
-pub async fn apply_recorded(
-    db: &impl ConnectionTrait,
+/// A step written with its events in one statement ([`events::in_sequence`] with the step's
+/// one guarded write as its guard), to run as its transaction's only statement
+/// ([`crate::db::WriteTx::finish_with`]).
+pub struct OneStatement {
+    pub statement: Statement,
+    order: order::Model,
+    to: OrderStatus,
+    /// The events the statement inserts (a row returned for each) when the guard holds.
+    events: usize,
+}
+
+/// The step as [`OneStatement`], when it can be one: a step that moves the order and whose
+/// other write, if any, is the capacity it gives back — a start, a completion, a release, a
+/// confirmation (of a partner's job: a volunteer's counts hours) — or a rating of an order
+/// that no step changes any more (closed). `None` for any other step: [`apply`], then
+/// [`events::append`].
+pub fn one_statement(
+    backend: DatabaseBackend,
     before: &order::Model,
     plan: &Plan,
     at: DateTime<Utc>,
-    month: &str,
     rating: Option<&rating::Model>,
-) -> Stored<Applied> {
+) -> Stored<Option<OneStatement>> {
     let counts_hours = plan.count_hours && before.provider_kind == Some(ProviderKind::Volunteer);
-    let only_order_or_rating = matches!(plan.offers, Offers::Untouched)
-        && matches!(plan.capacity, Capacity::Untouched)
-        && !counts_hours
-        && plan.set.is_empty();
-    let guard = match rating {
-        None if only_order_or_rating && plan.to != plan.from => {
-            let order = moved(before, plan.to, &plan.set, at);
-            Some((Guard::Update(cas(before, &order)), order))
-        }
-        Some(r) if only_order_or_rating && plan.to == plan.from && plan.from.is_final() && plan.recorded_if_unmoved => {
-            Some((Guard::Insert(rating_insert(r).into_query()), before.clone()))
-        }
-        _ => None,
+    if !matches!(plan.offers, Offers::Untouched) || counts_hours {
+        return Ok(None);
+    }
+    let then = match plan.capacity {
+        Capacity::Untouched => None,
+        Capacity::GiveBack => capacity::give_back_statement(before),
+        Capacity::Take { .. } => return Ok(None),
     };
-    let Some((guard, order)) = guard else {
-        let applied = apply(db, before, plan, at, month, rating).await?;
-        events::append(db, before.id, applied.events, at).await?;
-        return Ok(Applied { events: Vec::new(), ..applied });
+    let (guard, order) = match rating {
+        None if plan.to != plan.from => {
+            let order = moved(before, plan.to, &plan.set, at);
+            (Guard::update(cas(before, &order)).then(then), order)
+        }
+        Some(r) if plan.to == plan.from && plan.from.is_final() && plan.recorded_if_unmoved && then.is_none() => {
+            (Guard::insert(rating_insert(r).into_query()), before.clone())
+        }
+        _ => return Ok(None),
     };
     let rows = events::rows(before.id, vec![step_event(plan, plan.to)], at);
-    let backend = db.get_database_backend();
-    let Some(statement) = events::in_sequence(backend, &rows, Some(guard))? else {
-        return Err(StoreError::LostRace);
-    };
-    // Rows changed: on PostgreSQL the event; on SQLite the guard's row, the counter, the event.
-    let all = if backend == DatabaseBackend::Postgres { 1 } else { 3 };
-    match db.execute_raw(statement).await {
-        Ok(done) if done.rows_affected() == 0 => Err(StoreError::LostRace),
-        Ok(done) if done.rows_affected() == all => Ok(Applied { order, to: plan.to, events: Vec::new() }),
-        Ok(done) => {
-            Err(DbErr::Custom(format!("a step's write changed {} rows, not {all}", done.rows_affected())).into())
+    let Some(statement) = events::in_sequence(backend, &rows, Some(guard))? else { return Ok(None) };
+    Ok(Some(OneStatement { statement, order, to: plan.to, events: rows.len() }))
+}
+
+impl OneStatement {
+    /// What the step wrote, from the rows the statement returned: [`StoreError::LostRace`]
+    /// when the guard found the order changed, [`StoreError::AlreadyRated`] for a second
+    /// rating.
+    pub fn written(self, done: Result<Vec<QueryResult>, DbErr>) -> Stored<Applied> {
+        match done.map(|rows| rows.len()) {
+            Ok(0) => Err(StoreError::LostRace),
+            Ok(n) if n == self.events => Ok(Applied { order: self.order, to: self.to, events: Vec::new() }),
+            Ok(n) => Err(DbErr::Custom(format!("a step's write inserted {n} events, not {}", self.events)).into()),
+            Err(e) => Err(rating_refused(e)),
         }
-        Err(e) => Err(rating_refused(e)),
     }
 }
 
