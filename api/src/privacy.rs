@@ -25,6 +25,7 @@ use crate::error::{ApiError, t};
 use crate::extract::JsonBody;
 use crate::orders::closing::RatingView;
 use crate::orders::feed::EventView;
+use crate::orders::store::names::names_of;
 use crate::orders::view::OrderView;
 use crate::state::AppState;
 use crate::views::UserView;
@@ -77,13 +78,15 @@ pub struct Export {
 async fn export(State(state): State<AppState>, principal: Principal) -> Result<Json<Export>, ApiError> {
     let db = state.db()?;
     let me = user::Entity::find_by_id(principal.user_id).one(db).await?.ok_or(ApiError::Unauthorized)?;
-    let mut orders = Vec::new();
-    for o in order::Entity::find()
+    let mine = order::Entity::find()
         .filter(order::Column::ResidentId.eq(me.id))
         .order_by_asc(order::Column::Id)
         .all(db)
-        .await?
-    {
+        .await?;
+    let names = names_of(db, &mine.iter().map(|o| o.id).collect::<Vec<_>>()).await?;
+    let mut orders = Vec::new();
+    for o in mine {
+        let id = o.id;
         let events = order_event::Entity::find()
             .filter(order_event::Column::OrderId.eq(o.id))
             .order_by_asc(order_event::Column::Seq)
@@ -92,7 +95,8 @@ async fn export(State(state): State<AppState>, principal: Principal) -> Result<J
             .into_iter()
             .map(EventView::from)
             .collect();
-        orders.push(OrderExport { order: OrderView::new(o, &me.display_name, true), events });
+        orders
+            .push(OrderExport { order: OrderView::new(o, &names.get(&id).cloned().unwrap_or_default(), true), events });
     }
     let ratings = rating::Entity::find()
         .filter(rating::Column::RatedBy.eq(me.id))

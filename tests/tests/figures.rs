@@ -182,11 +182,14 @@ async fn csv_exports_round_trip_with_chinese_text_and_defused_formulas() {
     let headers = reader.headers().unwrap().clone();
     let title = headers.iter().position(|h| h == "title").unwrap();
     let phone = headers.iter().position(|h| h == "contact_phone").unwrap();
+    let (compound, building) =
+        (headers.iter().position(|h| h == "compound").unwrap(), headers.iter().position(|h| h == "building").unwrap());
     let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
     assert_eq!(rows.len(), 2);
     assert_eq!(&rows[0][title], "厨房水管漏水");
     assert_eq!(&rows[1][title], "'=HYPERLINK(\"http://evil\")", "the formula is defused");
     assert_eq!(&rows[0][phone], resident.phone.as_str());
+    assert_eq!((&rows[0][compound], &rows[0][building]), ("阳光花园", "3号楼"));
     let (_, audit) = app.call(app.get("/audit?action=order.export", Some(&w.admin.access_token))).await;
     assert_eq!(audit["items"][0]["actor"], w.dispatcher.user_id.to_string());
     assert_eq!(app.call(app.get("/orders/export.csv", Some(&resident.access_token))).await.0, 403);

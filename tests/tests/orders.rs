@@ -23,8 +23,11 @@ async fn a_partner_takes_a_job_from_offer_to_completion_seeing_the_resident_only
     assert!(!order.masked);
     assert_eq!(order.contact_phone, resident.phone);
     assert_eq!(order.channel, Channel::App);
+    assert_eq!(order.address.compound_name, "阳光花园");
+    assert_eq!(order.address.building_name.as_deref(), Some("3号楼"));
 
     let offered = w.dispatcher.dispatch(order.id, &[partner_id]).await.unwrap();
+    assert_eq!(offered.address.building_name.as_deref(), Some("3号楼"), "the community's staff see the building");
     assert_eq!(offered.status, Status::Offered);
     assert!(offered.accept_by.is_some());
 
@@ -34,16 +37,25 @@ async fn a_partner_takes_a_job_from_offer_to_completion_seeing_the_resident_only
     assert_eq!(seen.contact_phone, format!("{}****{}", &resident.phone[..3], &resident.phone[7..]));
     assert_eq!(seen.resident_name, "王*");
     assert_eq!(seen.address.building_id, None);
+    assert_eq!(seen.address.building_name, None);
+    assert_eq!(seen.address.compound_name, "阳光花园", "the compound is not personal");
     assert_eq!(seen.address.room, None);
     assert!(!json_of(&seen).to_string().contains(&resident.phone));
     let jobs = member.jobs().await.unwrap();
     assert_eq!(jobs.items[0].kind, "offer");
     assert_eq!(jobs.items[0].order.id, order.id);
+    assert_eq!(jobs.items[0].order.address.compound_name, "阳光花园");
+    assert_eq!(jobs.items[0].order.address.building_name, None);
 
     let accepted = member.accept(order.id).await.unwrap();
     assert_eq!(accepted.status, Status::Accepted);
     assert!(!accepted.masked, "the assigned provider sees the resident");
     assert_eq!(accepted.contact_phone, resident.phone);
+    assert_eq!(accepted.address.building_name.as_deref(), Some("3号楼"));
+    let listed = member.list_orders("").await.unwrap();
+    assert_eq!(listed.items[0].address.building_name.as_deref(), Some("3号楼"));
+    let jobs = member.jobs().await.unwrap();
+    assert_eq!(jobs.items[0].order.address.building_name.as_deref(), Some("3号楼"));
     assert_eq!(accepted.provider.map(|p| p.id), Some(partner_id));
     assert_eq!(accepted.contract_id, Some(contract));
     assert!(accepted.complete_by.is_some());

@@ -15,6 +15,7 @@ use uuid::Uuid;
 
 use super::store::events::{NewEvent, append};
 use super::store::intake::{self, Claimed, Lookups, lookups};
+use super::store::names::OrderNames;
 use super::view::{CLAIM_CODE_NOTE, OrderView};
 use crate::access::{is_staff_of, text_field};
 use crate::auth::{Bearer, Principal};
@@ -332,7 +333,12 @@ pub async fn create_order(
         provider_id: None,
     };
     let order_id = created.id;
-    let mut view = OrderView::new(created, &resident_name, true);
+    let names = OrderNames {
+        resident_name: Some(resident_name),
+        compound_name: found.compound_name,
+        building_name: found.building_name,
+    };
+    let mut view = OrderView::new(created, &names, true);
     if let Some(key) = key {
         // The answer kept for retries leaves the claim code out: the code is a secret that
         // is shown once and stored only hashed.

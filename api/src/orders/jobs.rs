@@ -8,7 +8,8 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::store::list::{jobs_of, resident_names};
+use super::store::list::jobs_of;
+use super::store::names::names_of;
 use super::view::OrderView;
 use crate::auth::Acting;
 use crate::entity::enums::ProviderKind;
@@ -43,15 +44,13 @@ pub async fn jobs(
     let db = state.db()?;
     let ids: Vec<Uuid> = providers.iter().map(|p| p.id).collect();
     let (offers, assigned) = jobs_of(db, ids, MAX_LIMIT * 10).await?;
-    let offered_orders: Vec<_> = offers.iter().map(|(_, o)| o.clone()).collect();
-    let mut names = resident_names(db, &assigned).await?;
-    names.extend(resident_names(db, &offered_orders).await?);
+    let ids: Vec<Uuid> = assigned.iter().map(|o| o.id).chain(offers.iter().map(|(_, o)| o.id)).collect();
+    let names = names_of(db, &ids).await?;
     let mut jobs: Vec<(String, JobView)> = Vec::new();
     for (o, found) in offers {
         // Masked as `GET /orders/{id}` masks it for an offered provider: `张*`, and the name
         // masked in the free text too.
-        let name = names.get(&found.resident_id).cloned().unwrap_or_default();
-        let view = OrderView::new(found, &name, false);
+        let view = OrderView::new(found, &names.get(&o.order_id).cloned().unwrap_or_default(), false);
         let key = format!("{}|{}", o.accept_by.to_rfc3339(), o.order_id);
         jobs.push((
             key,
@@ -65,7 +64,7 @@ pub async fn jobs(
         ));
     }
     for o in assigned {
-        let name = names.get(&o.resident_id).cloned().unwrap_or_default();
+        let name = names.get(&o.id).cloned().unwrap_or_default();
         let deadline = o.complete_by;
         let key = format!("{}|{}", deadline.map(|d| d.to_rfc3339()).unwrap_or_default(), o.id);
         let (provider_id, provider_kind) =

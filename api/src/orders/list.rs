@@ -210,9 +210,9 @@ pub async fn list_orders(
     }
     let items = rows
         .into_iter()
-        .map(|Listed { order, resident_name }| {
+        .map(|Listed { order, names }| {
             let unmasked = list_standing(&principal, &providers, &order).sees_personal_data(order.status.into());
-            OrderView::new(order, &resident_name, unmasked)
+            OrderView::new(order, &names, unmasked)
         })
         .collect();
     Ok(Json(Paginated { items, next_cursor }))

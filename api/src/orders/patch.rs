@@ -13,6 +13,7 @@ use super::create::{AddressBody, active_category, check_address};
 use super::pipeline::{lost_race, refused};
 use super::store::events::{NewEvent, append};
 use super::store::intake::lookups;
+use super::store::names::OrderNames;
 use super::store::write::compare_and_set;
 use super::view::OrderView;
 use crate::access::text_field;
@@ -105,5 +106,10 @@ pub async fn patch_order(
     // Appended last: the event counter's row lock is held from here to the commit.
     append(&tx, id, vec![NewEvent::new(Action::Updated, Some(principal.user_id), role, from, to)], now).await?;
     tx.commit().await?;
-    Ok(Json(OrderView::new(updated, &read.resident_name, true)))
+    let names = if body.address.is_some() {
+        OrderNames { compound_name: found.compound_name, building_name: found.building_name, ..read.names }
+    } else {
+        read.names
+    };
+    Ok(Json(OrderView::new(updated, &names, true)))
 }

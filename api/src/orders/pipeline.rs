@@ -21,6 +21,7 @@ use uuid::Uuid;
 use super::access::authenticated_read;
 use super::store::events::append;
 use super::store::load::{self, OrderRead};
+use super::store::names::OrderNames;
 use super::store::write::{Applied, apply, one_statement};
 use super::store::{StoreError, offers};
 use super::view::{OfferedToView, OrderView};
@@ -103,7 +104,7 @@ pub async fn begin_system(state: &AppState, id: Uuid) -> Result<Option<Ctx>, Api
 /// What a caller's step did, to answer with.
 pub struct Done {
     pub order: order::Model,
-    pub resident_name: String,
+    pub names: OrderNames,
     /// The caller's standing after the step (an accept assigns them, a release unassigns).
     pub standing: Standing,
     /// The role the step was taken in.
@@ -116,7 +117,7 @@ impl Done {
     /// The order as `GET /orders/{id}` shows it to the caller.
     pub fn view(self) -> OrderView {
         let unmasked = self.standing.sees_personal_data(self.order.status.into());
-        let mut view = OrderView::new(self.order, &self.resident_name, unmasked);
+        let mut view = OrderView::new(self.order, &self.names, unmasked);
         view.offered_to = self.offered_to;
         view
     }
@@ -174,12 +175,12 @@ impl Ctx {
                 (order, to, Some(tx))
             }
         };
-        let resident_name = read.resident_name;
+        let names = read.names;
         let Some((_, mut standing)) = caller else {
             if let Some(tx) = tx {
                 tx.commit().await?;
             }
-            return Ok(Done { order, resident_name, standing: Standing::default(), role: plan.role, offered_to: None });
+            return Ok(Done { order, names, standing: Standing::default(), role: plan.role, offered_to: None });
         };
         standing.assigned = standing.provider.is_some_and(|p| Some(p.id) == order.provider_id);
         let mut offered = None;
@@ -189,7 +190,7 @@ impl Ctx {
             }
             tx.commit().await?;
         }
-        Ok(Done { order, resident_name, standing, role: plan.role, offered_to: offered })
+        Ok(Done { order, names, standing, role: plan.role, offered_to: offered })
     }
 
     /// A step of the worker's: planned and applied if it is due on the order as read;

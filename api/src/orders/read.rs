@@ -34,7 +34,7 @@ pub async fn get_order(
         tx.commit().await?;
     }
     let offered = read.order.status == OrderStatusDb::Offered && standing.is_staff();
-    let mut view = OrderView::new(read.order, &read.resident_name, unmasked);
+    let mut view = OrderView::new(read.order, &read.names, unmasked);
     if offered {
         view.offered_to = Some(offered_to(db, id).await?);
     }

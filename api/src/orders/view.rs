@@ -13,13 +13,18 @@ use uuid::Uuid;
 
 use crate::entity::enums::{Channel, OrderStatusDb, ProviderKind, UrgencyDb};
 use crate::entity::order;
+use crate::orders::store::names::OrderNames;
 
-/// Where the service is needed. `building_id`, `unit`, `room` and `detail` are personal
+/// Where the service is needed. The building, `unit`, `room` and `detail` are personal
 /// data: null for callers who see the compound only.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct AddressView {
     pub compound_id: Uuid,
+    /// The compound's name, e.g. 阳光花园.
+    pub compound_name: String,
     pub building_id: Option<Uuid>,
+    /// The building's name, e.g. 3号楼.
+    pub building_name: Option<String>,
     pub unit: Option<String>,
     pub room: Option<String>,
     pub detail: Option<String>,
@@ -108,17 +113,29 @@ it stays valid until it is redeemed or expires; for a new one, ask an admin for 
 resident's next order (a dispatcher of every community the resident has orders in)";
 
 impl OrderView {
-    pub fn new(o: order::Model, resident_name: &str, unmasked: bool) -> Self {
+    pub fn new(o: order::Model, names: &OrderNames, unmasked: bool) -> Self {
+        let resident_name = names.resident();
+        let compound_name = names.compound_name.clone().unwrap_or_default();
         let address = if unmasked {
             AddressView {
                 compound_id: o.compound_id,
+                compound_name,
                 building_id: o.building_id,
+                building_name: names.building_name.clone(),
                 unit: Some(o.unit),
                 room: Some(o.room),
                 detail: Some(o.address_detail),
             }
         } else {
-            AddressView { compound_id: o.compound_id, building_id: None, unit: None, room: None, detail: None }
+            AddressView {
+                compound_id: o.compound_id,
+                compound_name,
+                building_id: None,
+                building_name: None,
+                unit: None,
+                room: None,
+                detail: None,
+            }
         };
         // Residents type their phones and names into the free text too.
         let text = |t: String| if unmasked { t } else { mask_personal(&t, resident_name) };

@@ -29,6 +29,9 @@ pub struct Lookups {
     /// The community of the named compound, the compound of the named building.
     pub compound_community: Option<Uuid>,
     pub building_compound: Option<Uuid>,
+    /// The names of the named compound and building.
+    pub compound_name: Option<String>,
+    pub building_name: Option<String>,
     /// The caller's phone and display name, when asked for.
     pub my_phone: Option<String>,
     pub my_name: Option<String>,
@@ -79,6 +82,14 @@ pub async fn lookups(
         .expr_as(
             scalar(building::Column::CompoundId, building::Entity, building::Column::Id.eq(building_id)),
             "building_compound",
+        )
+        .expr_as(
+            scalar(compound::Column::Name, compound::Entity, compound::Column::Id.eq(compound_id.unwrap_or_default())),
+            "compound_name",
+        )
+        .expr_as(
+            scalar(building::Column::Name, building::Entity, building::Column::Id.eq(building_id)),
+            "building_name",
         )
         .expr_as(scalar(user::Column::Phone, user::Entity, user::Column::Id.eq(me)), "my_phone")
         .expr_as(scalar(user::Column::DisplayName, user::Entity, user::Column::Id.eq(me)), "my_name")

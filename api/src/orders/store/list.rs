@@ -1,7 +1,5 @@
 //! Lists of orders: a page of the orders a caller may see, narrowed by filters; a provider's
-//! offered and assigned jobs; the residents' names that go with them.
-
-use std::collections::BTreeMap;
+//! offered and assigned jobs; the events of an order and the caller's feed.
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{ExprTrait, Query as SqlQuery};
@@ -12,7 +10,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::Stored;
-use super::load::resident_name;
+use super::names::{OrderNames, with_names};
 use crate::entity::enums::{OfferStatus, OrderStatusDb, UrgencyDb};
 use crate::entity::{offer, order, user};
 
@@ -129,15 +127,15 @@ async fn filtered(db: &impl ConnectionTrait, f: &ListFilter) -> Stored<sea_orm::
     Ok(query)
 }
 
-/// An order in a list, with its resident's display name.
+/// An order in a list, with the names it is shown with.
 pub struct Listed {
     pub order: order::Model,
-    pub resident_name: String,
+    pub names: OrderNames,
 }
 
 /// A page of the orders in `scope` that pass the filters, newest first: `limit` orders
-/// older than the order `before`, if given, each with its resident's name (a scalar
-/// subquery of the page's own statement).
+/// older than the order `before`, if given, each with its names (scalar subqueries of the
+/// page's own statement).
 pub async fn page(
     db: &impl ConnectionTrait,
     filter: &ListFilter,
@@ -168,34 +166,18 @@ pub async fn page(
     }
 }
 
-/// Runs a query on orders with each order's resident's name.
+/// Runs a query on orders with each order's names.
 async fn listed(db: &impl ConnectionTrait, query: sea_orm::Select<order::Entity>) -> Stored<Vec<Listed>> {
-    let query = query.expr_as(resident_name(), "resident_name");
+    let query = with_names(query);
     let rows = db.query_all_raw(db.get_database_backend().build(QueryTrait::as_query(&query))).await?;
     let mut out = Vec::with_capacity(rows.len());
     for row in &rows {
-        let resident_name: Option<String> = row.try_get("", "resident_name")?;
         out.push(Listed {
             order: order::Model::from_query_result(row, "")?,
-            resident_name: resident_name.unwrap_or_default(),
+            names: OrderNames::from_query_result(row, "")?,
         });
     }
     Ok(out)
-}
-
-/// The display names of the residents of some orders, in one query.
-pub async fn resident_names(db: &impl ConnectionTrait, orders: &[order::Model]) -> Stored<BTreeMap<Uuid, String>> {
-    let ids: Vec<Uuid> = orders.iter().map(|o| o.resident_id).collect();
-    // The two columns only: a list has no business with phones or password hashes.
-    let names: Vec<(Uuid, String)> = user::Entity::find()
-        .select_only()
-        .column(user::Column::Id)
-        .column(user::Column::DisplayName)
-        .filter(user::Column::Id.is_in(ids))
-        .into_tuple()
-        .all(db)
-        .await?;
-    Ok(names.into_iter().collect())
 }
 
 /// A provider's jobs: the open offers to these providers with their orders, and the orders

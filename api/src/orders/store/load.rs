@@ -1,6 +1,7 @@
-//! Reading an order as a step or a reader needs it: the order, its resident's name, its
-//! category's service levels and, for a caller, how their providers stand to it — in one
-//! statement, with the caller's session when it is to be checked in the same round trip.
+//! Reading an order as a step or a reader needs it: the order, its names (resident, compound,
+//! building), its category's service levels and, for a caller, how their providers stand to
+//! it — in one statement, with the caller's session when it is to be checked in the same
+//! round trip.
 
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, JoinType, Query as SqlQuery, QueryStatementBuilder, UnionType};
 use sea_orm::{
@@ -12,15 +13,16 @@ use shenbian_domain::step::OrderFacts;
 use uuid::Uuid;
 
 use super::Stored;
+use super::names::{OrderNames, with_names};
 use crate::auth::{CallerSession, join_session};
 use crate::entity::enums::{OfferStatus, ProviderKind};
-use crate::entity::{category, offer, order, partner_member, user, volunteer};
+use crate::entity::{category, offer, order, partner_member, volunteer};
 
 /// An order as read, with what a step needs besides.
 pub struct OrderRead {
     pub order: order::Model,
-    /// The resident's display name, for the answer.
-    pub resident_name: String,
+    /// The names it is shown with.
+    pub names: OrderNames,
     /// The order's category's service levels (stored JSON).
     pub category_sla: Option<String>,
     /// Whether the caller belongs to a partner or is a volunteer: only then are their
@@ -39,7 +41,6 @@ pub struct OrderRead {
 /// The columns [`read`] adds to the order's, by name.
 #[derive(FromQueryResult)]
 struct Extras {
-    resident_name: Option<String>,
     category_sla: Option<String>,
 }
 
@@ -66,7 +67,7 @@ pub struct ReadFor {
     pub lock: bool,
 }
 
-/// Reads an order with its resident's name, its category's service levels and, given a
+/// Reads an order with its names, its category's service levels and, given a
 /// caller, whether they act for any provider, whether the order is assigned to one of
 /// theirs, their providers' offers of it (left-joined: one row each) and whether anyone
 /// else holds an open one — in one statement, with the caller's session if asked for.
@@ -86,8 +87,7 @@ fn build(backend: sea_orm::DatabaseBackend, id: Uuid, whom: ReadFor) -> sea_orm:
             Expr::col((category::Entity, category::Column::Code)).equals((order::Entity, order::Column::CategoryCode)),
         )
         .to_owned();
-    let mut query =
-        order::Entity::find_by_id(id).expr_as(resident_name(), "resident_name").expr_as(sub(sla), "category_sla");
+    let mut query = with_names(order::Entity::find_by_id(id)).expr_as(sub(sla), "category_sla");
     if let Some(user_id) = whom.caller {
         let [partners, volunteers] = &provider_sets(user_id);
         let theirs = |provider: Expr| acted_for_by(provider, user_id);
@@ -143,7 +143,7 @@ fn decode(rows: &[sea_orm::QueryResult], whom: ReadFor) -> Stored<Option<OrderRe
     }
     Ok(Some(OrderRead {
         order,
-        resident_name: extras.resident_name.unwrap_or_default(),
+        names: OrderNames::from_query_result(row, "")?,
         category_sla: extras.category_sla,
         caller_acts_for_providers: flags.acts_for_providers.is_some(),
         assigned_to_caller: flags.assigned_to_caller.is_some(),
@@ -277,18 +277,6 @@ pub async fn providers_of(db: &impl ConnectionTrait, user_id: Uuid) -> Stored<Ve
         .collect();
     sort_providers(&mut providers);
     Ok(providers)
-}
-
-/// The display name of the resident of the order in the statement's `orders` row, as a
-/// scalar subquery named `resident_name` (PostgreSQL names a subquery's value after its
-/// column).
-pub fn resident_name() -> Expr {
-    let name = SqlQuery::select()
-        .expr_as(Expr::col((user::Entity, user::Column::DisplayName)), "resident_name")
-        .from(user::Entity)
-        .and_where(Expr::col((user::Entity, user::Column::Id)).equals((order::Entity, order::Column::ResidentId)))
-        .to_owned();
-    Expr::SubQuery(None, Box::new(name.into_sub_query_statement()))
 }
 
 /// The providers a user acts for, as two sets of ids for a statement's conditions: the

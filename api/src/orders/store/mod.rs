@@ -8,6 +8,7 @@ pub mod events;
 pub mod intake;
 pub mod list;
 pub mod load;
+pub mod names;
 pub mod notes;
 pub mod offers;
 pub mod pool;
