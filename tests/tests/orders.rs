@@ -5,6 +5,8 @@
 use serde_json::{Value, json};
 use shenbian_tests::scene::{World, assert_replays, order_body, partner, place, volunteer, world};
 use shenbian_tests::shenbian::entity::enums::{Channel, UrgencyDb};
+use shenbian_tests::shenbian::orders::feed::EventView;
+use shenbian_tests::shenbian::pagination::Paginated;
 use shenbian_tests::{Actor, PASSWORD, Status, TestApp, actions, json_of, next_phone};
 use uuid::Uuid;
 
@@ -70,6 +72,42 @@ async fn a_partner_takes_a_job_from_offer_to_completion_seeing_the_resident_only
     let events = resident.events(order.id).await.unwrap();
     assert_eq!(actions(&events), ["created", "dispatched", "accepted", "started", "completed"]);
     assert!(!json_of(&events).to_string().contains(&resident.phone), "the timeline holds no personal data");
+    // Each step names who took it: the resident herself in full, others masked; a partner by
+    // its organisation's name.
+    let named = |events: &Paginated<EventView>| -> Vec<(Option<String>, Option<String>)> {
+        events.items.iter().map(|e| (e.actor_name.clone(), e.provider_name.clone())).collect()
+    };
+    let (me, dispatcher, member_name, org) = (
+        Some("王秀英".to_owned()),
+        Some("李卫东".to_owned()),
+        Some("王秀英".to_owned()),
+        Some("安居维修服务社".to_owned()),
+    );
+    let masked = |n: &str| Some(n.to_owned());
+    assert_eq!(
+        named(&events),
+        [
+            (me.clone(), None),
+            (masked("李*"), org.clone()),
+            (masked("王*"), org.clone()),
+            (masked("王*"), None),
+            (masked("王*"), None)
+        ]
+    );
+    let for_staff = w.dispatcher.events(order.id).await.unwrap();
+    assert_eq!(
+        named(&for_staff),
+        [
+            (me, None),
+            (dispatcher, org.clone()),
+            (member_name.clone(), org),
+            (member_name.clone(), None),
+            (member_name, None)
+        ]
+    );
+    let feed = member.feed(None).await.unwrap();
+    let accepted_by_me = feed.items.iter().find(|e| e.order_id == order.id && e.to_status == Status::Accepted);
+    assert_eq!(accepted_by_me.and_then(|e| e.actor_name.as_deref()), Some("王秀英"), "the actor sees their own name");
     assert_replays(&w.admin, order.id).await;
 }
 

@@ -10,9 +10,9 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::Stored;
-use super::names::{OrderNames, with_names};
+use super::names::{NamedEvent, OrderNames, named_events, with_names};
 use crate::entity::enums::{OfferStatus, OrderStatusDb, UrgencyDb};
-use crate::entity::{offer, order, user};
+use crate::entity::{offer, order, order_event, user};
 
 /// The filters of an order list, checked.
 #[derive(Debug, Clone, Default)]
@@ -208,21 +208,15 @@ pub async fn jobs_of(
     Ok((offers, assigned))
 }
 
-/// A page of an order's events after the sequence number `after`, oldest first.
-pub async fn events_of(
-    db: &impl ConnectionTrait,
-    order_id: Uuid,
-    after: i64,
-    limit: u64,
-) -> Stored<Vec<crate::entity::order_event::Model>> {
-    use crate::entity::order_event;
-    Ok(order_event::Entity::find()
+/// A page of an order's events after the sequence number `after`, oldest first, with their
+/// names.
+pub async fn events_of(db: &impl ConnectionTrait, order_id: Uuid, after: i64, limit: u64) -> Stored<Vec<NamedEvent>> {
+    let query = order_event::Entity::find()
         .filter(order_event::Column::OrderId.eq(order_id))
         .filter(order_event::Column::Seq.gt(after))
         .order_by_asc(order_event::Column::Seq)
-        .limit(limit)
-        .all(db)
-        .await?)
+        .limit(limit);
+    named_events(db, query).await
 }
 
 /// Whose events a feed shows.
@@ -236,13 +230,7 @@ pub struct FeedOf {
 /// A page of the event log after the sequence number `after`, in commit order: the events
 /// of the orders the caller is the resident of, dispatches for or is assigned, and the
 /// events that concern their providers.
-pub async fn feed(
-    db: &impl ConnectionTrait,
-    of: &FeedOf,
-    after: i64,
-    limit: u64,
-) -> Stored<Vec<crate::entity::order_event::Model>> {
-    use crate::entity::order_event;
+pub async fn feed(db: &impl ConnectionTrait, of: &FeedOf, after: i64, limit: u64) -> Stored<Vec<NamedEvent>> {
     let mut query =
         order_event::Entity::find().filter(order_event::Column::Seq.gt(after)).order_by_asc(order_event::Column::Seq);
     if let Some(user_id) = of.user_id {
@@ -260,5 +248,5 @@ pub async fn feed(
         }
         query = query.filter(cond);
     }
-    Ok(query.limit(limit).all(db).await?)
+    named_events(db, query.limit(limit)).await
 }

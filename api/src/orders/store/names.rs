@@ -1,6 +1,6 @@
 //! The names an order is shown with — its resident's, its compound's and its building's —
-//! read as scalar subqueries of the statement that reads the order, or for several orders
-//! at once.
+//! and an event — its actor's and its provider's — read as scalar subqueries of the
+//! statement that reads them.
 
 use std::collections::BTreeMap;
 
@@ -12,7 +12,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::Stored;
-use crate::entity::{building, compound, order, user};
+use crate::entity::{building, compound, order, order_event, partner, user, volunteer};
 
 /// The names of an order's resident, compound and building (none without a building).
 #[derive(Debug, Clone, Default, FromQueryResult)]
@@ -49,11 +49,17 @@ pub fn with_names<E: EntityTrait>(query: Select<E>) -> Select<E> {
 
 /// The scalar subquery `(SELECT name FROM table WHERE key = orders.column)`.
 fn name_of(table: impl IntoTableRef, name: impl IntoColumnRef, key: impl IntoColumnRef, column: order::Column) -> Expr {
-    let q = SqlQuery::select()
-        .column(name)
-        .from(table)
-        .and_where(Expr::col(key).equals((order::Entity, column)))
-        .to_owned();
+    scalar(table, name, key, (order::Entity, column))
+}
+
+/// The scalar subquery `(SELECT value FROM table WHERE key = outer)`.
+fn scalar(
+    table: impl IntoTableRef,
+    value: impl IntoColumnRef,
+    key: impl IntoColumnRef,
+    outer: impl IntoColumnRef,
+) -> Expr {
+    let q = SqlQuery::select().column(value).from(table).and_where(Expr::col(key).equals(outer)).to_owned();
     Expr::SubQuery(None, Box::new(q.into_sub_query_statement()))
 }
 
@@ -71,4 +77,61 @@ pub async fn names_of(db: &impl ConnectionTrait, ids: &[Uuid]) -> Stored<BTreeMa
         names.insert(id, OrderNames::from_query_result(row, "")?);
     }
     Ok(names)
+}
+
+/// An event with the names it is shown with, and its order's community (whose staff see the
+/// names unmasked).
+pub struct NamedEvent {
+    pub event: order_event::Model,
+    pub names: EventNames,
+}
+
+/// The names of an event's actor and of the provider it concerns.
+#[derive(Debug, Clone, Default, FromQueryResult)]
+pub struct EventNames {
+    /// The acting user's display name.
+    pub actor_name: Option<String>,
+    /// The partner's name (an organisation's, not personal), when the provider is a partner.
+    pub partner_name: Option<String>,
+    /// The volunteer's display name, when the provider is a volunteer.
+    pub volunteer_name: Option<String>,
+    /// The community of the event's order.
+    pub community_id: Option<Uuid>,
+}
+
+/// Runs a query on events with each event's names.
+pub async fn named_events(db: &impl ConnectionTrait, query: Select<order_event::Entity>) -> Stored<Vec<NamedEvent>> {
+    let e = order_event::Entity;
+    let volunteer_name = SqlQuery::select()
+        .column((user::Entity, user::Column::DisplayName))
+        .from(volunteer::Entity)
+        .inner_join(
+            user::Entity,
+            Expr::col((user::Entity, user::Column::Id)).equals((volunteer::Entity, volunteer::Column::UserId)),
+        )
+        .and_where(Expr::col((volunteer::Entity, volunteer::Column::Id)).equals((e, order_event::Column::ProviderId)))
+        .to_owned();
+    let query = query
+        .expr_as(
+            scalar(user::Entity, user::Column::DisplayName, user::Column::Id, (e, order_event::Column::ActorId)),
+            "actor_name",
+        )
+        .expr_as(
+            scalar(partner::Entity, partner::Column::Name, partner::Column::Id, (e, order_event::Column::ProviderId)),
+            "partner_name",
+        )
+        .expr_as(Expr::SubQuery(None, Box::new(volunteer_name.into_sub_query_statement())), "volunteer_name")
+        .expr_as(
+            scalar(order::Entity, order::Column::CommunityId, order::Column::Id, (e, order_event::Column::OrderId)),
+            "community_id",
+        );
+    let rows = db.query_all_raw(db.get_database_backend().build(query.as_query())).await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in &rows {
+        out.push(NamedEvent {
+            event: order_event::Model::from_query_result(row, "")?,
+            names: EventNames::from_query_result(row, "")?,
+        });
+    }
+    Ok(out)
 }
