@@ -1,19 +1,24 @@
 //! `shenbian demo`: fills a fresh database with a believable district — three communities
-//! with compounds and buildings, ten categories, twelve partners with signed contracts,
-//! twenty volunteers, dispatchers, residents, and about a hundred orders in every state with
-//! their timelines, ratings and hours. It drives the real API in-process, so every demo
-//! order went through the same rules as a real one.
+//! with compounds and buildings, ten categories, twelve partners with signed contracts for
+//! the services they do, twenty volunteers, dispatchers, residents, and about a hundred
+//! orders in every state with their timelines, ratings and hours, spread over the last 90
+//! days. It drives the real API in-process on a clock of its own that tells each order's
+//! story at its time, so every demo order went through the same rules as a real one.
+
+use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Request};
+use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
 use shenbian_domain::credit_code::CreditCode;
 use shenbian_domain::{DisplayName, Password, Phone, Role, RoleSet};
 use tower::ServiceExt;
 use uuid::Uuid;
 
-use crate::state::AppState;
+use crate::crypto::keys::Keys;
+use crate::state::{AppState, Clock};
 use crate::users::{NewStaff, create_staff};
 
 /// The password of every demo account.
@@ -32,20 +37,43 @@ const CATEGORIES: [(&str, &str, &str, &str); 10] = [
     ("elder_companion", "助老陪护", "Companionship for the elderly", "为老服务"),
 ];
 
-const PARTNERS: [(&str, &str); 12] = [
-    ("明理律师事务所", "legal"),
-    ("仁和社区诊所", "medical"),
-    ("夕阳红养老服务中心", "elderly_care"),
-    ("启航教育培训学校", "education"),
-    ("安居家电维修部", "household"),
-    ("顺通水电维修服务社", "household"),
-    ("工商银行和平支行", "finance"),
-    ("心晴心理咨询工作室", "medical"),
-    ("洁家家政服务公司", "household"),
-    ("康乐护理服务站", "elderly_care"),
-    ("新华书店社区服务点", "education"),
-    ("众益公益服务中心", "other"),
+/// Partners, their kind and the categories they serve.
+const PARTNERS: [(&str, &str, [&str; 2]); 12] = [
+    ("明理律师事务所", "legal", ["legal_advice", "job_guidance"]),
+    ("仁和社区诊所", "medical", ["home_medical", "elder_companion"]),
+    ("夕阳红养老服务中心", "elderly_care", ["elder_meals", "elder_companion"]),
+    ("启航教育培训学校", "education", ["after_school", "job_guidance"]),
+    ("安居家电维修部", "household", ["appliance_repair", "plumbing_electric"]),
+    ("顺通水电维修服务社", "household", ["plumbing_electric", "appliance_repair"]),
+    ("和平街道就业服务站", "other", ["job_guidance", "legal_advice"]),
+    ("心晴心理咨询工作室", "medical", ["counselling", "elder_companion"]),
+    ("洁家家政服务公司", "household", ["housekeeping", "elder_companion"]),
+    ("康乐护理服务站", "elderly_care", ["elder_companion", "home_medical"]),
+    ("新华书店社区服务点", "education", ["after_school", "counselling"]),
+    ("众益公益服务中心", "other", ["elder_meals", "housekeeping"]),
 ];
+
+/// The demo's clock: it stands where the story is and only moves forward.
+struct StoryClock(Mutex<DateTime<Utc>>);
+
+impl Clock for StoryClock {
+    fn now(&self) -> DateTime<Utc> {
+        *self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl StoryClock {
+    /// Moves the clock to `at`, unless the story is past it already.
+    fn at(&self, at: DateTime<Utc>) {
+        let mut now = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        *now = (*now).max(at);
+    }
+
+    fn advance(&self, by: Duration) {
+        let at = self.now() + by;
+        self.at(at);
+    }
+}
 
 const SURNAMES: [&str; 12] = ["王", "李", "张", "刘", "陈", "杨", "赵", "黄", "周", "吴", "徐", "孙"];
 const GIVEN: [&str; 10] = ["秀英", "建国", "桂兰", "志强", "丽娟", "伟", "淑珍", "海燕", "国庆", "玉兰"];
@@ -130,9 +158,20 @@ fn person(i: usize) -> String {
     format!("{}{}", SURNAMES[i % SURNAMES.len()], GIVEN[(i / SURNAMES.len() + i) % GIVEN.len()])
 }
 
-/// Fills the database behind `state` (which must be ready and empty of demo accounts).
+/// Fills the database behind `state` (which must be ready and empty of demo accounts). The
+/// district is set up 91 days ago; its orders follow, the finished ones over the first 86
+/// days, those still under way over the last days, the newest half a day old.
 pub async fn run(state: AppState) -> Result<Accounts, String> {
     let db = state.db().map_err(|e| e.to_string())?.clone();
+    let today = Utc::now();
+    let clock = Arc::new(StoryClock(Mutex::new(today - Duration::days(91))));
+    // The story's sign-ins last through it.
+    let mut settings = state.settings.clone();
+    settings.access_token_ttl_secs = 100 * 86_400;
+    settings.refresh_token_ttl_days = 100;
+    let keys = Keys::load(&db, &settings).await.map_err(|e| e.to_string())?;
+    let state = AppState::new(settings, clock.clone());
+    state.set_ready(db.clone(), keys);
     let admin_phone = "13900000000";
     let staff = NewStaff {
         phone: Phone::parse(admin_phone).map_err(|e| e.to_string())?,
@@ -195,6 +234,7 @@ pub async fn run(state: AppState) -> Result<Accounts, String> {
     let community_ids: Vec<Uuid> = communities.iter().map(|c| c.0).collect();
 
     // The catalogue.
+    clock.advance(Duration::hours(1));
     for (code, zh, en, group) in CATEGORIES {
         let sla = json!({
             "normal": {"dispatch": 240, "accept": 120, "complete": 2880},
@@ -207,7 +247,7 @@ pub async fn run(state: AppState) -> Result<Accounts, String> {
 
     // Partners with signed, active contracts over every community and two categories each.
     let mut partners: Vec<(Uuid, Who, Vec<&str>)> = Vec::new();
-    for (i, (name, kind)) in PARTNERS.iter().enumerate() {
+    for (i, (name, kind, cats)) in PARTNERS.iter().enumerate() {
         let owner = api.register(&format!("139000002{i:02}"), &person(i + 40)).await?;
         let code = CreditCode::complete(&format!("91110105{:08}", 57_000_000 + i * 7919)).ok_or("credit code")?;
         let body = json!({"name": name, "kind": kind, "credit_code": code.as_str(), "contact_name": person(i + 40),
@@ -215,7 +255,7 @@ pub async fn run(state: AppState) -> Result<Accounts, String> {
         let p = api.ok(Method::POST, "/partners", Some(&owner.token), Some(body), 201).await?;
         let pid = id(&p);
         api.ok(Method::POST, &format!("/partners/{pid}/approve"), a, None, 200).await?;
-        let cats = vec![CATEGORIES[i % 10].0, CATEGORIES[(i + 3) % 10].0];
+        let cats = cats.to_vec();
         let terms = if i % 3 == 0 {
             json!({"pricing": "free", "max_open_jobs": 10, "monthly_quota": 50, "accept_within_minutes": 60})
         } else {
@@ -256,21 +296,33 @@ pub async fn run(state: AppState) -> Result<Accounts, String> {
     }
     accounts.lines.push(format!("resident    {}  {}", residents[0].phone, person(0)));
 
-    // About a hundred orders, in every state.
+    // About a hundred orders, in every state: the finished ones over the first 86 days, then
+    // those still under way, the pending ones last.
     let targets = [
-        ("pending", 10),
-        ("offered", 10),
-        ("accepted", 8),
-        ("in_progress", 8),
-        ("completed", 14),
         ("closed", 30),
-        ("disputed", 6),
         ("cancelled", 10),
         ("resolved_redo", 4),
+        ("completed", 14),
+        ("disputed", 6),
+        ("in_progress", 8),
+        ("accepted", 8),
+        ("offered", 10),
+        ("pending", 10),
     ];
+    let finished: usize = targets.iter().take(3).map(|(_, count)| count).sum();
+    let total: usize = targets.iter().map(|(_, count)| count).sum();
+    let placed_at = |n: usize| -> DateTime<Utc> {
+        let (from, span, i, of) = if n < finished {
+            (today - Duration::days(90), Duration::days(86), n, finished)
+        } else {
+            (today - Duration::days(4), Duration::hours(84), n - finished, total - finished)
+        };
+        from + span * i as i32 / of as i32
+    };
     let mut n = 0usize;
     for (target, count) in targets {
         for _ in 0..count {
+            clock.at(placed_at(n));
             let (community, dispatcher, places) = &communities[n % 3];
             let category = CATEGORIES[n % 10].0;
             let resident = &residents[n % residents.len()];
@@ -282,10 +334,12 @@ pub async fn run(state: AppState) -> Result<Accounts, String> {
                 "address": {"compound_id": compound, "building_id": building, "unit": format!("{}单元", n % 4 + 1), "room": format!("{}0{}", n % 6 + 1, n % 3 + 1)}});
             let order = id(&api.ok(Method::POST, "/orders", Some(&resident.token), Some(body), 201).await?);
             n += 1;
+            let later = |minutes: i64| clock.advance(Duration::minutes(minutes));
             if target == "pending" {
                 continue;
             }
             if target == "cancelled" {
+                later(30);
                 api.ok(
                     Method::POST,
                     &format!("/orders/{order}/cancel"),
@@ -307,6 +361,7 @@ pub async fn run(state: AppState) -> Result<Accounts, String> {
                 },
             };
             let d = Some(dispatcher.token.as_str());
+            later(12);
             api.ok(
                 Method::POST,
                 &format!("/orders/{order}/dispatch"),
@@ -319,16 +374,21 @@ pub async fn run(state: AppState) -> Result<Accounts, String> {
                 continue;
             }
             let w = Some(worker.token.as_str());
+            // Within the shortest window to accept (an emergency's, 10 minutes).
+            later(8);
             api.ok(Method::POST, &format!("/orders/{order}/accept"), w, None, 200).await?;
             if target == "accepted" {
                 continue;
             }
+            later(45);
             api.ok(Method::POST, &format!("/orders/{order}/start"), w, None, 200).await?;
             if target == "in_progress" {
                 continue;
             }
+            let minutes = 30 + (n % 5) * 15;
+            later(minutes as i64 + 5);
             let done = if is_volunteer {
-                json!({"summary": "已上门完成服务", "minutes": 30 + (n % 5) * 15})
+                json!({"summary": "已上门完成服务", "minutes": minutes})
             } else {
                 json!({"summary": "已上门完成服务"})
             };
@@ -336,6 +396,7 @@ pub async fn run(state: AppState) -> Result<Accounts, String> {
             let r = Some(resident.token.as_str());
             match target {
                 "closed" => {
+                    later(20 * 60);
                     if n.is_multiple_of(4) {
                         api.ok(
                             Method::POST,
@@ -349,10 +410,12 @@ pub async fn run(state: AppState) -> Result<Accounts, String> {
                         api.ok(Method::POST, &format!("/orders/{order}/confirm"), r, None, 200).await?;
                     }
                     let stars = [5, 5, 4, 5, 3][n % 5];
+                    later(15);
                     let rating = json!({"stars": stars, "timeliness": stars, "attitude": 5, "quality": stars, "comment": "服务很周到"});
                     api.ok(Method::POST, &format!("/orders/{order}/rating"), r, Some(rating), 201).await?;
                 }
                 "disputed" => {
+                    later(90);
                     api.ok(
                         Method::POST,
                         &format!("/orders/{order}/dispute"),
@@ -363,6 +426,7 @@ pub async fn run(state: AppState) -> Result<Accounts, String> {
                     .await?;
                 }
                 "resolved_redo" => {
+                    later(90);
                     api.ok(
                         Method::POST,
                         &format!("/orders/{order}/dispute"),
@@ -371,6 +435,7 @@ pub async fn run(state: AppState) -> Result<Accounts, String> {
                         200,
                     )
                     .await?;
+                    later(60);
                     let body = json!({"outcome": "redo", "reason": "安排重新上门"});
                     api.ok(Method::POST, &format!("/orders/{order}/resolve"), d, Some(body), 200).await?;
                 }

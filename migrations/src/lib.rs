@@ -16,6 +16,7 @@ mod m20261128_000008_list_indexes;
 mod m20261128_000009_figures_covering;
 mod m20261204_000010_partner_invitations;
 mod m20261205_000011_order_numbers;
+mod m20261205_000012_started_at;
 
 pub struct Migrator;
 
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000009_figures_covering::Migration),
             Box::new(m20261204_000010_partner_invitations::Migration),
             Box::new(m20261205_000011_order_numbers::Migration),
+            Box::new(m20261205_000012_started_at::Migration),
         ]
     }
 }

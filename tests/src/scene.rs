@@ -2,6 +2,8 @@
 //! category, its dispatcher and an admin; partners with active contracts and approved
 //! volunteers on demand.
 
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 use shenbian::entity::enums::ActionDb;
 use shenbian::orders::view::OrderView;
@@ -16,6 +18,21 @@ pub struct World {
     pub compound: Uuid,
     pub building: Uuid,
     pub category: String,
+    pub db: DatabaseConnection,
+}
+
+impl World {
+    /// Moves the start of `order`'s job `minutes` into the past, as if its provider had
+    /// started it then: a completion reports at most the minutes since the start.
+    pub async fn started_ago(&self, order: Uuid, minutes: i64) {
+        let started = chrono::Utc::now() - chrono::Duration::minutes(minutes);
+        shenbian::entity::order::Entity::update_many()
+            .col_expr(shenbian::entity::order::Column::StartedAt, Expr::value(started))
+            .filter(shenbian::entity::order::Column::Id.eq(order))
+            .exec(&self.db)
+            .await
+            .expect("the start moved");
+    }
 }
 
 /// Sets up the community, its places, a category and the staff.
@@ -26,7 +43,7 @@ pub async fn world(app: &TestApp) -> World {
     let category = app.category(&admin, "home_repair").await;
     let compound = app.compound(&dispatcher, community, "阳光花园").await;
     let building = app.building(&dispatcher, compound, "3号楼").await;
-    World { admin, dispatcher, community, compound, building, category }
+    World { admin, dispatcher, community, compound, building, category, db: app.db().clone() }
 }
 
 /// A partner with an active contract over the world's community and category:

@@ -14,6 +14,7 @@ async fn completed_by_volunteer(w: &World, resident: &Actor, person: &Actor, vol
     w.dispatcher.dispatch(order, &[volunteer_id]).await.unwrap();
     person.accept(order).await.unwrap();
     person.start(order).await.unwrap();
+    w.started_ago(order, i64::from(minutes) + 10).await;
     person.complete(order, "陪同就医", Some(minutes)).await.unwrap();
     order
 }

@@ -47,6 +47,38 @@ async fn the_demo_district_has_every_state_and_every_log_replays() {
     for o in &orders {
         assert_replays(&admin, o.id).await;
     }
+    // Spread over the last 90 days, so that the figures show medians and trends; the newest
+    // half a day old, so that the story is told before now.
+    let now = chrono::Utc::now();
+    let oldest = orders.iter().map(|o| o.created_at).min().unwrap();
+    let newest = orders.iter().map(|o| o.created_at).max().unwrap();
+    assert!((85..=91).contains(&(now - oldest).num_days()), "the oldest order is {oldest}");
+    assert!((now - newest).num_hours() >= 12, "the newest order is {newest}");
+    let days: std::collections::BTreeSet<_> = orders.iter().map(|o| o.created_at.date_naive()).collect();
+    assert!(days.len() >= 40, "orders on {} days", days.len());
+    // The printed partner can take the printed resident's pending order.
+    let phone = |role: &str| {
+        let line = accounts.lines.iter().find(|l| l.starts_with(role)).unwrap();
+        line.split_whitespace().nth(1).unwrap().to_owned()
+    };
+    let password = shenbian_tests::shenbian::demo::DEMO_PASSWORD;
+    let (resident, member) =
+        (app.login(&phone("resident"), password).await, app.login(&phone("partner"), password).await);
+    let pending = resident.list_orders("status=pending").await.unwrap();
+    let me: Value = member.get("/me").await.unwrap();
+    let partner = me["partners"][0]["partner_id"].as_str().unwrap().to_owned();
+    let contracts: Value = member.get(&format!("/contracts?partner_id={partner}&status=active")).await.unwrap();
+    let served: Vec<&str> = contracts["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|c| c["category_codes"].as_array().unwrap().iter().map(|code| code.as_str().unwrap()))
+        .collect();
+    assert!(
+        pending.items.iter().any(|o| served.contains(&o.category_code.as_str())),
+        "the printed partner serves {served:?}; the printed resident's pending orders: {:?}",
+        pending.items.iter().map(|o| &o.category_code).collect::<Vec<_>>()
+    );
     let partners: Paginated<PartnerView> = admin.get("/partners?status=approved&limit=100").await.unwrap();
     assert_eq!(partners.items.len(), 12);
     let volunteers: Paginated<VolunteerView> = admin.get("/volunteers?status=approved&limit=100").await.unwrap();

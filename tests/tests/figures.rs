@@ -136,6 +136,7 @@ async fn the_public_figures_carry_no_personal_data_or_free_text() {
     w.dispatcher.dispatch(second, &[volunteer_id]).await.unwrap();
     person.accept(second).await.unwrap();
     person.start(second).await.unwrap();
+    w.started_ago(second, 120).await;
     person.complete(second, "陪同", Some(30)).await.unwrap();
 
     let response =
@@ -200,6 +201,7 @@ async fn csv_exports_round_trip_with_chinese_text_and_defused_formulas() {
     w.dispatcher.dispatch(order, &[volunteer_id]).await.unwrap();
     person.accept(order).await.unwrap();
     person.start(order).await.unwrap();
+    w.started_ago(order, 120).await;
     person.complete(order, "陪同就医", Some(50)).await.unwrap();
     resident.confirm(order).await.unwrap();
     let response = app.get("/volunteers/hours.csv", Some(&w.dispatcher.access_token)).send().await.unwrap();

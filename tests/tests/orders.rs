@@ -124,7 +124,13 @@ async fn a_volunteer_completes_a_job_with_the_minutes_worked() {
     let problem = person.complete(order, "修好了", None).await.unwrap_err();
     assert_eq!(problem.status, 422);
     assert_eq!(problem.errors[0].field, "minutes");
+    // Just started: at most the minutes since the start, plus 15.
+    let problem = person.complete(order, "修好了", Some(45)).await.unwrap_err();
+    assert_eq!((problem.status, problem.errors[0].field.as_str()), (422, "minutes"));
+    assert!(problem.errors[0].message.contains("最多 15 分钟"), "{problem:?}");
+    w.started_ago(order, 40).await;
     let done = person.complete(order, "修好了", Some(45)).await.unwrap();
+    assert!(done.started_at.is_some_and(|s| done.completed_at.unwrap() - s >= chrono::Duration::minutes(40)));
     assert_eq!(done.minutes, Some(45));
     assert_eq!(w.dispatcher.volunteer(volunteer_id).await.unwrap().open_jobs, 0);
     assert_replays(&w.admin, order).await;
@@ -461,8 +467,15 @@ async fn orders_are_numbered_per_community_and_day_and_found_by_number() {
     let dispatcher = app.dispatcher(community).await;
     let compound = app.compound(&dispatcher, community, "幸福里").await;
     let building = app.building(&dispatcher, compound, "1号楼").await;
-    let other =
-        World { admin: w.admin.clone(), dispatcher, community, compound, building, category: w.category.clone() };
+    let other = World {
+        admin: w.admin.clone(),
+        dispatcher,
+        community,
+        compound,
+        building,
+        category: w.category.clone(),
+        db: app.db().clone(),
+    };
     let resident = app.resident().await;
     let neighbour = app.resident().await;
     let before = chrono::Utc::now();

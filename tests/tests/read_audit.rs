@@ -79,6 +79,7 @@ async fn every_export_leaves_one_entry_with_its_query() {
     w.dispatcher.dispatch(order, &[volunteer_id]).await.unwrap();
     person.accept(order).await.unwrap();
     person.start(order).await.unwrap();
+    w.started_ago(order, 120).await;
     person.complete(order, "陪同就医", Some(50)).await.unwrap();
     resident.confirm(order).await.unwrap();
     let token = Some(w.dispatcher.access_token.as_str());

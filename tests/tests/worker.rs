@@ -123,6 +123,7 @@ async fn a_completed_job_left_alone_is_confirmed_and_its_hours_count() {
     w.dispatcher.dispatch(order, &[volunteer_id]).await.unwrap();
     person.accept(order).await.unwrap();
     person.start(order).await.unwrap();
+    w.started_ago(order, 120).await;
     person.complete(order, "送餐到家", Some(25)).await.unwrap();
     clock.advance(Duration::hours(71));
     assert_eq!(tick(&app.state).await.unwrap().confirmed, 0);

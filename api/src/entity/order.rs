@@ -35,6 +35,8 @@ pub struct Model {
     pub complete_by: Option<DateTimeUtc>,
     pub accepted_at: Option<DateTimeUtc>,
     pub completed_at: Option<DateTimeUtc>,
+    /// When the job started; cleared when the order goes back to pending.
+    pub started_at: Option<DateTimeUtc>,
     pub summary: Option<String>,
     pub minutes: Option<i32>,
     pub escalation_level: i32,

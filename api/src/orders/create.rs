@@ -311,6 +311,7 @@ pub async fn create_order(
         complete_by: None,
         accepted_at: None,
         completed_at: None,
+        started_at: None,
         summary: None,
         minutes: None,
         escalation_level: 0,

@@ -37,7 +37,9 @@ pub fn refused(r: StepRefusal) -> ApiError {
     match r {
         StepRefusal::Refused(Refusal::NotYourRole { .. }) => ApiError::Forbidden,
         StepRefusal::NameProvider => ApiError::validation("provider_id", r.message()),
-        StepRefusal::MinutesRequired | StepRefusal::MinutesOutOfRange => ApiError::validation("minutes", r.message()),
+        StepRefusal::MinutesRequired | StepRefusal::MinutesOutOfRange | StepRefusal::MinutesBeyondStart { .. } => {
+            ApiError::validation("minutes", r.message())
+        }
         StepRefusal::NotDue => ApiError::internal("a step of the worker's asked for by a caller"),
         _ => ApiError::InvalidTransition(r.message()),
     }

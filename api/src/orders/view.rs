@@ -79,9 +79,13 @@ pub struct OrderView {
     /// Deadline to complete, from acceptance.
     pub complete_by: Option<DateTime<Utc>>,
     pub accepted_at: Option<DateTime<Utc>>,
+    /// When the job started; cleared when the order goes back to pending.
+    pub started_at: Option<DateTime<Utc>>,
     pub completed_at: Option<DateTime<Utc>>,
     pub summary: Option<String>,
-    /// Minutes a volunteer worked.
+    /// The minutes worked, as the provider reported them at completion: 1–1440, and at most
+    /// the minutes since the job started plus 15. Required of a volunteer, whose minutes
+    /// count as service hours once the order closes; a partner's are the job's record only.
     pub minutes: Option<i32>,
     pub escalation_level: i32,
     /// Changes at every step; a compare-and-set guards it.
@@ -161,6 +165,7 @@ impl OrderView {
             accept_by: o.accept_by,
             complete_by: o.complete_by,
             accepted_at: o.accepted_at,
+            started_at: o.started_at,
             completed_at: o.completed_at,
             summary: o.summary.map(text),
             minutes: o.minutes,

@@ -20,6 +20,10 @@ use crate::standing::{ProviderRef, Standing};
 /// The longest a volunteer's job may record, in minutes (a day).
 pub const MAX_MINUTES: u32 = 1440;
 
+/// Minutes a completion may report beyond the time since the job started: a provider who
+/// starts the job in the app at the door, a minute or two after beginning.
+pub const MINUTES_TOLERANCE: i64 = 15;
+
 /// The order as a step needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrderFacts {
@@ -30,6 +34,8 @@ pub struct OrderFacts {
     pub contract_id: Option<Uuid>,
     pub first_dispatched_at: Option<DateTime<Utc>>,
     pub completed_at: Option<DateTime<Utc>>,
+    /// When the job started, while it is under way or done.
+    pub started_at: Option<DateTime<Utc>>,
     pub escalation_level: i32,
 }
 
@@ -144,8 +150,10 @@ pub enum Set {
         accepted_at: DateTime<Utc>,
         complete_by: DateTime<Utc>,
     },
-    /// Provider, contract and the times of the acceptance cleared.
+    /// Provider, contract and the times of the acceptance and the start cleared.
     Unassign,
+    /// The job started.
+    StartedAt(DateTime<Utc>),
     AcceptBy(Option<DateTime<Utc>>),
     /// The first dispatch's time, kept from the first dispatch on.
     FirstDispatchedAt(DateTime<Utc>),
@@ -308,6 +316,9 @@ pub enum StepRefusal {
     MinutesRequired,
     #[error("minutes between 1 and 1440")]
     MinutesOutOfRange,
+    /// More minutes than have passed since the job started (422, `minutes`).
+    #[error("more minutes than since the job started")]
+    MinutesBeyondStart { most: i64 },
     #[error("the order has no provider to rate")]
     NoProviderToRate,
     /// A step of the worker's that is not due on the order as read: nothing happens.
@@ -331,6 +342,10 @@ impl StepRefusal {
                 Message::new("志愿者完成时须填写服务分钟数 minutes", "a volunteer's job records the minutes worked")
             }
             StepRefusal::MinutesOutOfRange => Message::new("须在 1 到 1440 之间", "between 1 and 1440"),
+            StepRefusal::MinutesBeyondStart { most } => Message::new(
+                format!("不能超过开始服务以来的时间：最多 {most} 分钟"),
+                format!("cannot exceed the time since the job started: at most {most} minutes"),
+            ),
             StepRefusal::NoProviderToRate => {
                 Message::new("这张订单没有可评价的服务方", "the order has no provider to rate")
             }

@@ -2,7 +2,10 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{Actor, Capacity, MAX_MINUTES, OfferEnd, Offers, OrderFacts, Plan, Set, Step, StepRefusal, complete_by};
+use super::{
+    Actor, Capacity, MAX_MINUTES, MINUTES_TOLERANCE, OfferEnd, Offers, OrderFacts, Plan, Set, Step, StepRefusal,
+    complete_by,
+};
 use crate::category::Sla;
 use crate::order::{Action, ActorRole, OrderStatus, Outcome, Refusal, auto_confirm_due, decide_as_any};
 use crate::standing::{OfferSeen, ProviderKind, ProviderRef, Standing};
@@ -55,12 +58,20 @@ pub fn plan(
                 .reason(reason)
                 .provider(Some(provider.id)))
         }
-        Step::Start => assigned(plain(Action::Started)?, &actor),
+        Step::Start => Ok(assigned(plain(Action::Started)?, &actor)?.with(Set::StartedAt(now))),
         Step::Complete { summary, minutes } => {
             let plan = assigned(plain(Action::Completed)?, &actor)?;
             match (order.provider.map(|p| p.kind), minutes) {
                 (Some(ProviderKind::Volunteer), None) => return Err(StepRefusal::MinutesRequired),
                 (_, Some(m)) if !(1..=MAX_MINUTES).contains(&m) => return Err(StepRefusal::MinutesOutOfRange),
+                (_, Some(m)) => {
+                    if let Some(started) = order.started_at {
+                        let most = (now - started).num_minutes().max(0) + MINUTES_TOLERANCE;
+                        if i64::from(m) > most {
+                            return Err(StepRefusal::MinutesBeyondStart { most });
+                        }
+                    }
+                }
                 _ => {}
             }
             Ok(plan.with(Set::Completion { summary, minutes, completed_at: now }).capacity(Capacity::GiveBack))

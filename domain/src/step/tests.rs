@@ -22,6 +22,7 @@ fn facts(status: OrderStatus) -> OrderFacts {
         contract_id: None,
         first_dispatched_at: None,
         completed_at: None,
+        started_at: None,
         escalation_level: 0,
     }
 }
@@ -104,6 +105,10 @@ fn a_volunteer_records_minutes_within_a_day() {
     assert_eq!(plan(&order, actor, complete(None), None, now), Err(StepRefusal::MinutesRequired));
     assert_eq!(plan(&order, actor, complete(Some(1441)), None, now), Err(StepRefusal::MinutesOutOfRange));
     assert!(plan(&order, actor, complete(Some(90)), None, now).is_ok());
+    // Started 30 minutes ago: at most 30 + 15 minutes.
+    let started = OrderFacts { started_at: Some(now - chrono::Duration::minutes(30)), ..order };
+    assert_eq!(plan(&started, actor, complete(Some(46)), None, now), Err(StepRefusal::MinutesBeyondStart { most: 45 }));
+    assert!(plan(&started, actor, complete(Some(45)), None, now).is_ok());
 }
 
 #[test]

@@ -216,6 +216,7 @@ impl OrderRead {
             contract_id: o.contract_id,
             first_dispatched_at: o.first_dispatched_at,
             completed_at: o.completed_at,
+            started_at: o.started_at,
             escalation_level: o.escalation_level,
         }
     }

@@ -128,6 +128,7 @@ fn moved(before: &order::Model, to: OrderStatus, set: &[Set], at: DateTime<Utc>)
                 o.complete_by = Some(*complete_by);
             }
             Set::Unassign => unassigned(&mut o),
+            Set::StartedAt(at) => o.started_at = Some(*at),
             Set::AcceptBy(accept_by) => o.accept_by = *accept_by,
             Set::FirstDispatchedAt(first) => o.first_dispatched_at = Some(*first),
             Set::Completion { summary, minutes, completed_at } => {
@@ -142,14 +143,15 @@ fn moved(before: &order::Model, to: OrderStatus, set: &[Set], at: DateTime<Utc>)
     o
 }
 
-/// The order with no provider: kind, provider, contract and the times of its acceptance
-/// cleared.
+/// The order with no provider: kind, provider, contract and the times of its acceptance and
+/// its start cleared.
 pub fn unassigned(o: &mut order::Model) {
     o.provider_kind = None;
     o.provider_id = None;
     o.contract_id = None;
     o.accepted_at = None;
     o.complete_by = None;
+    o.started_at = None;
 }
 
 /// Writes `after` over the order read as `before`, provided the row still has `before`'s
