@@ -1,8 +1,8 @@
 //! `shenbian demo`: fills a fresh database with a believable district — three communities
-//! with compounds and buildings, ten categories, twelve partners with signed contracts for
-//! the services they do, twenty volunteers, dispatchers, residents, and about a hundred
-//! orders in every state with their timelines, ratings and hours, spread over the last 90
-//! days. It drives the real API in-process on a clock of its own that tells each order's
+//! with compounds and buildings, twelve partners with signed contracts for the services
+//! they do (from the starter catalogue), twenty volunteers, dispatchers, residents, and
+//! about a hundred orders in every state with their timelines, ratings and hours, spread
+//! over the last 90 days. It drives the real API in-process on a clock of its own that tells each order's
 //! story at its time, so every demo order went through the same rules as a real one.
 
 use std::sync::{Arc, Mutex};
@@ -24,17 +24,18 @@ use crate::users::{NewStaff, create_staff};
 /// The password of every demo account.
 pub const DEMO_PASSWORD: &str = "shenbian-demo-2026";
 
-const CATEGORIES: [(&str, &str, &str, &str); 10] = [
-    ("legal_advice", "法律咨询", "Legal advice", "专业服务"),
-    ("home_medical", "上门医疗", "Home medical visit", "健康服务"),
-    ("elder_meals", "助老送餐", "Meals for the elderly", "为老服务"),
-    ("after_school", "四点半课堂", "After-school class", "教育服务"),
-    ("appliance_repair", "家电维修", "Appliance repair", "生活服务"),
-    ("plumbing_electric", "水电维修", "Plumbing and electrics", "生活服务"),
-    ("job_guidance", "就业指导", "Job guidance", "专业服务"),
-    ("counselling", "心理疏导", "Counselling", "健康服务"),
-    ("housekeeping", "家政保洁", "Housekeeping", "生活服务"),
-    ("elder_companion", "助老陪护", "Companionship for the elderly", "为老服务"),
+/// The starter catalogue's categories the demo's orders are for, with their zh-CN names.
+const CATEGORIES: [(&str, &str); 10] = [
+    ("legal_advice", "法律咨询"),
+    ("home_medical", "上门医疗"),
+    ("elder_meals", "助老助餐"),
+    ("after_school", "四点半课堂"),
+    ("appliance_repair", "家电维修"),
+    ("plumbing_electric", "水电维修"),
+    ("job_guidance", "就业指导"),
+    ("counselling", "心理疏导"),
+    ("housekeeping", "家政保洁"),
+    ("elder_companion", "助老陪护"),
 ];
 
 /// Partners, their kind and the categories they serve.
@@ -233,17 +234,8 @@ pub async fn run(state: AppState) -> Result<Accounts, String> {
     }
     let community_ids: Vec<Uuid> = communities.iter().map(|c| c.0).collect();
 
-    // The catalogue.
+    // The catalogue is the installation's starter catalogue (migration 000013).
     clock.advance(Duration::hours(1));
-    for (code, zh, en, group) in CATEGORIES {
-        let sla = json!({
-            "normal": {"dispatch": 240, "accept": 120, "complete": 2880},
-            "urgent": {"dispatch": 60, "accept": 30, "complete": 480},
-            "emergency": {"dispatch": 15, "accept": 10, "complete": 120}
-        });
-        let body = json!({"code": code, "name_zh": zh, "name_en": en, "group": group, "sla": sla});
-        api.ok(Method::POST, "/categories", a, Some(body), 201).await?;
-    }
 
     // Partners with signed, active contracts over every community and two categories each.
     let mut partners: Vec<(Uuid, Who, Vec<&str>)> = Vec::new();

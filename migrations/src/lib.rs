@@ -17,6 +17,7 @@ mod m20261128_000009_figures_covering;
 mod m20261204_000010_partner_invitations;
 mod m20261205_000011_order_numbers;
 mod m20261205_000012_started_at;
+mod m20261205_000013_starter_catalogue;
 
 pub struct Migrator;
 
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000010_partner_invitations::Migration),
             Box::new(m20261205_000011_order_numbers::Migration),
             Box::new(m20261205_000012_started_at::Migration),
+            Box::new(m20261205_000013_starter_catalogue::Migration),
         ]
     }
 }

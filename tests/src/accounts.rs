@@ -193,7 +193,7 @@ impl TestApp {
 /// The body of a category with sensible service levels.
 pub fn category_body(code: &str) -> Value {
     json!({
-        "code": code, "name_zh": "法律咨询", "name_en": "Legal advice", "group": "专业服务",
+        "code": code, "name_zh": "法律援助", "name_en": "Legal aid", "group": "测试服务",
         "sla": {
             "normal": {"dispatch": 240, "accept": 120, "complete": 2880},
             "urgent": {"dispatch": 60, "accept": 30, "complete": 480},

@@ -71,10 +71,10 @@ async fn a_busy_day(app: &TestApp) -> (Actor, Vec<Expected>, Vec<String>) {
     expected.push(expect("building.create", "building", building, &dispatcher));
 
     // Catalogue.
-    let category = app.category(&admin, "legal_advice").await;
+    let category = app.category(&admin, "legal_aid").await;
     expected.push(expect("category.create", "category", &category, &admin));
     let (status, body) =
-        app.call(app.patch("/categories/legal_advice", admin_token, &json!({"name_en": "Legal counsel"}))).await;
+        app.call(app.patch("/categories/legal_aid", admin_token, &json!({"name_en": "Legal counsel"}))).await;
     ok(status, &body);
     expected.push(expect("category.update", "category", &category, &admin));
 
@@ -237,7 +237,7 @@ async fn only_admins_read_the_audit_log() {
 async fn no_one_can_change_the_audit_log() {
     let app = TestApp::spawn().await;
     let admin = app.admin().await;
-    let category = app.category(&admin, "legal_advice").await;
+    let category = app.category(&admin, "legal_aid").await;
     let before = app.audit_entries(&admin, "").await;
     let entry = before.iter().find(|e| e["object_id"] == category.as_str()).expect("the category's entry").clone();
     let id = entry["id"].as_str().unwrap();
@@ -270,7 +270,7 @@ async fn the_audit_log_pages_by_cursor_and_filters_by_actor_and_object_type() {
     let admin = app.admin().await;
     let community = app.community().await;
     let dispatcher = app.dispatcher(community).await;
-    for code in ["anti_fraud", "child_care", "elder_meals", "home_repair", "legal_advice"] {
+    for code in ["anti_fraud", "child_care", "meal_help", "home_repair", "legal_aid"] {
         app.category(&admin, code).await;
     }
     let compound = app.compound(&dispatcher, community, "阳光花园").await;
@@ -287,7 +287,7 @@ async fn the_audit_log_pages_by_cursor_and_filters_by_actor_and_object_type() {
             None => break,
         }
     }
-    assert_eq!(seen, ["anti_fraud", "child_care", "elder_meals", "home_repair", "legal_advice"], "oldest first");
+    assert_eq!(seen, ["anti_fraud", "child_care", "meal_help", "home_repair", "legal_aid"], "oldest first");
 
     let by_dispatcher = app.audit_entries(&admin, &format!("actor={}", dispatcher.user_id)).await;
     assert_eq!(by_dispatcher.len(), 1);

@@ -9,11 +9,11 @@ async fn an_admin_creates_and_edits_a_category_that_anyone_reads() {
     let app = TestApp::spawn().await;
     let admin = app.admin().await;
     let token = Some(admin.access_token.as_str());
-    app.category(&admin, "legal_advice").await;
+    app.category(&admin, "legal_aid").await;
 
-    let (status, seen) = app.call(app.get("/categories/legal_advice", None)).await;
+    let (status, seen) = app.call(app.get("/categories/legal_aid", None)).await;
     assert_eq!(status, 200);
-    assert_eq!(seen["name_zh"], "法律咨询");
+    assert_eq!(seen["name_zh"], "法律援助");
     assert_eq!(seen["sla"]["urgent"]["accept"], 30);
     assert_eq!(seen["active"], true);
 
@@ -23,12 +23,12 @@ async fn an_admin_creates_and_edits_a_category_that_anyone_reads() {
         "emergency": {"dispatch": 10, "accept": 5, "complete": 60}
     });
     let patch = json!({"name_en": "Legal counsel", "group": "法律服务", "sla": faster});
-    let (status, edited) = app.call(app.patch("/categories/legal_advice", token, &patch)).await;
+    let (status, edited) = app.call(app.patch("/categories/legal_aid", token, &patch)).await;
     assert_eq!(status, 200, "{edited}");
 
-    let (_, seen) = app.call(app.get("/categories/legal_advice", None)).await;
+    let (_, seen) = app.call(app.get("/categories/legal_aid", None)).await;
     assert_eq!(seen["name_en"], "Legal counsel");
-    assert_eq!(seen["name_zh"], "法律咨询", "a field left out of the edit stays");
+    assert_eq!(seen["name_zh"], "法律援助", "a field left out of the edit stays");
     assert_eq!(seen["group"], "法律服务");
     assert_eq!(seen["sla"], faster);
 }
@@ -71,8 +71,8 @@ async fn category_codes_are_checked_and_unique() {
         assert_eq!(status, 422, "{bad}");
         assert_eq!(body["errors"][0]["field"], "code");
     }
-    app.category(&admin, "legal_advice").await;
-    let (status, body) = app.call(app.post("/categories", token, &category_body("legal_advice"))).await;
+    app.category(&admin, "legal_aid").await;
+    let (status, body) = app.call(app.post("/categories", token, &category_body("legal_aid"))).await;
     assert_eq!(status, 409);
     assert_eq!(body["code"], "code_taken");
 }
@@ -81,17 +81,17 @@ async fn category_codes_are_checked_and_unique() {
 async fn only_admins_create_or_edit_categories() {
     let app = TestApp::spawn().await;
     let admin = app.admin().await;
-    app.category(&admin, "legal_advice").await;
+    app.category(&admin, "legal_aid").await;
     let resident = app.resident().await;
     let dispatcher = app.dispatcher(app.community().await).await;
 
     for actor in [&resident, &dispatcher] {
         let token = Some(actor.access_token.as_str());
         assert_eq!(app.call(app.post("/categories", token, &category_body("house_cleaning"))).await.0, 403);
-        assert_eq!(app.call(app.patch("/categories/legal_advice", token, &json!({"active": false}))).await.0, 403);
+        assert_eq!(app.call(app.patch("/categories/legal_aid", token, &json!({"active": false}))).await.0, 403);
     }
     assert_eq!(app.call(app.post("/categories", None, &category_body("house_cleaning"))).await.0, 401);
-    let (_, seen) = app.call(app.get("/categories/legal_advice", None)).await;
+    let (_, seen) = app.call(app.get("/categories/legal_aid", None)).await;
     assert_eq!(seen["active"], true);
 }
 
@@ -99,12 +99,13 @@ async fn only_admins_create_or_edit_categories() {
 async fn the_catalogue_pages_by_cursor_in_code_order() {
     let app = TestApp::spawn().await;
     let admin = app.admin().await;
-    for code in ["elder_meals", "anti_fraud", "home_repair", "child_care", "legal_advice"] {
+    for code in ["meal_help", "anti_fraud", "home_repair", "child_care", "legal_aid"] {
         app.category(&admin, code).await;
     }
 
     let mut codes = Vec::new();
-    let mut path = "/categories?limit=2".to_owned();
+    // The test's own group: a fresh installation has its starter catalogue too.
+    let mut path = "/categories?group=测试服务&limit=2".to_owned();
     let mut pages = 0;
     loop {
         let (status, page) = app.call(app.get(&path, None)).await;
@@ -112,12 +113,12 @@ async fn the_catalogue_pages_by_cursor_in_code_order() {
         pages += 1;
         codes.extend(page["items"].as_array().unwrap().iter().map(|c| c["code"].as_str().unwrap().to_owned()));
         match page["next_cursor"].as_str() {
-            Some(cursor) => path = format!("/categories?limit=2&cursor={cursor}"),
+            Some(cursor) => path = format!("/categories?group=测试服务&limit=2&cursor={cursor}"),
             None => break,
         }
     }
     assert_eq!(pages, 3);
-    assert_eq!(codes, ["anti_fraud", "child_care", "elder_meals", "home_repair", "legal_advice"]);
+    assert_eq!(codes, ["anti_fraud", "child_care", "home_repair", "legal_aid", "meal_help"]);
 
     assert_eq!(app.call(app.get("/categories?limit=0", None)).await.0, 422);
     assert_eq!(app.call(app.get("/categories?limit=101", None)).await.0, 422);
@@ -137,7 +138,7 @@ async fn inactive_categories_are_refused_as_skills_and_contract_categories() {
 
     let (_, inactive) = app.call(app.get("/categories?active=false", None)).await;
     assert_eq!(inactive["items"][0]["code"], "snow_clearing");
-    let (_, active) = app.call(app.get("/categories?active=true", None)).await;
+    let (_, active) = app.call(app.get("/categories?active=true&group=测试服务", None)).await;
     assert_eq!(active["items"], json!([]));
 
     let resident = app.resident().await;
@@ -168,4 +169,33 @@ async fn unknown_categories_are_404() {
 
 fn fields(problem: &Value) -> Vec<String> {
     problem["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap().to_owned()).collect()
+}
+
+#[tokio::test]
+async fn a_fresh_installation_has_a_starter_catalogue_that_admins_edit() {
+    let app = TestApp::spawn().await;
+    let (status, all) = app.call(app.get("/categories?limit=100", None)).await;
+    assert_eq!(status, 200);
+    let names: Vec<&str> = all["items"].as_array().unwrap().iter().map(|c| c["name_zh"].as_str().unwrap()).collect();
+    for service in ["家电维修", "助老助餐", "助浴", "家政保洁", "法律咨询", "心理疏导", "四点半课堂"]
+    {
+        assert!(names.contains(&service), "{service} in {names:?}");
+    }
+    let (_, bathing) = app.call(app.get("/categories/elder_bathing", None)).await;
+    assert_eq!((bathing["group"].as_str(), bathing["active"].as_bool()), (Some("为老服务"), Some(true)));
+    assert_eq!(bathing["sla"]["emergency"]["accept"], 10);
+
+    let admin = app.admin().await;
+    let token = Some(admin.access_token.as_str());
+    let edit = json!({"name_en": "Bathing help", "sla": {
+        "normal": {"dispatch": 60, "accept": 30, "complete": 240},
+        "urgent": {"dispatch": 30, "accept": 15, "complete": 120},
+        "emergency": {"dispatch": 10, "accept": 5, "complete": 60}
+    }});
+    let (status, edited) = app.call(app.patch("/categories/elder_bathing", token, &edit)).await;
+    assert_eq!(status, 200, "{edited}");
+    assert_eq!(
+        (edited["name_en"].as_str(), edited["sla"]["normal"]["complete"].as_i64()),
+        (Some("Bathing help"), Some(240))
+    );
 }

@@ -44,7 +44,7 @@ async fn a_dispatcher_records_contracts_for_their_own_community_only() {
     let admin = app.admin().await;
     let community = app.community().await;
     let other = app.community().await;
-    let category = app.category(&admin, "legal_advice").await;
+    let category = app.category(&admin, "legal_aid").await;
     let (owner, partner) = app.approved_partner(&admin).await;
     let dispatcher = app.dispatcher(community).await;
     let token = Some(dispatcher.access_token.as_str());
@@ -86,7 +86,7 @@ async fn contract_terms_are_checked_naming_each_field() {
     let admin = app.admin().await;
     let token = Some(admin.access_token.as_str());
     let community = app.community().await;
-    let category = app.category(&admin, "legal_advice").await;
+    let category = app.category(&admin, "legal_aid").await;
     let (_, partner) = app.approved_partner(&admin).await;
     let base =
         contract_body(partner, community, &category, "2026-01-01".parse().unwrap(), "2026-12-31".parse().unwrap());
@@ -134,7 +134,7 @@ async fn a_contract_cannot_end_before_it_begins_or_run_past_ten_years() {
     let admin = app.admin().await;
     let token = Some(admin.access_token.as_str());
     let community = app.community().await;
-    let category = app.category(&admin, "legal_advice").await;
+    let category = app.category(&admin, "legal_aid").await;
     let (_, partner) = app.approved_partner(&admin).await;
 
     let backwards =
@@ -164,7 +164,7 @@ async fn a_contract_must_name_a_known_partner_communities_and_categories() {
     let admin = app.admin().await;
     let token = Some(admin.access_token.as_str());
     let community = app.community().await;
-    let category = app.category(&admin, "legal_advice").await;
+    let category = app.category(&admin, "legal_aid").await;
     let (_, partner) = app.approved_partner(&admin).await;
     let (from, to) = ("2026-01-01".parse().unwrap(), "2026-12-31".parse().unwrap());
 
@@ -184,7 +184,7 @@ async fn only_the_partner_admin_signs_its_contract() {
     let app = TestApp::spawn().await;
     let admin = app.admin().await;
     let community = app.community().await;
-    let category = app.category(&admin, "legal_advice").await;
+    let category = app.category(&admin, "legal_aid").await;
     let (owner, partner) = app.approved_partner(&admin).await;
     let member = app.resident().await;
     app.join_partner(&owner, partner, &member, "member").await;
@@ -217,7 +217,7 @@ async fn suspending_or_terminating_a_contract_needs_a_reason() {
     let app = TestApp::spawn().await;
     let admin = app.admin().await;
     let community = app.community().await;
-    let category = app.category(&admin, "legal_advice").await;
+    let category = app.category(&admin, "legal_aid").await;
     let (owner, partner) = app.approved_partner(&admin).await;
     let id = app
         .active_contract(&admin, &owner, partner, community, &category, json!({"pricing": "free", "max_open_jobs": 2}))
@@ -246,7 +246,7 @@ async fn a_contract_past_its_last_day_is_expired_and_cannot_be_activated() {
     let app = TestApp::spawn_with_clock(clock.clone()).await;
     let admin = app.admin().await;
     let community = app.community().await;
-    let category = app.category(&admin, "legal_advice").await;
+    let category = app.category(&admin, "legal_aid").await;
     let (owner, partner) = app.approved_partner(&admin).await;
     let today = district_date(Utc::now());
     let body = contract_body(partner, community, &category, today - Duration::days(30), today + Duration::days(1));
@@ -272,7 +272,7 @@ async fn a_contract_dated_in_the_past_is_expired_from_the_start() {
     let app = TestApp::spawn().await;
     let admin = app.admin().await;
     let community = app.community().await;
-    let category = app.category(&admin, "legal_advice").await;
+    let category = app.category(&admin, "legal_aid").await;
     let (owner, partner) = app.approved_partner(&admin).await;
     let body =
         contract_body(partner, community, &category, "2020-01-01".parse().unwrap(), "2020-12-31".parse().unwrap());
@@ -298,7 +298,7 @@ async fn a_contract_expires_at_midnight_in_the_districts_time_zone() {
     let app = TestApp::spawn_with_clock(clock.clone()).await;
     let admin = app.admin().await;
     let community = app.community().await;
-    let category = app.category(&admin, "legal_advice").await;
+    let category = app.category(&admin, "legal_aid").await;
     let (owner, partner) = app.approved_partner(&admin).await;
     let body = contract_body(partner, community, &category, last_day - Duration::days(10), last_day);
     let id = signed_and_active(&app, &admin, &owner, &body).await;
@@ -321,7 +321,7 @@ async fn a_partner_whose_contract_starts_later_is_eligible_only_from_its_first_d
     let app = TestApp::spawn_with_clock(clock.clone()).await;
     let admin = app.admin().await;
     let community = app.community().await;
-    let category = app.category(&admin, "legal_advice").await;
+    let category = app.category(&admin, "legal_aid").await;
     let (owner, partner) = app.approved_partner(&admin).await;
     let today = district_date(Utc::now());
     let body = contract_body(partner, community, &category, today + Duration::days(10), today + Duration::days(100));
@@ -349,7 +349,7 @@ async fn eligibility_follows_the_partners_standing_and_the_contracts_scope() {
     let token = Some(admin.access_token.as_str());
     let community = app.community().await;
     let elsewhere = app.community().await;
-    let category = app.category(&admin, "legal_advice").await;
+    let category = app.category(&admin, "legal_aid").await;
     let other_category = app.category(&admin, "home_repair").await;
     let (owner, partner) = app.approved_partner(&admin).await;
     let ask = |community: Uuid, category: &str| {
@@ -383,7 +383,7 @@ async fn only_staff_ask_whether_a_partner_is_eligible() {
     let app = TestApp::spawn().await;
     let admin = app.admin().await;
     let community = app.community().await;
-    let category = app.category(&admin, "legal_advice").await;
+    let category = app.category(&admin, "legal_aid").await;
     let (owner, partner) = app.approved_partner(&admin).await;
     let resident = app.resident().await;
     let ask =

@@ -80,7 +80,7 @@ async fn eligibility_reasons_follow_the_same_header() {
     let app = TestApp::spawn().await;
     let admin = app.admin().await;
     let community = app.community().await;
-    let category = app.category(&admin, "legal_advice").await;
+    let category = app.category(&admin, "legal_aid").await;
     let (_, partner) = app.approved_partner(&admin).await;
     let ask = format!("/partners/{partner}/eligibility?community_id={community}&category_code={category}");
     let token = Some(admin.access_token.as_str());

@@ -58,7 +58,7 @@ async fn partners_are_listed_by_the_community_and_category_their_active_contract
     let admin = app.admin().await;
     let community = app.community().await;
     let elsewhere = app.community().await;
-    let category = app.category(&admin, "legal_advice").await;
+    let category = app.category(&admin, "legal_aid").await;
     app.category(&admin, "home_repair").await;
     let (owner, covering) = app.approved_partner(&admin).await;
     let (_, uncovered) = app.approved_partner(&admin).await;
@@ -218,7 +218,7 @@ async fn a_partner_whose_contract_has_expired_is_no_longer_listed_as_covering_th
     let app = TestApp::spawn_with_clock(clock.clone()).await;
     let admin = app.admin().await;
     let community = app.community().await;
-    let category = app.category(&admin, "legal_advice").await;
+    let category = app.category(&admin, "legal_aid").await;
     let (owner, partner) = app.approved_partner(&admin).await;
     let today = chrono::Utc::now().with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).unwrap()).date_naive();
     let body = json!({

@@ -9,7 +9,7 @@ async fn a_partner_applies_is_approved_signs_and_becomes_eligible() {
     let app = TestApp::spawn().await;
     let admin = app.admin().await;
     let community = app.community().await;
-    let category = app.category(&admin, "legal_advice").await;
+    let category = app.category(&admin, "legal_aid").await;
     let (owner, partner) = app.approved_partner(&admin).await;
     let dispatcher = app.dispatcher(community).await;
     let eligibility = format!("/partners/{partner}/eligibility?community_id={community}&category_code={category}");
@@ -115,7 +115,7 @@ async fn a_member_of_one_partner_cannot_see_anothers_contracts() {
     let app = TestApp::spawn().await;
     let admin = app.admin().await;
     let community = app.community().await;
-    let category = app.category(&admin, "elder_meals").await;
+    let category = app.category(&admin, "meal_help").await;
     let (owner_a, partner_a) = app.approved_partner(&admin).await;
     let (owner_b, _partner_b) = app.approved_partner(&admin).await;
     let contract = app

@@ -18,7 +18,7 @@ async fn an_admin_creates_and_edits_a_community_that_anyone_can_read() {
     assert_eq!(created["code"], "XFL");
     assert_eq!(created["settings"]["auto_dispatch"], true);
 
-    let patch = json!({"name": "幸福里新社区", "settings": {"auto_dispatch": false, "auto_dispatch_categories": {"legal_advice": true}}});
+    let patch = json!({"name": "幸福里新社区", "settings": {"auto_dispatch": false, "auto_dispatch_categories": {"legal_aid": true}}});
     let (status, edited) = app.call(app.patch(&format!("/communities/{id}"), token, &patch)).await;
     assert_eq!(status, 200, "{edited}");
 
@@ -27,7 +27,7 @@ async fn an_admin_creates_and_edits_a_community_that_anyone_can_read() {
     assert_eq!(seen["name"], "幸福里新社区");
     assert_eq!(seen["street"], "和平街道", "a field left out of the edit stays");
     assert_eq!(seen["settings"]["auto_dispatch"], false);
-    assert_eq!(seen["settings"]["auto_dispatch_categories"]["legal_advice"], true);
+    assert_eq!(seen["settings"]["auto_dispatch_categories"]["legal_aid"], true);
     let (status, list) = app.call(app.get("/communities", None)).await;
     assert_eq!(status, 200);
     assert!(list["items"].as_array().unwrap().iter().any(|c| c["id"] == id.to_string()));
