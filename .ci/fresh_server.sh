@@ -1,5 +1,6 @@
 # Sourced by the CI steps that need a server of their own (schemathesis, the generated
-# client): a fresh SQLite data directory, an admin, the binary serving on a free port, and a
+# client, the README's walk-through): a fresh SQLite data directory, an admin (or, with
+# FRESH_SERVER_SETUP=demo, the demo district), the binary serving on a free port, and a
 # trap that stops it and keeps its log. The caller sets repo_root, BIN (resolve_bin),
 # ADMIN_PHONE, ADMIN_PASSWORD, report_dir and log(), and exports any extra SHENBIAN_*
 # settings first; afterwards `tmp` is a scratch directory removed on exit and `base` the
@@ -32,8 +33,13 @@ start_fresh_server() {
     unset SHENBIAN_DATABASE_URL SHENBIAN_CONFIG
     mkdir -p "$SHENBIAN_DATA_DIR"
 
-    log "creating the admin account (migrates the database)"
-    SHENBIAN_ADMIN_PASSWORD=$ADMIN_PASSWORD "$BIN" admin create --phone "$ADMIN_PHONE" --name Admin >&2
+    if [[ ${FRESH_SERVER_SETUP:-admin} == demo ]]; then
+        log "filling the database with the demo district (migrates it)"
+        "$BIN" demo >&2
+    else
+        log "creating the admin account (migrates the database)"
+        SHENBIAN_ADMIN_PASSWORD=$ADMIN_PASSWORD "$BIN" admin create --phone "$ADMIN_PHONE" --name Admin >&2
+    fi
 
     log "starting $BIN serve"
     "$BIN" serve >"$tmp/server.out" 2>"$tmp/server.log" &
