@@ -62,6 +62,11 @@ async fn a_partner_takes_a_job_from_offer_to_completion_seeing_the_resident_only
     assert_eq!(accepted.contract_id, Some(contract));
     assert!(accepted.complete_by.is_some());
     assert_eq!(contract_open_jobs(&w, contract).await, 1);
+    // The partner's record counts the accept against this month's quota.
+    let record: Value = member.get(&format!("/stats/providers/{partner_id}")).await.unwrap();
+    assert_eq!(record["open_jobs"], 1);
+    let month = chrono::Utc::now().with_timezone(&app.state.timezone()).format("%Y-%m").to_string();
+    assert_eq!(record["quota_use"], json!([{"contract_id": contract, "month": month, "used": 1, "quota": 10}]));
 
     member.start(order.id).await.unwrap();
     let done = member.complete(order.id, "更换了水管接头", None).await.unwrap();
