@@ -103,6 +103,9 @@ pub enum ApiError {
     MethodNotAllowed(Message),
     #[error("rate limited")]
     RateLimited { retry_after_secs: u64 },
+    /// More of something at once than one caller may hold (429, with its code).
+    #[error("too many: {code}")]
+    TooMany { code: &'static str, detail: Message },
     #[error("service unavailable")]
     Unavailable,
     #[error("internal error: {0}")]
@@ -127,6 +130,10 @@ impl ApiError {
         Self::Conflict { code, detail: detail.into() }
     }
 
+    pub fn too_many(code: &'static str, detail: impl Into<Message>) -> Self {
+        Self::TooMany { code, detail: detail.into() }
+    }
+
     pub fn invalid_transition(detail: impl Into<Message>) -> Self {
         Self::InvalidTransition(detail.into())
     }
@@ -146,7 +153,7 @@ impl ApiError {
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
-            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::RateLimited { .. } | Self::TooMany { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -162,7 +169,7 @@ impl ApiError {
             Self::InvalidCode => "invalid_code",
             Self::Forbidden => "forbidden",
             Self::NotFound => "not_found",
-            Self::Conflict { code, .. } => code,
+            Self::Conflict { code, .. } | Self::TooMany { code, .. } => code,
             Self::InvalidTransition(_) => "invalid_transition",
             Self::NotEligible(_) => "not_eligible",
             Self::PayloadTooLarge => "payload_too_large",
@@ -178,6 +185,7 @@ impl ApiError {
         match self {
             Self::BadRequest(detail)
             | Self::Conflict { detail, .. }
+            | Self::TooMany { detail, .. }
             | Self::InvalidTransition(detail)
             | Self::MethodNotAllowed(detail) => detail.clone(),
             Self::Validation(_) => t("有字段填写不正确，详见 errors", "some fields are invalid; see errors"),

@@ -22,6 +22,7 @@ pub mod ranking;
 pub mod read;
 pub mod steps;
 pub mod store;
+pub mod stream;
 pub mod view;
 pub mod withdrawals;
 
@@ -52,4 +53,5 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(candidates::candidates))
         .routes(routes!(jobs::jobs))
         .routes(routes!(feed::feed))
+        .routes(routes!(stream::event_stream))
 }
