@@ -11,9 +11,11 @@
 //! The last line is `step_vs_raw=<ratio>`: (2) over (4). `--scale` instead times the reads
 //! at 1,000 orders and after a bulk seed to `--orders` (default 1,000,000). `--endpoints`
 //! instead loads one endpoint at a time — a route outside the middleware (`bare`), `/healthz`,
-//! the no-op route, read one order, list a page, create an order — and ends with each one's
-//! rate over the bare route's (`healthz_vs_bare=`, `read_vs_bare=`, `list_vs_bare=`,
-//! `create_vs_bare=`).
+//! the no-op route, read one order, list a page, create an order — then times the live
+//! stream's delivery (each user creates an order and waits for its event on its own
+//! `/events/stream`: `stream_delivery_p50_ms=`, `stream_delivery_p99_ms=`), and ends with
+//! each endpoint's rate over the bare route's (`healthz_vs_bare=`, `read_vs_bare=`,
+//! `list_vs_bare=`, `create_vs_bare=`).
 
 mod client;
 mod load;
@@ -22,6 +24,7 @@ mod rss;
 mod scale;
 mod seed;
 mod stats;
+mod stream;
 mod target;
 mod world;
 
@@ -267,13 +270,25 @@ async fn run_endpoints(args: &Args, target: &Target) -> Result<Vec<String>, Stri
         rates.push((name, recorder.ok_of(&[single.endpoint()]) as f64 / window.as_secs_f64()));
         all.merge(recorder);
     }
+    let delivered = stream::delivery(&target.base, &world, window).await?;
     if let Some(analyzer) = analyzer {
         analyzer.abort();
     }
     print!("{}", all.ordered(&Single::ALL.map(|(single, _)| single.endpoint())).table(window));
+    let nearest = |q: f64| {
+        delivered.get(((q * delivered.len() as f64).ceil() as usize).saturating_sub(1)).copied().unwrap_or(0.0)
+    };
+    println!(
+        "  live stream: {} orders created and heard back, delivery p50 {:.1} ms, p99 {:.1} ms",
+        delivered.len(),
+        nearest(0.5),
+        nearest(0.99)
+    );
     let bare = rates.iter().find(|(name, _)| *name == "bare").map_or(0.0, |(_, rate)| *rate);
     let mut lines = vec![String::new()];
     lines.extend(rates.iter().map(|(name, rate)| format!("{name}_per_s={rate:.1}")));
+    lines.push(format!("stream_delivery_p50_ms={:.1}", nearest(0.5)));
+    lines.push(format!("stream_delivery_p99_ms={:.1}", nearest(0.99)));
     for (name, rate) in rates.iter().filter(|(name, _)| *name != "bare" && *name != "noop") {
         lines.push(format!("{name}_vs_bare={:.3}", if bare > 0.0 { rate / bare } else { 0.0 }));
     }

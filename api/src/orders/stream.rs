@@ -4,11 +4,11 @@
 //! `Last-Event-ID` (or pages `/events?cursor=` from it) misses nothing and sees nothing twice.
 //!
 //! A stream reads the log, not a process's memory: it looks at the event counter every
-//! [`POLL`] and reads its feed when the counter moved, so an event committed through any
-//! instance on the same database reaches it within that time. The caller's session is
-//! checked again at every read and at least every [`RECHECK`]: a logout, a password change,
-//! a deactivation or an expired token ends the stream. Nothing is buffered for a slow
-//! reader: the next page is read only when the client has taken the last one.
+//! [`POLL`] (never more often, however busy the log) and reads its feed when the counter
+//! moved, so an event committed through any instance on the same database reaches it
+//! within that time. The caller's session is checked again every [`RECHECK`]: a logout, a
+//! password change, a deactivation or an expired token ends the stream. Nothing is buffered
+//! for a slow reader: the next page is read only when the client has taken the last one.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -34,8 +34,8 @@ use crate::pagination::encode_text_cursor;
 use crate::state::AppState;
 
 /// How often a stream looks at the event counter.
-pub const POLL: Duration = Duration::from_millis(250);
-/// How often a quiet stream checks its caller's session.
+pub const POLL: Duration = Duration::from_millis(200);
+/// How often a stream checks its caller's session.
 pub const RECHECK: Duration = Duration::from_secs(5);
 /// Streams one user may hold at once.
 pub const MAX_STREAMS_PER_USER: usize = 5;
@@ -103,6 +103,7 @@ pub async fn event_stream(
         after,
         seen_head: after,
         checked: Instant::now(),
+        looked: Instant::now(),
         pending: Vec::new(),
         _slot: slot,
     };
@@ -136,6 +137,8 @@ struct Live {
     seen_head: i64,
     /// When the session was last checked.
     checked: Instant,
+    /// When the log was last looked at.
+    looked: Instant,
     /// Events read and not yet sent, oldest last.
     pending: Vec<Event>,
     _slot: Slot,
@@ -149,19 +152,18 @@ impl Live {
             if let Some(event) = self.pending.pop() {
                 return Some((Ok(event), self));
             }
-            let db = self.state.db().ok()?.clone();
-            let now_head = head(&db).await.ok()?;
-            if now_head > self.seen_head {
-                self.acting = self.bearer.authenticate_acting(&self.state).await.ok()?;
-                self.checked = Instant::now();
-                self.read(&db, now_head).await.ok()?;
-                continue;
-            }
+            // One look at the log per [`POLL`] at most, however busy it is.
+            tokio::time::sleep_until(self.looked + POLL).await;
+            self.looked = Instant::now();
             if self.checked.elapsed() >= RECHECK {
                 self.acting = self.bearer.authenticate_acting(&self.state).await.ok()?;
                 self.checked = Instant::now();
             }
-            tokio::time::sleep(POLL).await;
+            let db = self.state.db().ok()?.clone();
+            let now_head = head(&db).await.ok()?;
+            if now_head > self.seen_head {
+                self.read(&db, now_head).await.ok()?;
+            }
         }
     }
 
