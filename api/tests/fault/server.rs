@@ -28,6 +28,9 @@ pub fn command(store: &Store, settings: &[(&str, &str)]) -> Command {
     command
         .env_remove("SHENBIAN_DATABASE_URL")
         .env_remove("SHENBIAN_CONFIG")
+        // The tests' own knobs are no settings of the server's (which refuses unknown ones).
+        .env_remove("SHENBIAN_FAULT_SEED")
+        .env_remove("SHENBIAN_TEST_DATABASE_URL")
         .env("SHENBIAN_BIND", "127.0.0.1:0")
         .env("SHENBIAN_LOG", "info")
         .env("SHENBIAN_ADMIN_PASSWORD", PASSWORD);
