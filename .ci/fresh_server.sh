@@ -1,6 +1,8 @@
 # Sourced by the CI steps that need a server of their own (schemathesis, the generated
-# client, the README's walk-through): a fresh SQLite data directory, an admin (or, with
-# FRESH_SERVER_SETUP=demo, the demo district), the binary serving on a free port, and a
+# client, the README's walk-through): a fresh SQLite data directory — or, with
+# FRESH_SERVER_PG set to a PostgreSQL URL, a fresh database made on that server and dropped
+# afterwards — an admin (or, with FRESH_SERVER_SETUP=demo, the demo district), the binary
+# serving on a free port, and a
 # trap that stops it and keeps its log. The caller sets repo_root, BIN (resolve_bin),
 # ADMIN_PHONE, ADMIN_PASSWORD, report_dir and log(), and exports any extra SHENBIAN_*
 # settings first; afterwards `tmp` is a scratch directory removed on exit and `base` the
@@ -32,6 +34,13 @@ start_fresh_server() {
     export SHENBIAN_LOG_FORMAT=pretty
     unset SHENBIAN_DATABASE_URL SHENBIAN_CONFIG
     mkdir -p "$SHENBIAN_DATA_DIR"
+    pg_database=
+    if [[ -n ${FRESH_SERVER_PG:-} ]]; then
+        pg_database=shenbian_ci_$1_$$
+        log "making the PostgreSQL database $pg_database"
+        psql -q -v ON_ERROR_STOP=1 "$FRESH_SERVER_PG" -c "CREATE DATABASE $pg_database" >&2
+        export SHENBIAN_DATABASE_URL=${FRESH_SERVER_PG%/*}/$pg_database
+    fi
 
     if [[ ${FRESH_SERVER_SETUP:-admin} == demo ]]; then
         log "filling the database with the demo district (migrates it)"
@@ -83,6 +92,9 @@ stop_fresh_server() {
         wait "$server_pid" 2>/dev/null || true
     fi
     [[ -f $tmp/server.log ]] && cp "$tmp/server.log" "$report_dir/server.log" 2>/dev/null || true
+    if [[ -n ${pg_database:-} ]]; then
+        psql -q "$FRESH_SERVER_PG" -c "DROP DATABASE IF EXISTS $pg_database WITH (FORCE)" >&2 || true
+    fi
     rm -rf "$tmp"
     exit "$rc"
 }
