@@ -91,6 +91,10 @@ async fn read_bytes<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, Ap
 
 /// Parses JSON bytes into `T`, telling syntax errors (400) from shape errors (422).
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    // PostgreSQL keeps no NUL character in text; no field takes one.
+    if bytes.windows(6).any(|w| w.eq_ignore_ascii_case(b"\\u0000")) {
+        return Err(ApiError::validation("", no_nul()));
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|err| {
         let path = err.path().to_string();
@@ -194,6 +198,10 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        // No stored key holds a NUL character (and PostgreSQL keeps none in text).
+        if parts.uri.path().to_ascii_lowercase().contains("%00") {
+            return Err(ApiError::NotFound);
+        }
         axum::extract::Path::<T>::from_request_parts(parts, state)
             .await
             .map(|p| Path(p.0))
@@ -213,12 +221,23 @@ where
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let query = parts.uri.query().unwrap_or_default();
+        // PostgreSQL keeps no NUL character in text; no parameter takes one.
+        if let Some((name, _)) =
+            form_urlencoded::parse(query.as_bytes()).find(|(k, v)| k.contains('\0') || v.contains('\0'))
+        {
+            return Err(ApiError::validation(&name.replace('\0', ""), no_nul()));
+        }
         let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
         serde_path_to_error::deserialize(de).map(Query).map_err(|err| {
             let path = err.path().to_string();
             field_issue(&path, &err.into_inner().to_string())
         })
     }
+}
+
+/// Why a text with a NUL character is refused.
+fn no_nul() -> Message {
+    t("不能含有空字符（NUL）", "must not contain a NUL character")
 }
 
 /// Collects field errors while a request body is turned into domain values, so a client

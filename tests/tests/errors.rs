@@ -165,3 +165,21 @@ async fn a_role_that_may_never_call_a_route_is_403_whatever_the_request_says() {
         assert_eq!((status, answer["code"].as_str()), (403, Some("forbidden")), "{what}: {answer}");
     }
 }
+
+#[tokio::test]
+async fn a_nul_character_in_a_parameter_or_a_body_is_a_422_on_either_database() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let token = Some(admin.access_token.as_str());
+    let (status, problem) = app.call(app.get("/orders/export.csv?category_code=a%00b", token)).await;
+    assert_eq!((status, problem["errors"][0]["field"].as_str()), (422, Some("category_code")), "{problem}");
+    let (status, problem) = app.call(app.get("/orders?number=%00", token)).await;
+    assert_eq!(status, 422, "{problem}");
+    let body = serde_json::json!({"code": "nul_test", "name_zh": "a\u{0}b", "name_en": "x", "group": "g",
+        "sla": {"normal": {"dispatch": 1, "accept": 1, "complete": 1}, "urgent": {"dispatch": 1, "accept": 1, "complete": 1},
+        "emergency": {"dispatch": 1, "accept": 1, "complete": 1}}});
+    let (status, problem) = app.call(app.post("/categories", token, &body)).await;
+    assert_eq!(status, 422, "{problem}");
+    assert_eq!(app.call(app.get("/categories/nul_test", None)).await.0, 404, "nothing was written");
+    assert_eq!(app.call(app.get("/categories/a%00b", None)).await.0, 404);
+}
