@@ -59,14 +59,17 @@ impl PageParams {
         }
         let after = match self.cursor.as_deref() {
             None | Some("") => None,
-            Some(cursor) => {
-                Some(URL_SAFE_NO_PAD.decode(cursor).ok().and_then(|b| String::from_utf8(b).ok()).ok_or_else(|| {
-                    ApiError::validation("cursor", t("不是本列表给出的游标", "is not a cursor from this list"))
-                })?)
-            }
+            Some(cursor) => Some(decode_text_cursor(cursor).ok_or_else(|| {
+                ApiError::validation("cursor", t("不是本列表给出的游标", "is not a cursor from this list"))
+            })?),
         };
         Ok((limit, after))
     }
+}
+
+/// The key of a cursor made by [`encode_text_cursor`]; `None` for anything else.
+pub fn decode_text_cursor(cursor: &str) -> Option<String> {
+    URL_SAFE_NO_PAD.decode(cursor).ok().and_then(|b| String::from_utf8(b).ok())
 }
 
 pub fn encode_text_cursor(key: &str) -> String {

@@ -98,6 +98,16 @@ impl From<order_event::Model> for EventView {
     }
 }
 
+/// Whose events the caller's feed shows: an admin's every event; anyone else's the orders
+/// they are the resident of, the community's orders of a dispatcher, and their providers'.
+pub(super) fn feed_of(principal: &Principal, providers: Vec<Uuid>) -> FeedOf {
+    FeedOf {
+        user_id: (!principal.has(Role::Admin)).then_some(principal.user_id),
+        community_id: principal.community_id.filter(|_| principal.has(Role::Dispatcher)),
+        providers,
+    }
+}
+
 /// Reads a cursor that carries an event sequence number.
 fn seq_cursor(params: &PageParams) -> Result<(u64, i64), ApiError> {
     let (limit, after) = params.text_page()?;
@@ -146,11 +156,7 @@ pub async fn feed(
     let (limit, after) = seq_cursor(&params)?;
     let db = state.db()?;
     let providers: Vec<Uuid> = providers.into_iter().map(|p| p.id).collect();
-    let of = FeedOf {
-        user_id: (!principal.has(Role::Admin)).then_some(principal.user_id),
-        community_id: principal.community_id.filter(|_| principal.has(Role::Dispatcher)),
-        providers,
-    };
+    let of = feed_of(&principal, providers);
     let reader = Reader { principal: &principal, providers: &of.providers };
     let mut rows = feed_page(db, &of, after, limit + 1).await?;
     rows.truncate(limit as usize);

@@ -21,16 +21,15 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::Stream;
 use futures_util::stream;
 use sea_orm::{ConnectionTrait, EntityTrait};
-use shenbian_domain::Role;
 use tokio::time::Instant;
 use uuid::Uuid;
 
-use super::feed::Reader;
-use super::store::list::{FeedOf, feed as feed_page};
+use super::feed::{Reader, feed_of};
+use super::store::list::feed as feed_page;
 use crate::auth::{Acting, Bearer};
 use crate::entity::event_counter;
 use crate::error::{ApiError, t};
-use crate::pagination::encode_text_cursor;
+use crate::pagination::{decode_text_cursor, encode_text_cursor};
 use crate::state::AppState;
 
 /// How often a stream looks at the event counter.
@@ -112,11 +111,7 @@ pub async fn event_stream(
 
 /// A `Last-Event-ID`: a feed cursor, the event's sequence number.
 fn resume_after(id: &str) -> Result<i64, ApiError> {
-    use base64::Engine;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(id.trim())
-        .ok()
-        .and_then(|b| String::from_utf8(b).ok())
+    decode_text_cursor(id.trim())
         .and_then(|s| s.parse().ok())
         .ok_or_else(|| ApiError::validation("Last-Event-ID", t("不是本列表给出的游标", "is not a cursor of the feed")))
 }
@@ -170,11 +165,7 @@ impl Live {
     /// Reads the caller's feed after the last event sent, up to `head`.
     async fn read(&mut self, db: &impl ConnectionTrait, head: i64) -> Result<(), ApiError> {
         let principal = &self.acting.principal;
-        let of = FeedOf {
-            user_id: (!principal.has(Role::Admin)).then_some(principal.user_id),
-            community_id: principal.community_id.filter(|_| principal.has(Role::Dispatcher)),
-            providers: self.acting.providers.iter().map(|p| p.id).collect(),
-        };
+        let of = feed_of(principal, self.acting.providers.iter().map(|p| p.id).collect());
         let rows = feed_page(db, &of, self.after, PAGE).await?;
         // A full page may have more behind it: read again before looking at the counter.
         self.seen_head =
