@@ -39,6 +39,8 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let v1 = OpenApiRouter::new()
         .merge(crate::auth::routes::router())
         .merge(crate::me::router())
+        .merge(crate::notifications::router())
+        .merge(crate::webhooks::routes::router())
         .merge(crate::users::router())
         .merge(crate::places::router())
         .merge(crate::categories::router())
@@ -183,7 +185,8 @@ pub struct RunningServer {
     shutdown: watch::Sender<bool>,
     serving: JoinHandle<std::io::Result<()>>,
     database: JoinHandle<()>,
-    worker: Option<JoinHandle<()>>,
+    /// The worker and the webhook deliveries, when this instance runs them.
+    worker: Option<(JoinHandle<()>, JoinHandle<()>)>,
 }
 
 impl RunningServer {
@@ -216,7 +219,10 @@ impl RunningServer {
         let addr = listener.local_addr()?;
         let state = AppState::new(settings, clock);
         let database = tokio::spawn(connect_until_ready(state.clone()));
-        let worker = state.settings.worker.then(|| tokio::spawn(crate::worker::run(state.clone())));
+        let worker = state.settings.worker.then(|| {
+            let deliveries = tokio::spawn(crate::webhooks::deliver::run(state.clone()));
+            (tokio::spawn(crate::worker::run(state.clone())), deliveries)
+        });
         let (shutdown, mut stop) = watch::channel(false);
         let service = app(state.clone(), extra, bare).into_make_service_with_connect_info::<SocketAddr>();
         let serving = tokio::spawn(async move {
@@ -234,8 +240,9 @@ impl RunningServer {
     pub async fn shutdown(self) {
         let _ = self.shutdown.send(true);
         self.database.abort();
-        if let Some(worker) = &self.worker {
+        if let Some((worker, deliveries)) = &self.worker {
             worker.abort();
+            deliveries.abort();
         }
         let grace = Duration::from_secs(self.state.settings.shutdown_grace_secs);
         let mut serving = self.serving;

@@ -170,6 +170,10 @@ pub struct Settings {
     /// The public figures suppress every cell that counts fewer orders, ratings or
     /// volunteers than this (k-anonymity), so that no resident can be singled out.
     pub public_stats_min_count: u64,
+    /// Let webhooks deliver to loopback, private, link-local and metadata addresses
+    /// (refused by default, checked after DNS resolution at every delivery). For tests and
+    /// for receivers on the district's own network.
+    pub webhook_allow_private_targets: bool,
 }
 
 impl Default for Settings {
@@ -208,6 +212,7 @@ impl Default for Settings {
             worker_interval_secs: 5,
             auto_dispatch_max_attempts: 3,
             public_stats_min_count: 5,
+            webhook_allow_private_targets: false,
         }
     }
 }

@@ -26,6 +26,7 @@ pub mod invitations;
 pub mod lang;
 pub mod me;
 pub mod metrics;
+pub mod notifications;
 pub mod openapi;
 pub mod ops;
 pub mod orders;
@@ -44,6 +45,7 @@ pub mod users;
 pub mod vetting;
 pub mod views;
 pub mod volunteers;
+pub mod webhooks;
 pub mod worker;
 
 pub use app::RunningServer;

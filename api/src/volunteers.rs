@@ -202,6 +202,14 @@ async fn apply(
             .map(|b| volunteer_building::ActiveModel { volunteer_id: Set(created.id), building_id: Set(*b) });
         volunteer_building::Entity::insert_many(rows).exec(&tx).await?;
     }
+    crate::notifications::tell_staff(
+        &tx,
+        created.community_id,
+        shenbian_domain::notification::Kind::VolunteerApplied,
+        created.id,
+        now,
+    )
+    .await?;
     let view = view(&tx, created).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(view)))

@@ -35,6 +35,8 @@ pub struct Report {
     pub dispatched: u32,
     pub escalated: u32,
     pub confirmed: u32,
+    /// Reminders given (offers expiring soon, ratings not given).
+    pub reminded: u64,
 }
 
 /// Runs ticks forever at the configured interval (until the task is aborted).
@@ -61,6 +63,7 @@ pub async fn tick(state: &AppState) -> Result<Report, ApiError> {
             dispatched: auto_dispatch_pending(state).await?,
             escalated: escalate_overdue(state, now).await?,
             confirmed: auto_confirm(state, now).await?,
+            reminded: crate::notifications::remind(state, now).await?,
         })
     }
     .await;

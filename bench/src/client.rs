@@ -42,6 +42,7 @@ impl Answer {
 
 impl Api {
     pub fn new(base: &str, connections: usize) -> Self {
+        shenbian::webhooks::deliver::install_tls_provider();
         let client = Client::builder()
             .pool_max_idle_per_host(connections.max(1))
             .timeout(Duration::from_secs(60))

@@ -14,6 +14,7 @@ pub mod invisible;
 pub mod invitation;
 pub mod message;
 pub mod name;
+pub mod notification;
 pub mod order;
 pub mod partner;
 pub mod password;
@@ -25,6 +26,7 @@ pub mod standing;
 pub mod step;
 pub mod text;
 pub mod transition;
+pub mod webhook;
 
 pub use name::DisplayName;
 pub use password::Password;

@@ -18,6 +18,7 @@ mod m20261204_000010_partner_invitations;
 mod m20261205_000011_order_numbers;
 mod m20261205_000012_started_at;
 mod m20261205_000013_starter_catalogue;
+mod m20261205_000014_notifications;
 
 pub struct Migrator;
 
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000011_order_numbers::Migration),
             Box::new(m20261205_000012_started_at::Migration),
             Box::new(m20261205_000013_starter_catalogue::Migration),
+            Box::new(m20261205_000014_notifications::Migration),
         ]
     }
 }

@@ -89,6 +89,7 @@ impl TestApp {
         adjust(&mut settings);
         // A test that points the server at an unreachable database does not wait for it.
         let reachable = settings.database_url == planned;
+        shenbian::webhooks::deliver::install_tls_provider();
         let server = RunningServer::start_with(settings, clock, extra).await.expect("server starts");
         let state = server.state.clone();
         if reachable {

@@ -31,6 +31,7 @@ pub type Answer = Result<(u16, Value), reqwest::Error>;
 
 impl Api {
     pub fn new(addr: std::net::SocketAddr) -> Self {
+        shenbian::webhooks::deliver::install_tls_provider();
         let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("client");
         Self { client, base: format!("http://{addr}") }
     }
