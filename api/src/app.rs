@@ -185,6 +185,8 @@ pub struct RunningServer {
     shutdown: watch::Sender<bool>,
     serving: JoinHandle<std::io::Result<()>>,
     database: JoinHandle<()>,
+    /// The live streams' look at the log.
+    log_watch: JoinHandle<()>,
     /// The worker and the webhook deliveries, when this instance runs them.
     worker: Option<(JoinHandle<()>, JoinHandle<()>)>,
 }
@@ -219,6 +221,7 @@ impl RunningServer {
         let addr = listener.local_addr()?;
         let state = AppState::new(settings, clock);
         let database = tokio::spawn(connect_until_ready(state.clone()));
+        let log_watch = tokio::spawn(crate::orders::stream::watch_log(state.clone()));
         let worker = state.settings.worker.then(|| {
             let deliveries = tokio::spawn(crate::webhooks::deliver::run(state.clone()));
             (tokio::spawn(crate::worker::run(state.clone())), deliveries)
@@ -232,7 +235,7 @@ impl RunningServer {
                 })
                 .await
         });
-        Ok(Self { addr, state, shutdown, serving, database, worker })
+        Ok(Self { addr, state, shutdown, serving, database, log_watch, worker })
     }
 
     /// Stops accepting, lets in-flight requests finish within the grace period, empties
@@ -240,6 +243,7 @@ impl RunningServer {
     pub async fn shutdown(self) {
         let _ = self.shutdown.send(true);
         self.database.abort();
+        self.log_watch.abort();
         if let Some((worker, deliveries)) = &self.worker {
             worker.abort();
             deliveries.abort();

@@ -18,8 +18,8 @@ use crate::auth::session::{self, Sessions};
 use crate::auth::throttle;
 use crate::entity::enums::InvitationStatusDb;
 use crate::entity::{
-    audit_log, auth_failure, contract, idempotency_key, offer, one_time_code, order, order_event, order_note, partner,
-    partner_invitation, partner_member, rating, user, volunteer, volunteer_hour,
+    audit_log, auth_failure, contract, idempotency_key, notification, offer, one_time_code, order, order_event,
+    order_note, partner, partner_invitation, partner_member, rating, user, volunteer, volunteer_hour,
 };
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -276,6 +276,8 @@ pub async fn erase_personal_data(
     }
     idempotency_key::Entity::delete_many().filter(idempotency_key::Column::UserId.eq(user_id)).exec(db).await?;
     one_time_code::Entity::delete_many().filter(one_time_code::Column::UserId.eq(user_id)).exec(db).await?;
+    // The inbox: what happened to her orders stays in the event log, not in a closed account.
+    notification::Entity::delete_many().filter(notification::Column::UserId.eq(user_id)).exec(db).await?;
     rating::Entity::update_many()
         .col_expr(rating::Column::Comment, Expr::value(Option::<String>::None))
         .filter(rating::Column::RatedBy.eq(user_id))

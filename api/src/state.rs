@@ -38,6 +38,8 @@ pub struct Inner {
     pub hasher: Hasher,
     pub metrics: Metrics,
     pub clock: Arc<dyn Clock>,
+    /// The event log as this process's live streams see it.
+    pub log: crate::orders::stream::LogWatch,
     ready: watch::Sender<bool>,
 }
 
@@ -61,6 +63,7 @@ impl AppState {
             hasher,
             metrics: Metrics::default(),
             clock,
+            log: Default::default(),
             ready: watch::Sender::new(false),
         }))
     }

@@ -125,3 +125,29 @@ async fn a_logout_ends_the_stream_and_a_user_holds_five_at_most() {
         assert!(ended.next().await.is_none(), "the session ended, so does the stream");
     }
 }
+
+/// Two instances on one database: an event committed through one reaches a stream held by
+/// the other (the stream reads the log, not a process's memory).
+#[tokio::test]
+async fn an_event_committed_through_one_instance_reaches_a_stream_held_by_another() {
+    let one = TestApp::spawn().await;
+    let settings = one.state.settings.clone();
+    let other = TestApp::spawn_with(|s| {
+        s.database_url = settings.database_url.clone();
+        s.data_dir = settings.data_dir.clone();
+    })
+    .await;
+    // The harness waits only for a database it made itself.
+    other.state.wait_ready().await;
+    let w = world(&one).await;
+    let resident = one.resident().await;
+    let (_member, partner_id, _) = partner(&one, &w, 3, None).await;
+    let mut elsewhere = stream(&other, &resident, None).await;
+
+    let order = place(&w, &resident).await.id;
+    w.dispatcher.dispatch(order, &[partner_id]).await.unwrap();
+    let created = elsewhere.next().await.unwrap();
+    let dispatched = elsewhere.next().await.unwrap();
+    let order = order.to_string();
+    assert_eq!([action(&created), action(&dispatched)], [(order.as_str(), "created"), (order.as_str(), "dispatched")]);
+}

@@ -3,16 +3,20 @@
 //! committed. Each event's SSE `id` is the feed's cursor, so a client that reconnects with
 //! `Last-Event-ID` (or pages `/events?cursor=` from it) misses nothing and sees nothing twice.
 //!
-//! A stream reads the log, not a process's memory: it looks at the event counter every
-//! [`POLL`] (never more often, however busy the log) and reads its feed when the counter
-//! moved, so an event committed through any instance on the same database reaches it
-//! within that time. The caller's session is checked again every [`RECHECK`]: a logout, a
-//! password change, a deactivation or an expired token ends the stream. Nothing is buffered
-//! for a slow reader: the next page is read only when the client has taken the last one.
+//! A stream reads the log, not a process's memory. One task per process ([`watch_log`])
+//! looks at the event counter every [`POLL`] and, when it moved, reads once whom the new
+//! events concern (`store::list::touches`: their orders' residents, communities and
+//! providers); each stream reads its own feed only when those meet its caller's (or when it
+//! fell behind the watcher). So an event committed through any instance on the same
+//! database reaches its streams within that time, and a thousand idle streams cost one
+//! small query per look, not a thousand. The caller's session is checked again every
+//! [`RECHECK`]: a logout, a password change, a deactivation or an expired token ends the
+//! stream. Nothing is buffered for a slow reader: the next page is read only when the
+//! client has taken the last one.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
-use std::sync::{LazyLock, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
 use axum::extract::State;
@@ -21,18 +25,19 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::Stream;
 use futures_util::stream;
 use sea_orm::{ConnectionTrait, EntityTrait};
+use tokio::sync::watch;
 use tokio::time::Instant;
 use uuid::Uuid;
 
 use super::feed::{Reader, feed_of};
-use super::store::list::feed as feed_page;
+use super::store::list::{Touches, feed as feed_page, touches};
 use crate::auth::{Acting, Bearer};
 use crate::entity::event_counter;
 use crate::error::{ApiError, t};
 use crate::pagination::{decode_text_cursor, encode_text_cursor};
 use crate::state::AppState;
 
-/// How often a stream looks at the event counter.
+/// How often the process looks at the event counter.
 pub const POLL: Duration = Duration::from_millis(200);
 /// How often a stream checks its caller's session.
 pub const RECHECK: Duration = Duration::from_secs(5);
@@ -96,15 +101,21 @@ pub async fn event_stream(
         )
     })?;
     let live = Live {
-        state,
         bearer,
         acting,
         after,
-        seen_head: after,
+        behind: true,
+        seen: after,
+        log: {
+            // What the watcher last published counts as news to a new stream.
+            let mut log = state.log.subscribe();
+            log.mark_changed();
+            log
+        },
         checked: Instant::now(),
-        looked: Instant::now(),
         pending: Vec::new(),
         _slot: slot,
+        state,
     };
     Ok(Sse::new(stream::unfold(live, Live::next)).keep_alive(KeepAlive::default()))
 }
@@ -121,19 +132,73 @@ async fn head(db: &impl ConnectionTrait) -> Result<i64, ApiError> {
     Ok(event_counter::Entity::find_by_id(1).one(db).await?.map_or(0, |c| c.value))
 }
 
+/// What the newest stretch of the log touched: the events after `from` up to `upto`.
+#[derive(Debug, Default)]
+pub struct Stretch {
+    pub from: i64,
+    pub upto: i64,
+    pub touches: Touches,
+}
+
+/// The process's view of the log, for its streams ([`watch_log`] keeps it).
+pub struct LogWatch(watch::Sender<Arc<Stretch>>);
+
+impl Default for LogWatch {
+    fn default() -> Self {
+        Self(watch::Sender::new(Arc::default()))
+    }
+}
+
+impl LogWatch {
+    fn subscribe(&self) -> watch::Receiver<Arc<Stretch>> {
+        self.0.subscribe()
+    }
+}
+
+/// Looks at the event counter every [`POLL`] and publishes each new stretch of the log with
+/// whom it concerns, for every stream of the process; runs until aborted.
+pub async fn watch_log(state: AppState) {
+    state.wait_ready().await;
+    let mut seen = None;
+    loop {
+        tokio::time::sleep(POLL).await;
+        let Ok(db) = state.db() else { continue };
+        let Ok(now) = head(db).await else { continue };
+        let Some(from) = seen else {
+            // The first look: where the log stands (a stream opened before it reads its
+            // feed, being behind it).
+            state.log.0.send_replace(Arc::new(Stretch { from: now, upto: now, touches: Touches::default() }));
+            seen = Some(now);
+            continue;
+        };
+        if now <= from {
+            continue;
+        }
+        match touches(db, from, now).await {
+            Ok(touches) => {
+                state.log.0.send_replace(Arc::new(Stretch { from, upto: now, touches }));
+                seen = Some(now);
+            }
+            Err(err) => tracing::warn!(error = %err, "the live streams' look at the log failed; will retry"),
+        }
+    }
+}
+
 /// A stream's state between two events.
 struct Live {
     state: AppState,
     bearer: Bearer,
     acting: Acting,
-    /// The last event sent.
+    /// The last event sent, or the point of the log the stream has passed.
     after: i64,
-    /// The counter's value when the feed was last read.
-    seen_head: i64,
+    /// Whether the feed may hold events after `after` that the stream has not read: at
+    /// the start, after a full page, and when the stream missed a stretch of the log.
+    behind: bool,
+    /// The end of the last stretch of the log the stream was told of.
+    seen: i64,
+    log: watch::Receiver<Arc<Stretch>>,
     /// When the session was last checked.
     checked: Instant,
-    /// When the log was last looked at.
-    looked: Instant,
     /// Events read and not yet sent, oldest last.
     pending: Vec<Event>,
     _slot: Slot,
@@ -147,29 +212,44 @@ impl Live {
             if let Some(event) = self.pending.pop() {
                 return Some((Ok(event), self));
             }
-            // One look at the log per [`POLL`] at most, however busy it is.
-            tokio::time::sleep_until(self.looked + POLL).await;
-            self.looked = Instant::now();
             if self.checked.elapsed() >= RECHECK {
                 self.acting = self.bearer.authenticate_acting(&self.state).await.ok()?;
                 self.checked = Instant::now();
             }
-            let db = self.state.db().ok()?.clone();
-            let now_head = head(&db).await.ok()?;
-            if now_head > self.seen_head {
-                self.read(&db, now_head).await.ok()?;
+            if !self.behind {
+                match tokio::time::timeout_at(self.checked + RECHECK, self.log.changed()).await {
+                    Err(_) => continue,
+                    Ok(Err(_)) => return None,
+                    Ok(Ok(())) => {}
+                }
+                let stretch = self.log.borrow_and_update().clone();
+                self.seen = self.seen.max(stretch.upto);
+                if stretch.upto <= self.after {
+                    continue;
+                }
+                let of = feed_of(&self.acting.principal, self.provider_ids());
+                if self.after >= stretch.from && !of.meets(&stretch.touches) {
+                    // Nothing of this stretch is the caller's.
+                    self.after = stretch.upto;
+                    continue;
+                }
             }
+            let db = self.state.db().ok()?.clone();
+            self.read(&db).await.ok()?;
         }
     }
 
-    /// Reads the caller's feed after the last event sent, up to `head`.
-    async fn read(&mut self, db: &impl ConnectionTrait, head: i64) -> Result<(), ApiError> {
+    fn provider_ids(&self) -> Vec<Uuid> {
+        self.acting.providers.iter().map(|p| p.id).collect()
+    }
+
+    /// Reads the caller's feed after the last event sent.
+    async fn read(&mut self, db: &impl ConnectionTrait) -> Result<(), ApiError> {
         let principal = &self.acting.principal;
         let of = feed_of(principal, self.acting.providers.iter().map(|p| p.id).collect());
         let rows = feed_page(db, &of, self.after, PAGE).await?;
-        // A full page may have more behind it: read again before looking at the counter.
-        self.seen_head =
-            if rows.len() as u64 == PAGE { self.after.max(rows.last().map_or(0, |e| e.event.seq) - 1) } else { head };
+        // A full page may have more behind it: read again before waiting for the log.
+        self.behind = rows.len() as u64 == PAGE;
         let reader = Reader { principal, providers: &of.providers };
         for named in rows {
             let seq = named.event.seq;
@@ -177,6 +257,10 @@ impl Live {
             let data = serde_json::to_string(&view).map_err(ApiError::internal)?;
             self.pending.push(Event::default().id(encode_text_cursor(&seq.to_string())).data(data));
             self.after = seq;
+        }
+        if !self.behind {
+            // The feed holds nothing more up to the last stretch told of.
+            self.after = self.after.max(self.seen);
         }
         self.pending.reverse();
         Ok(())

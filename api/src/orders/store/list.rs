@@ -1,8 +1,10 @@
 //! Lists of orders: a page of the orders a caller may see, narrowed by filters; a provider's
 //! offered and assigned jobs; the events of an order and the caller's feed.
 
+use std::collections::HashSet;
+
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{ExprTrait, Query as SqlQuery};
+use sea_orm::sea_query::{Expr, ExprTrait, Query as SqlQuery};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect,
     QueryTrait,
@@ -249,4 +251,66 @@ pub async fn feed(db: &impl ConnectionTrait, of: &FeedOf, after: i64, limit: u64
         query = query.filter(cond);
     }
     named_events(db, query.limit(limit)).await
+}
+
+/// Whom a stretch of the log concerns, by the keys [`feed`] selects on: its orders'
+/// residents, communities and providers, and its events' own providers. Read once for all
+/// of a process's live streams (`orders::stream`): a stream reads its feed only when its
+/// [`FeedOf`] meets them.
+#[derive(Debug, Default)]
+pub struct Touches {
+    /// Too many events to list: every stream reads its feed.
+    pub everyone: bool,
+    pub residents: HashSet<Uuid>,
+    pub communities: HashSet<Uuid>,
+    pub providers: HashSet<Uuid>,
+}
+
+/// Events in a stretch beyond which [`touches`] lists no keys and says `everyone`.
+const TOUCHES_MAX: i64 = 5_000;
+
+impl FeedOf {
+    /// Whether the feed can hold any of the events `touches` describes (the same keys as
+    /// [`feed`]'s condition: the resident, the dispatcher's community, the providers).
+    pub fn meets(&self, touches: &Touches) -> bool {
+        let Some(user_id) = self.user_id else { return true };
+        touches.everyone
+            || touches.residents.contains(&user_id)
+            || self.community_id.is_some_and(|c| touches.communities.contains(&c))
+            || self.providers.iter().any(|p| touches.providers.contains(p))
+    }
+}
+
+/// Whom the events after `after` up to `upto` concern, as the orders stand now.
+pub async fn touches(db: &impl ConnectionTrait, after: i64, upto: i64) -> Stored<Touches> {
+    if upto - after > TOUCHES_MAX {
+        return Ok(Touches { everyone: true, ..Touches::default() });
+    }
+    let (e, o) = (order_event::Entity, order::Entity);
+    let query = SqlQuery::select()
+        .column((e, order_event::Column::ProviderId))
+        .column((o, order::Column::ResidentId))
+        .column((o, order::Column::CommunityId))
+        .column((o, order::Column::ProviderId))
+        .from(e)
+        .inner_join(o, Expr::col((o, order::Column::Id)).equals((e, order_event::Column::OrderId)))
+        .and_where(Expr::col((e, order_event::Column::Seq)).gt(after))
+        .and_where(Expr::col((e, order_event::Column::Seq)).lte(upto))
+        .to_owned();
+    let mut rows = Vec::new();
+    for row in db.query_all_raw(db.get_database_backend().build(&query)).await? {
+        let event_provider: Option<Uuid> = row.try_get_by_index(0)?;
+        let resident: Uuid = row.try_get_by_index(1)?;
+        let community: Uuid = row.try_get_by_index(2)?;
+        let order_provider: Option<Uuid> = row.try_get_by_index(3)?;
+        rows.push((event_provider, resident, community, order_provider));
+    }
+    let mut touches = Touches::default();
+    for (event_provider, resident, community, order_provider) in rows {
+        touches.residents.insert(resident);
+        touches.communities.insert(community);
+        touches.providers.extend(event_provider);
+        touches.providers.extend(order_provider);
+    }
+    Ok(touches)
 }
