@@ -21,7 +21,7 @@ use crate::error::{PROBLEM_JSON, Problem};
     components(schemas(Problem)),
     tags(
         (name = "auth", description = "Sign-in and sessions"),
-        (name = "me", description = "The caller's own account"),
+        (name = "me", description = "The caller's own account and inbox (notifications)"),
         (name = "users", description = "Staff accounts (admins)"),
         (name = "places", description = "Communities, compounds, buildings"),
         (name = "catalogue", description = "Service categories and their service levels"),
@@ -32,6 +32,7 @@ use crate::error::{PROBLEM_JSON, Problem};
         (name = "ratings", description = "Ratings and providers' scores (监督评价)"),
         (name = "figures", description = "Statistics for staff and the public (看得见)"),
         (name = "exports", description = "CSV exports for dispatchers"),
+        (name = "webhooks", description = "Signed deliveries of the event log to partners' and the district's systems (Standard Webhooks)"),
         (name = "audit", description = "The audit log (admins)"),
         (name = "operations", description = "Health, readiness, metrics"),
     )
