@@ -15,10 +15,12 @@
 //! stream's delivery (each user creates an order and waits for its event on its own
 //! `/events/stream`: `stream_delivery_p50_ms=`, `stream_delivery_p99_ms=`), and ends with
 //! each endpoint's rate over the bare route's (`healthz_vs_bare=`, `read_vs_bare=`,
-//! `list_vs_bare=`, `create_vs_bare=`).
+//! `list_vs_bare=`, `create_vs_bare=`). `--notify` holds `--streams` live streams open
+//! during the life-cycle load (event to client, RSS), then times webhook deliveries.
 
 mod client;
 mod load;
+mod notify;
 mod raw;
 mod rss;
 mod scale;
@@ -76,6 +78,13 @@ struct Args {
     /// list a page, create an order; the last lines compare each with the bare route.
     #[arg(long, conflicts_with = "scale", conflicts_with = "rate")]
     endpoints: bool,
+    /// Hold `--streams` live streams open during the life-cycle load and time event to
+    /// client, then time webhook deliveries (one endpoint, then eight) to a local receiver.
+    #[arg(long, conflicts_with = "scale", conflicts_with = "rate", conflicts_with = "endpoints")]
+    notify: bool,
+    /// Live streams `--notify` holds open.
+    #[arg(long, default_value_t = 1_000)]
+    streams: usize,
     /// How many orders `--scale` seeds in all.
     #[arg(long, default_value_t = 1_000_000)]
     orders: u64,
@@ -126,6 +135,15 @@ async fn run(args: Args) -> Result<(), String> {
         run_scale(&args, &target).await
     } else if args.endpoints {
         run_endpoints(&args, &target).await
+    } else if args.notify {
+        let api = Api::new(&target.base, args.clients);
+        match world::build(&api, &target.state, args.clients).await {
+            Ok(world) => {
+                let window = Duration::from_secs(args.seconds);
+                notify::run(&api, &target, Arc::new(world), args.streams, args.clients, window).await
+            }
+            Err(e) => Err(e),
+        }
     } else {
         run_load(&args, &target).await
     };

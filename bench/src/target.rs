@@ -58,6 +58,8 @@ impl Target {
             // A --scale run outlasts 15 minutes; tokens are still checked on every request.
             access_token_ttl_secs: 86_400,
             shutdown_grace_secs: 5,
+            // The webhook part of `--notify` delivers to a receiver on 127.0.0.1.
+            webhook_allow_private_targets: true,
             ..defaults
         };
         shenbian::telemetry::init(&settings);
