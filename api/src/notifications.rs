@@ -49,7 +49,7 @@ pub struct NotificationView {
     pub id: i64,
     /// `order.<action>` for a step of an order (`order.accepted`, `order.dispatched` — a new
     /// offer), `offer.expiring`, `order.rate_reminder`, `volunteer.applied`,
-    /// `webhook.disabled`.
+    /// `webhook.failing`, `webhook.disabled`.
     pub kind: String,
     /// The words to show (zh-CN, or English with `Accept-Language: en`).
     pub text: String,

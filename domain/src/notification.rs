@@ -56,6 +56,8 @@ pub enum Kind {
     RateReminder,
     /// Someone applied to volunteer in the dispatcher's community.
     VolunteerApplied,
+    /// A webhook of the reader's has failed for a day; it is switched off after five.
+    WebhookFailing,
     /// A webhook of the reader's failed for days (or its receiver said 410) and is off.
     WebhookDisabled,
 }
@@ -68,6 +70,7 @@ impl Kind {
             Kind::OfferExpiring => "offer.expiring".into(),
             Kind::RateReminder => "order.rate_reminder".into(),
             Kind::VolunteerApplied => "volunteer.applied".into(),
+            Kind::WebhookFailing => "webhook.failing".into(),
             Kind::WebhookDisabled => "webhook.disabled".into(),
         }
     }
@@ -77,6 +80,7 @@ impl Kind {
             "offer.expiring" => Some(Kind::OfferExpiring),
             "order.rate_reminder" => Some(Kind::RateReminder),
             "volunteer.applied" => Some(Kind::VolunteerApplied),
+            "webhook.failing" => Some(Kind::WebhookFailing),
             "webhook.disabled" => Some(Kind::WebhookDisabled),
             _ => {
                 let action = s.strip_prefix("order.")?;
@@ -116,6 +120,10 @@ pub fn message(kind: Kind, subject: &Subject) -> Message {
         Kind::VolunteerApplied => {
             ("有新的志愿者申请待审核".to_owned(), "A volunteer application is waiting for review".to_owned())
         }
+        Kind::WebhookFailing => (
+            "一个 Webhook 已连续一天投递失败；失败满五天将停用".to_owned(),
+            "A webhook has failed for a day; it is switched off after five".to_owned(),
+        ),
         Kind::WebhookDisabled => (
             "一个 Webhook 多次投递失败，已停用".to_owned(),
             "A webhook kept failing and has been switched off".to_owned(),
@@ -158,7 +166,13 @@ mod tests {
         for action in Action::ALL {
             assert_eq!(Kind::parse(&Kind::Order(action).as_str()), Some(Kind::Order(action)));
         }
-        for kind in [Kind::OfferExpiring, Kind::RateReminder, Kind::VolunteerApplied, Kind::WebhookDisabled] {
+        for kind in [
+            Kind::OfferExpiring,
+            Kind::RateReminder,
+            Kind::VolunteerApplied,
+            Kind::WebhookFailing,
+            Kind::WebhookDisabled,
+        ] {
             assert_eq!(Kind::parse(&kind.as_str()), Some(kind));
         }
         assert_eq!(Kind::parse("order.nonsense"), None);

@@ -15,7 +15,10 @@ pub const RETRY_SCHEDULE: [Duration; 7] = [
     Duration::from_secs(10 * 3600),
 ];
 
-/// An endpoint failing this long is switched off (its owner told first).
+/// An endpoint failing this long earns its owner a warning.
+pub const WARN_AFTER: Duration = Duration::from_secs(24 * 3600);
+
+/// An endpoint failing this long is switched off (its owner warned at [`WARN_AFTER`]).
 pub const DISABLE_AFTER: Duration = Duration::from_secs(5 * 24 * 3600);
 
 /// A `Retry-After` longer than this is read as this.

@@ -245,6 +245,10 @@ async fn an_endpoint_failing_for_five_days_is_switched_off() {
     // 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, then 10 h apart: some dozen attempts in five days.
     let got = receiver.got().len();
     assert!((10..=16).contains(&got), "{got} attempts");
+    // Its creator was warned after a day, once, and told when it was switched off.
+    let inbox: Value = w.admin.get("/me/notifications").await.unwrap();
+    let kinds: Vec<&str> = inbox["items"].as_array().unwrap().iter().map(|n| n["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["webhook.disabled", "webhook.failing"]);
 }
 
 #[tokio::test]

@@ -10,7 +10,7 @@ use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveValue::Set, ColumnTrait, Condition, EntityTrait, QueryFilter, QuerySelect};
 use shenbian_domain::notification::Kind;
-use shenbian_domain::webhook::{Answer, DISABLE_AFTER, public_address, retry_delay};
+use shenbian_domain::webhook::{Answer, DISABLE_AFTER, WARN_AFTER, public_address, retry_delay};
 use uuid::Uuid;
 
 use super::{Delivery, feed_of, sign, wants};
@@ -276,7 +276,12 @@ async fn attempt(
         Answer::Gone | Answer::Failed => {
             let failures = u32::try_from(failing.failures).unwrap_or(0) + 1;
             let since = failing.since.unwrap_or(now);
-            let give_up = answer == Answer::Gone || (now - since).to_std().is_ok_and(|d| d >= DISABLE_AFTER);
+            let failing_for = (now - since).to_std().unwrap_or_default();
+            let give_up = answer == Answer::Gone || failing_for >= DISABLE_AFTER;
+            if !give_up && failing_for >= WARN_AFTER {
+                // Once per endpoint (the inbox keeps one notice per reader, kind and subject).
+                crate::notifications::tell(&tx, &[w.created_by], Kind::WebhookFailing, w.id, now).await?;
+            }
             let next = now
                 + chrono::Duration::from_std(retry_delay(failures, rand::random::<f64>(), outcome.retry_after))
                     .unwrap_or_default();
