@@ -14,6 +14,7 @@
 use sea_orm_migration::sea_orm::DatabaseBackend;
 use sea_orm_migration::{prelude::*, schema::*};
 use shenbian_domain::notification::Audience;
+use shenbian_domain::order::Action;
 
 use crate::helpers::*;
 
@@ -39,24 +40,22 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        // The reader's inbox, newest first; and the unread count.
+        // The reader's inbox, newest first (and its unread count, read along it: one more
+        // index would cost every event its upkeep).
         manager.create_index(index("ix_notification_user", "notifications", &["user_id", "id"])).await?;
-        manager.create_index(index("ix_notification_unread", "notifications", &["user_id", "read_at"])).await?;
-        // A notice from the clock is given once per reader and subject.
+        // A notice from the clock is given once per reader and subject. The life cycle's
+        // notices are one per event and reader by construction, and carry no such index.
         manager
-            .create_index(
-                Index::create()
-                    .name("uq_notification_subject")
-                    .table("notifications")
-                    .col("user_id")
-                    .col("kind")
-                    .col("subject_id")
-                    .unique()
-                    .to_owned(),
+            .get_connection()
+            .execute_unprepared(
+                "CREATE UNIQUE INDEX uq_notification_subject ON notifications (user_id, kind, subject_id) \
+                 WHERE kind NOT LIKE 'order.%' OR kind = 'order.rate_reminder'",
             )
             .await?;
         let db = manager.get_connection();
         let body = trigger_insert();
+        // The actions anyone hears of: the trigger does not run for the others.
+        let heard = quoted(Action::ALL.into_iter().filter(|a| Audience::ALL.iter().any(|au| au.hears(*a))));
         match manager.get_database_backend() {
             DatabaseBackend::Postgres => {
                 db.execute_unprepared(&format!(
@@ -64,15 +63,16 @@ impl MigrationTrait for Migration {
                      BEGIN {body}; RETURN NULL; END $$"
                 ))
                 .await?;
-                db.execute_unprepared(
+                db.execute_unprepared(&format!(
                     "CREATE TRIGGER order_events_notify AFTER INSERT ON order_events \
-                     FOR EACH ROW EXECUTE FUNCTION order_events_notify()",
-                )
+                     FOR EACH ROW WHEN (NEW.action IN ({heard})) EXECUTE FUNCTION order_events_notify()"
+                ))
                 .await?;
             }
             _ => {
                 db.execute_unprepared(&format!(
-                    "CREATE TRIGGER order_events_notify AFTER INSERT ON order_events BEGIN {body}; END"
+                    "CREATE TRIGGER order_events_notify AFTER INSERT ON order_events \
+                     WHEN NEW.action IN ({heard}) BEGIN {body}; END"
                 ))
                 .await?;
             }
@@ -143,12 +143,15 @@ impl MigrationTrait for Migration {
     }
 }
 
+/// `'accepted', 'started', …`: actions as SQL strings.
+fn quoted(actions: impl Iterator<Item = Action>) -> String {
+    actions.map(|a| format!("'{}'", a.as_str())).collect::<Vec<_>>().join(", ")
+}
+
 /// The trigger's statement: the new event (`NEW`) told to each reader of its audiences,
 /// except the actor. The same SQL on both databases.
 fn trigger_insert() -> String {
-    let actions = |audience: Audience| {
-        audience.actions().iter().map(|a| format!("'{}'", a.as_str())).collect::<Vec<_>>().join(", ")
-    };
+    let actions = |audience: Audience| quoted(audience.actions().into_iter());
     let provider = "COALESCE(NEW.provider_id, o.provider_id)";
     format!(
         "INSERT INTO notifications (user_id, kind, order_id, subject_id, at) \

@@ -106,13 +106,30 @@ async fn allowed_addresses(
 /// Delivers forever (until the task is aborted).
 pub async fn run(state: AppState) {
     state.wait_ready().await;
-    let courier = Courier::new(state.settings.webhook_allow_private_targets);
+    // Made when first needed: its TLS roots are memory an instance without webhooks keeps.
+    let mut courier = None;
     loop {
-        if let Err(err) = deliver_due(&state, &courier).await {
+        let courier = match &courier {
+            Some(courier) => courier,
+            None if any_enabled(&state).await => {
+                courier.insert(Courier::new(state.settings.webhook_allow_private_targets))
+            }
+            None => {
+                tokio::time::sleep(POLL * 4).await;
+                continue;
+            }
+        };
+        if let Err(err) = deliver_due(&state, courier).await {
             tracing::warn!(error = %err, "webhook delivery pass failed; will retry");
         }
         tokio::time::sleep(POLL).await;
     }
+}
+
+/// Whether any endpoint is switched on.
+async fn any_enabled(state: &AppState) -> bool {
+    let Ok(db) = state.db() else { return false };
+    webhook::Entity::find().filter(webhook::Column::Enabled.eq(true)).one(db).await.is_ok_and(|w| w.is_some())
 }
 
 /// One pass: every enabled endpoint that is owed events, due for an attempt and not held
