@@ -66,16 +66,25 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     (router, doc)
 }
 
-/// The whole application with its middleware, ready to serve. `extra` routes get the same
+/// The whole application with its middleware, ready to serve: the API, its document, and
+/// the web front at `/` (which calls the API in-process). `extra` routes get the same
 /// middleware; tests and benchmarks use them for routes that production does not have.
 /// `bare` routes get none (the benchmark's ceiling of the HTTP stack).
 pub fn app(state: AppState, extra: Router<AppState>, bare: Router) -> Router {
     let (router, doc) = routes();
-    let router = router.merge(extra);
-    router
+    let router = router
+        .merge(extra)
         .merge(SwaggerUi::new("/docs").url("/openapi.json", doc))
         .fallback(|| async { ApiError::NotFound })
-        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT));
+    let api = stack(router, &state).with_state(state.clone()).merge(bare);
+    let web = stack(crate::web::router(state.clone(), api.clone()), &state);
+    api.merge(web)
+}
+
+/// The middleware every request passes, outermost last.
+fn stack<S: Clone + Send + Sync + 'static>(router: Router<S>, state: &AppState) -> Router<S> {
+    router
         .layer(CatchPanicLayer::custom(|_| {
             tracing::error!("handler panicked");
             ApiError::Internal("panic".into()).into_response()
@@ -84,8 +93,6 @@ pub fn app(state: AppState, extra: Router<AppState>, bare: Router) -> Router {
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(TraceLayer::new_for_http().make_span_with(request_span).on_response(access_log))
         .layer(SetRequestIdLayer::new(REQUEST_ID, RequestIds::new()))
-        .with_state(state)
-        .merge(bare)
 }
 
 /// What every request goes through, in one layer (each layer costs a boxed future and a
@@ -111,12 +118,14 @@ async fn around(State(state): State<AppState>, req: Request, next: Next) -> Resp
     response
 }
 
-/// The router's own bare error answers (405, a rejected body) as problem+json.
+/// The router's own bare error answers (405, a rejected body) as problem+json; a page's
+/// own answers (HTML) stay as they are.
 fn as_problem(response: Response) -> Response {
     let status = response.status();
-    let is_problem =
-        response.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
-    if !status.is_client_error() && !status.is_server_error() || is_problem {
+    let said = |kind: &str| {
+        response.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(kind.as_bytes()))
+    };
+    if !status.is_client_error() && !status.is_server_error() || said(PROBLEM_JSON) || said("text/html") {
         return response;
     }
     let error = match status {

@@ -45,6 +45,7 @@ pub mod users;
 pub mod vetting;
 pub mod views;
 pub mod volunteers;
+pub mod web;
 pub mod webhooks;
 pub mod worker;
 

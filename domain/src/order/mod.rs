@@ -17,6 +17,6 @@ mod rules;
 mod table;
 
 pub use kinds::{Action, ActorRole, OrderStatus, Outcome};
-pub use refusal::wrong_state_message;
+pub use refusal::{action_words, status_words, wrong_state_message};
 pub use rules::{Refusal, auto_confirm_due, decide, decide_as_any, replay};
 pub use table::allowed_from;

@@ -6,7 +6,7 @@ use super::table::allowed_from;
 use crate::message::Message;
 
 /// The order's state as a reader says it: zh-CN, English.
-fn state(s: OrderStatus) -> (&'static str, &'static str) {
+pub fn status_words(s: OrderStatus) -> (&'static str, &'static str) {
     match s {
         OrderStatus::Pending => ("待派单", "pending"),
         OrderStatus::Offered => ("已派单、待接单", "offered"),
@@ -20,7 +20,7 @@ fn state(s: OrderStatus) -> (&'static str, &'static str) {
 }
 
 /// The step as a verb: zh-CN, English past participle.
-fn verb(a: Action) -> (&'static str, &'static str) {
+pub fn action_words(a: Action) -> (&'static str, &'static str) {
     match a {
         Action::Created => ("创建", "created"),
         Action::Updated => ("修改", "changed"),
@@ -48,7 +48,7 @@ pub fn wrong_state_message(action: Action, from: OrderStatus, role: ActorRole) -
     use Action as A;
     use OrderStatus::*;
     let fixed = |zh: &'static str, en: &'static str| Message::new(zh, en);
-    let (verb_zh, verb_en) = verb(action);
+    let (verb_zh, verb_en) = action_words(action);
     match (action, from) {
         (A::Completed, Accepted) => fixed("已受理的订单需先开始服务，才能完成", "start the order before completing it"),
         (A::Completed, Pending | Offered) => fixed(
@@ -129,9 +129,9 @@ pub fn wrong_state_message(action: Action, from: OrderStatus, role: ActorRole) -
         ),
         _ => {
             let allowed = allowed_from(action, role);
-            let zh: Vec<&str> = allowed.iter().map(|s| state(*s).0).collect();
-            let en: Vec<&str> = allowed.iter().map(|s| state(*s).1).collect();
-            let (now_zh, now_en) = state(from);
+            let zh: Vec<&str> = allowed.iter().map(|s| status_words(*s).0).collect();
+            let en: Vec<&str> = allowed.iter().map(|s| status_words(*s).1).collect();
+            let (now_zh, now_en) = status_words(from);
             Message::new(
                 format!("只有{}的订单才能{verb_zh}，此订单{now_zh}", zh.join("或")),
                 format!("only an order that is {} can be {verb_en}; this one is {now_en}", en.join(" or ")),

@@ -1,0 +1,87 @@
+//! The provider's inbox: open offers with their accept-by countdown (accept in one tap), and
+//! the jobs in hand by deadline. Live.
+
+use axum::extract::State;
+use axum::response::Response;
+use chrono::{DateTime, Utc};
+use maud::html;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::layout::Frame;
+use super::session::Visit;
+use super::{Web, failed, signed_in};
+use crate::orders::view::OrderView;
+
+#[derive(Deserialize)]
+struct Jobs {
+    items: Vec<Job>,
+}
+
+#[derive(Deserialize)]
+struct Job {
+    kind: String,
+    provider_id: Uuid,
+    deadline: Option<DateTime<Utc>>,
+    order: OrderView,
+}
+
+pub async fn jobs(State(web): State<Web>, visit: Visit) -> Response {
+    let (me, unread) = match signed_in(&visit).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let jobs: Jobs = match visit.api().get("/api/v1/jobs?limit=100").await {
+        Ok(j) => j,
+        Err(r) => return failed(&visit, Some(&me), &r),
+    };
+    let frame = Frame { visit: &visit, me: Some(&me), unread };
+    let tz = web.state.timezone();
+    let (offers, assigned): (Vec<&Job>, Vec<&Job>) = jobs.items.iter().partition(|j| j.kind == "offer");
+    let title = frame.t("接单", "Jobs");
+    frame.page(
+        title,
+        html! {
+            h1 { (title) }
+            div id="jobs" data-live aria-live="polite" {
+                section aria-labelledby="h-offers" {
+                    h2 id="h-offers" { (frame.t("新派单", "Offers")) " " span.count { (offers.len()) } }
+                    @if offers.is_empty() { p.muted { (frame.t("暂无新派单", "No open offers")) } }
+                    ul.cards {
+                        @for j in &offers {
+                            li.card.offer {
+                                a.title href=(format!("/orders/{}", j.order.id)) { (j.order.title) }
+                                p.meta {
+                                    (j.order.number.as_deref().unwrap_or_default()) " · " (j.order.address.compound_name)
+                                    @if let Some(at) = j.deadline { " · " (frame.t("接单截止", "accept by")) " " (frame.countdown(at, tz)) }
+                                }
+                                form.inline method="post" action=(format!("/orders/{}", j.order.id)) {
+                                    (frame.csrf())
+                                    input type="hidden" name="back" value="/inbox";
+                                    input type="hidden" name="provider_id" value=(j.provider_id);
+                                    button.primary type="submit" name="do" value="accept" { (frame.t("接单", "Accept")) }
+                                }
+                                " " a href=(format!("/orders/{}", j.order.id)) { (frame.t("查看或拒单", "View or decline")) }
+                            }
+                        }
+                    }
+                }
+                section aria-labelledby="h-assigned" {
+                    h2 id="h-assigned" { (frame.t("我的工单", "My jobs")) " " span.count { (assigned.len()) } }
+                    @if assigned.is_empty() { p.muted { (frame.t("暂无进行中的工单", "No jobs in hand")) } }
+                    ul.cards {
+                        @for j in &assigned {
+                            li.card {
+                                a.title href=(format!("/orders/{}", j.order.id)) { (j.order.title) }
+                                p.meta {
+                                    (j.order.number.as_deref().unwrap_or_default()) " · " (frame.status(j.order.status.into()))
+                                    @if let Some(at) = j.deadline { " · " (frame.t("完成截止", "due")) " " (frame.countdown(at, tz)) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        },
+    )
+}

@@ -1,0 +1,276 @@
+//! The resident's phone page: her orders, and placing one.
+
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use chrono::{NaiveDateTime, TimeZone};
+use maud::{Markup, html};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::client::Refusal;
+use super::layout::{Frame, Me};
+use super::session::Visit;
+use super::{Fields, Form, Web, failed, forbidden, see_other, signed_in};
+use crate::orders::view::OrderView;
+
+#[derive(Deserialize)]
+pub struct Orders {
+    pub items: Vec<OrderView>,
+}
+
+pub async fn my_orders(State(web): State<Web>, visit: Visit) -> Response {
+    let (me, unread) = match signed_in(&visit).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let orders: Orders = match visit.api().get("/api/v1/orders?limit=50").await {
+        Ok(o) => o,
+        Err(r) => return failed(&visit, Some(&me), &r),
+    };
+    let frame = Frame { visit: &visit, me: Some(&me), unread };
+    let tz = web.state.timezone();
+    let title = frame.t("我的订单", "My orders");
+    frame.page(
+        title,
+        html! {
+            h1 { (title) }
+            p { a.button.primary href="/orders/new" { (frame.t("我要下单", "Order a service")) } }
+            section id="orders" data-live aria-live="polite" {
+                @if orders.items.is_empty() {
+                    p.muted { (frame.t("还没有订单。", "No orders yet.")) }
+                }
+                ul.cards {
+                    @for o in &orders.items {
+                        li.card {
+                            a.title href=(format!("/orders/{}", o.id)) { (o.title) }
+                            p.meta {
+                                (frame.status(o.status.into())) " · "
+                                (o.number.as_deref().unwrap_or_default()) " · "
+                                (frame.time(o.created_at, tz))
+                            }
+                        }
+                    }
+                }
+            }
+        },
+    )
+}
+
+#[derive(Deserialize)]
+pub struct Chosen {
+    community: Option<Uuid>,
+}
+
+#[derive(Deserialize)]
+struct Page<T> {
+    items: Vec<T>,
+}
+
+#[derive(Deserialize)]
+struct Community {
+    id: Uuid,
+    name: String,
+}
+
+#[derive(Deserialize)]
+struct Category {
+    code: String,
+    name_zh: String,
+    name_en: String,
+}
+
+#[derive(Deserialize)]
+struct Compound {
+    id: Uuid,
+    name: String,
+    #[serde(default)]
+    buildings: Vec<Building>,
+}
+
+#[derive(Deserialize)]
+struct Building {
+    id: Uuid,
+    name: String,
+}
+
+pub async fn new_order(visit: Visit, Query(chosen): Query<Chosen>) -> Response {
+    let (me, unread) = match signed_in(&visit).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let community = chosen.community.or(me.user.home_community_id);
+    order_form(&visit, &me, unread, community, None, None).await
+}
+
+pub async fn place_order(State(web): State<Web>, visit: Visit, axum::Form(form): Form) -> Response {
+    if !visit.may_post(&form) {
+        return forbidden(&visit);
+    }
+    let (me, unread) = match signed_in(&visit).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let community = form.text("community_id").and_then(|c| c.parse().ok());
+    let body = order_body(&web, &form);
+    let key = form.text("idem").unwrap_or_default().to_owned();
+    match visit.api().post_once::<OrderView>("/api/v1/orders", body, &key).await {
+        Ok(order) => see_other(&format!("/orders/{}", order.id)),
+        Err(refusal) => order_form(&visit, &me, unread, community, Some(&form), Some(&refusal)).await,
+    }
+}
+
+/// The API's order from the form's fields; what the API refuses, it says why.
+fn order_body(web: &Web, form: &Fields) -> Value {
+    let (compound, building) =
+        form.get("place").unwrap_or_default().split_once('/').unwrap_or((form.get("place").unwrap_or_default(), ""));
+    let mut body = json!({
+        "community_id": form.get("community_id").unwrap_or_default(),
+        "category_code": form.get("category_code").unwrap_or_default(),
+        "title": form.get("title").unwrap_or_default(),
+        "description": form.get("description").unwrap_or_default(),
+        "urgency": form.get("urgency").unwrap_or("normal"),
+        "address": {
+            "compound_id": compound,
+            "unit": form.get("unit").unwrap_or_default(),
+            "room": form.get("room").unwrap_or_default(),
+        },
+    });
+    if !building.is_empty() {
+        body["address"]["building_id"] = json!(building);
+    }
+    if let Some(phone) = form.text("contact_phone") {
+        body["contact_phone"] = json!(phone);
+    }
+    if let Some(start) = form.text("preferred_start") {
+        // A browser's `datetime-local` is the district's wall clock.
+        let tz = web.state.timezone();
+        let at = NaiveDateTime::parse_from_str(start, "%Y-%m-%dT%H:%M")
+            .ok()
+            .and_then(|local| tz.from_local_datetime(&local).earliest())
+            .map_or_else(|| start.to_owned(), |at| at.with_timezone(&chrono::Utc).to_rfc3339());
+        body["preferred_start"] = json!(at);
+    }
+    body
+}
+
+async fn order_form(
+    visit: &Visit,
+    me: &Me,
+    unread: u64,
+    community: Option<Uuid>,
+    values: Option<&Fields>,
+    refusal: Option<&Refusal>,
+) -> Response {
+    let frame = Frame { visit, me: Some(me), unread };
+    let title = frame.t("我要下单", "Order a service");
+    let api = visit.api();
+    let Some(community) = community else {
+        let communities: Page<Community> = match api.get("/api/v1/communities?limit=100").await {
+            Ok(c) => c,
+            Err(r) => return failed(visit, Some(me), &r),
+        };
+        return frame.page(
+            title,
+            html! {
+                h1 { (title) }
+                p { (frame.t("您住在哪个社区？", "Which community do you live in?")) }
+                ul.cards {
+                    @for c in &communities.items {
+                        li.card { a href=(format!("/orders/new?community={}", c.id)) { (c.name) } }
+                    }
+                }
+            },
+        );
+    };
+    let categories: Page<Category> = match api.get("/api/v1/categories?active=true&limit=100").await {
+        Ok(c) => c,
+        Err(r) => return failed(visit, Some(me), &r),
+    };
+    let compounds: Page<Compound> = match api.get(&format!("/api/v1/communities/{community}/compounds?limit=100")).await
+    {
+        Ok(c) => c,
+        Err(r) => return failed(visit, Some(me), &r),
+    };
+    let value = |name: &str| values.and_then(|v| v.get(name)).unwrap_or_default().to_owned();
+    let error = |name: &str| refusal.and_then(|r| r.field(name)).map(str::to_owned);
+    let idem = values.and_then(|v| v.text("idem")).map_or_else(|| Uuid::now_v7().to_string(), str::to_owned);
+    let urgency = values.and_then(|v| v.get("urgency")).unwrap_or("normal");
+    let status = refusal.map_or(StatusCode::OK, |r| r.status);
+    frame.page_with(
+        status,
+        title,
+        html! {
+            h1 { (title) }
+            @if let Some(r) = refusal { (frame.notice(&r.message(), true)) }
+            form.stack method="post" action="/orders/new" {
+                (frame.csrf())
+                input type="hidden" name="community_id" value=(community);
+                input type="hidden" name="idem" value=(idem);
+                label for="category_code" { (frame.t("服务类别", "Service")) }
+                select #category_code name="category_code" required {
+                    @for c in &categories.items {
+                        option value=(c.code) selected[value("category_code") == c.code] {
+                            (if visit.en() { &c.name_en } else { &c.name_zh })
+                        }
+                    }
+                }
+                (field_error(error("category_code")))
+                label for="title" { (frame.t("需要什么帮助（一句话）", "What do you need (one line)")) }
+                input #title name="title" required maxlength="100" value=(value("title"));
+                (field_error(error("title")))
+                label for="description" { (frame.t("详细说明", "Details")) }
+                textarea #description name="description" required maxlength="2000" rows="4" { (value("description")) }
+                (field_error(error("description")))
+                label for="place" { (frame.t("小区和楼栋", "Compound and building")) }
+                select #place name="place" required {
+                    @for c in &compounds.items {
+                        optgroup label=(c.name) {
+                            option value=(c.id) selected[value("place") == c.id.to_string()] {
+                                (c.name)
+                            }
+                            @for b in &c.buildings {
+                                @let v = format!("{}/{}", c.id, b.id);
+                                option value=(v) selected[value("place") == v] { (c.name) " " (b.name) }
+                            }
+                        }
+                    }
+                }
+                (field_error(error("address.compound_id").or_else(|| error("address.building_id"))))
+                div.pair {
+                    div {
+                        label for="unit" { (frame.t("单元", "Unit")) }
+                        input #unit name="unit" maxlength="20" value=(value("unit"));
+                    }
+                    div {
+                        label for="room" { (frame.t("房号", "Room")) }
+                        input #room name="room" maxlength="20" value=(value("room"));
+                    }
+                }
+                fieldset {
+                    legend { (frame.t("紧急程度", "Urgency")) }
+                    @for (code, zh, en) in [("normal", "一般", "normal"), ("urgent", "紧急", "urgent"), ("emergency", "特急", "emergency")] {
+                        label.choice {
+                            input type="radio" name="urgency" value=(code) checked[urgency == code];
+                            " " (if visit.en() { en } else { zh })
+                        }
+                    }
+                }
+                label for="preferred_start" { (frame.t("希望上门时间（可不填）", "Preferred time (optional)")) }
+                input #preferred_start name="preferred_start" type="datetime-local" value=(value("preferred_start"));
+                (field_error(error("preferred_start")))
+                label for="contact_phone" { (frame.t("联系电话（默认本人手机号）", "Contact phone (default: yours)")) }
+                input #contact_phone name="contact_phone" type="tel" inputmode="numeric" value=(value("contact_phone"));
+                (field_error(error("contact_phone")))
+                button.primary type="submit" { (frame.t("提交订单", "Place the order")) }
+            }
+        },
+    )
+}
+
+fn field_error(message: Option<String>) -> Markup {
+    html! {
+        @if let Some(m) = message { p.field-error role="alert" { (m) } }
+    }
+}
