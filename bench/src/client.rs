@@ -10,12 +10,15 @@ use serde_json::Value;
 #[derive(Debug, Clone)]
 pub struct Actor {
     pub user_id: uuid::Uuid,
+    pub phone: String,
     pub token: String,
 }
 
 #[derive(Clone)]
 pub struct Api {
     client: Client,
+    /// As a browser's, but following no redirect: a page answers what it answers.
+    browser: Client,
     base: String,
 }
 
@@ -48,7 +51,13 @@ impl Api {
             .timeout(Duration::from_secs(60))
             .build()
             .expect("HTTP client");
-        Self { client, base: base.to_owned() }
+        let browser = Client::builder()
+            .pool_max_idle_per_host(connections.max(1))
+            .timeout(Duration::from_secs(60))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("HTTP client");
+        Self { client, browser, base: base.to_owned() }
     }
 
     /// `path` below `/api/v1`.
@@ -85,6 +94,41 @@ impl Api {
         }
     }
 
+    /// Signs in through the web front's form as a browser does (the sign-in page's token
+    /// and cookie, then the form); the `Cookie` header its pages then send.
+    pub async fn browser_sign_in(&self, phone: &str, password: &str) -> Result<String, String> {
+        let page = self.browser.get(format!("{}/login", self.base)).send().await.map_err(|e| e.to_string())?;
+        let pre = cookie_set(&page, "sb_pre").ok_or("no sb_pre cookie on the sign-in page")?;
+        let html = page.text().await.map_err(|e| e.to_string())?;
+        let at = html.find("name=\"csrf\" value=\"").ok_or("no token on the sign-in page")? + 19;
+        let csrf = &html[at..at + html[at..].find('"').unwrap_or(0)];
+        let signed_in = self
+            .browser
+            .post(format!("{}/login", self.base))
+            .header("cookie", format!("sb_pre={pre}"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!("csrf={csrf}&phone={phone}&password={password}"))
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        let session = cookie_set(&signed_in, "sb_session").ok_or("the sign-in form set no session cookie")?;
+        Ok(format!("sb_session={session}"))
+    }
+
+    /// A page, as the browser with `cookie` asks for it.
+    pub async fn page(&self, path: &str, cookie: &str) -> Answer {
+        match self.browser.get(format!("{}{path}", self.base)).header("cookie", cookie).send().await {
+            Ok(response) => {
+                let status = response.status().as_u16();
+                match response.bytes().await {
+                    Ok(body) => Answer { status, body: body.to_vec() },
+                    Err(_) => Answer { status: 0, body: Vec::new() },
+                }
+            }
+            Err(_) => Answer { status: 0, body: Vec::new() },
+        }
+    }
+
     pub async fn get(&self, path: &str, token: &str) -> Answer {
         self.send(Method::GET, path, Some(token), None).await
     }
@@ -97,4 +141,13 @@ impl Api {
     pub async fn post_empty(&self, path: &str, token: &str) -> Answer {
         self.send(Method::POST, path, Some(token), None).await
     }
+}
+
+/// The value a response sets for cookie `name`.
+fn cookie_set(response: &reqwest::Response, name: &str) -> Option<String> {
+    response.headers().get_all("set-cookie").iter().filter_map(|v| v.to_str().ok()).find_map(|c| {
+        let (pair, _) = c.split_once(';').unwrap_or((c, ""));
+        let (k, v) = pair.split_once('=')?;
+        (k == name && !v.is_empty()).then(|| v.to_owned())
+    })
 }

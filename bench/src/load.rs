@@ -36,6 +36,7 @@ pub const JOBS: &str = "GET /jobs";
 pub const NOOP: &str = "GET /bench/noop";
 pub const HEALTHZ: &str = "GET /healthz";
 pub const BARE: &str = "GET /bench/bare";
+pub const PAGE: &str = "GET /orders/{id} (page)";
 
 /// Every endpoint of the mixed load, steps first, for the tables.
 pub const ALL: [&str; 10] = [CREATE, DISPATCH, ACCEPT, START, COMPLETE, CONFIRM, RATE, JOBS, GET_ORDER, LIST];
@@ -58,6 +59,7 @@ enum Req {
     Noop,
     Healthz,
     Bare,
+    Page,
 }
 
 const WITH_READS: [Req; 10] = [
@@ -100,17 +102,20 @@ pub enum Single {
     ListPage,
     /// `POST /orders`, by the resident.
     Create,
+    /// The web front's page of the user's own order, by the resident's browser.
+    OrderPage,
 }
 
 impl Single {
     /// The order `--endpoints` runs them in and the names its summary gives them.
-    pub const ALL: [(Single, &'static str); 6] = [
+    pub const ALL: [(Single, &'static str); 7] = [
         (Single::Bare, "bare"),
         (Single::Healthz, "healthz"),
         (Single::Noop, "noop"),
         (Single::ReadOrder, "read"),
         (Single::ListPage, "list"),
         (Single::Create, "create"),
+        (Single::OrderPage, "page"),
     ];
 
     fn req(self) -> Req {
@@ -121,6 +126,7 @@ impl Single {
             Single::ReadOrder => Req::GetOrder,
             Single::ListPage => Req::List,
             Single::Create => Req::Create,
+            Single::OrderPage => Req::Page,
         }
     }
 
@@ -133,6 +139,7 @@ impl Single {
             Single::ReadOrder => GET_ORDER,
             Single::ListPage => LIST,
             Single::Create => CREATE,
+            Single::OrderPage => PAGE,
         }
     }
 }
@@ -149,6 +156,8 @@ struct User {
     dispatch_body: Value,
     /// The one request it sends, over and over.
     only: Option<Req>,
+    /// The resident's browser cookie (the page's loads).
+    cookie: String,
 }
 
 impl User {
@@ -166,6 +175,7 @@ impl User {
                 Mix::Only(single) => Some(single.req()),
                 _ => None,
             },
+            cookie: String::new(),
         }
     }
 
@@ -198,6 +208,7 @@ impl User {
             Req::Noop => return (NOOP, self.api.get_root(NOOP_PATH).await.status),
             Req::Healthz => return (HEALTHZ, self.api.get_root("/healthz").await.status),
             Req::Bare => return (BARE, self.api.get_root(BARE_PATH).await.status),
+            Req::Page => return (PAGE, self.api.page(&format!("/orders/{order}"), &self.cookie).await.status),
         };
         if self.only.is_some() {
             return (name, answer.status);
@@ -233,6 +244,14 @@ async fn users(api: &Api, world: &World, mix: Mix, clients: usize) -> Vec<User> 
                 Some(Req::GetOrder) => {
                     let answer = user.api.post("/orders", Some(&user.crew.resident.token), &user.order_body).await;
                     user.order = answer.id();
+                }
+                // A browser signs in and opens an order of its own.
+                Some(Req::Page) => {
+                    let answer = user.api.post("/orders", Some(&user.crew.resident.token), &user.order_body).await;
+                    user.order = answer.id();
+                    let phone = user.crew.resident.phone.clone();
+                    user.cookie =
+                        user.api.browser_sign_in(&phone, crate::world::PASSWORD).await.expect("the browser signs in");
                 }
                 Some(_) => {}
                 None => {

@@ -63,7 +63,8 @@ fn actor_of(answer: &Answer) -> Result<Actor, String> {
     let body = answer.json();
     let user_id = body["user"]["id"].as_str().and_then(|s| s.parse().ok()).ok_or("no user id in a sign-in")?;
     let token = body["access_token"].as_str().ok_or("no access token in a sign-in")?.to_owned();
-    Ok(Actor { user_id, token })
+    let phone = body["user"]["phone"].as_str().unwrap_or_default().to_owned();
+    Ok(Actor { user_id, phone, token })
 }
 
 async fn login(api: &Api, phone: &str) -> Result<Actor, String> {

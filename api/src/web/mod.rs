@@ -109,18 +109,17 @@ async fn signed_in(visit: &Visit) -> Result<(Me, u64), Response> {
     if visit.caller.is_none() {
         return Err(to_sign_in(visit));
     }
-    let api = visit.api();
-    let me: Me = match api.get("/api/v1/me").await {
-        Ok(me) => me,
-        Err(r) if r.status == StatusCode::UNAUTHORIZED => return Err(to_sign_in(visit)),
-        Err(r) => return Err(failed(visit, None, &r)),
-    };
     #[derive(Deserialize)]
     struct Unread {
         unread: u64,
     }
-    let unread = api.get::<Unread>("/api/v1/me/notifications?limit=1").await.map_or(0, |u| u.unread);
-    Ok((me, unread))
+    let api = visit.api();
+    let (me, unread) = tokio::join!(api.get::<Me>("/api/v1/me"), api.get::<Unread>("/api/v1/me/notifications?limit=1"));
+    match me {
+        Ok(me) => Ok((me, unread.map_or(0, |u| u.unread))),
+        Err(r) if r.status == StatusCode::UNAUTHORIZED => Err(to_sign_in(visit)),
+        Err(r) => Err(failed(visit, None, &r)),
+    }
 }
 
 /// A page saying what the API refused, with its status.

@@ -76,18 +76,17 @@ pub async fn page(State(web): State<Web>, visit: Visit, Path(id): Path<Uuid>) ->
 }
 
 async fn show(web: &Web, visit: &Visit, id: Uuid, refusal: Option<&Refusal>) -> Response {
-    let (me, unread) = match signed_in(visit).await {
+    let api = visit.api();
+    let (order_path, events_path) = (format!("/api/v1/orders/{id}"), format!("/api/v1/orders/{id}/events?limit=100"));
+    let (caller, order, events) =
+        tokio::join!(signed_in(visit), api.get::<OrderView>(&order_path), api.get::<Events>(&events_path));
+    let (me, unread) = match caller {
         Ok(found) => found,
         Err(response) => return response,
     };
-    let api = visit.api();
-    let order: OrderView = match api.get(&format!("/api/v1/orders/{id}")).await {
-        Ok(o) => o,
-        Err(r) => return failed(visit, Some(&me), &r),
-    };
-    let events: Events = match api.get(&format!("/api/v1/orders/{id}/events?limit=100")).await {
-        Ok(e) => e,
-        Err(r) => return failed(visit, Some(&me), &r),
+    let (order, events) = match (order, events) {
+        (Ok(order), Ok(events)) => (order, events),
+        (Err(r), _) | (_, Err(r)) => return failed(visit, Some(&me), &r),
     };
     let status: OrderStatus = order.status.into();
     let role = role_of(&me, &order);

@@ -194,6 +194,32 @@ async fn endpoint(state: &AppState, courier: &Courier, w: webhook::Model) -> Res
     if !claim(state, w.id, state.now()).await? {
         return Ok(0);
     }
+    let id = w.id;
+    let delivered = held_endpoint(state, courier, w).await;
+    if delivered.is_err() {
+        // A failed read or write (the database busy, a connection lost) leaves the endpoint
+        // to the next pass at once, not to the lease's end.
+        let _ = release(state, id).await;
+    }
+    delivered
+}
+
+/// Frees this instance's lease on an endpoint.
+async fn release(state: &AppState, id: Uuid) -> Result<(), ApiError> {
+    let tx = begin_write(state.db()?).await?;
+    webhook::Entity::update_many()
+        .col_expr(webhook::Column::LeaseOwner, Expr::value(Option::<Uuid>::None))
+        .col_expr(webhook::Column::LeaseUntil, Expr::value(Option::<DateTime<Utc>>::None))
+        .filter(webhook::Column::Id.eq(id))
+        .filter(webhook::Column::LeaseOwner.eq(*INSTANCE))
+        .exec(&tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// [`endpoint`], its lease taken.
+async fn held_endpoint(state: &AppState, courier: &Courier, w: webhook::Model) -> Result<u32, ApiError> {
     let db = state.db()?;
     let of = feed_of(&w);
     // `cursor`: the endpoint's cursor as stored; `scanned`: the last event looked at.
