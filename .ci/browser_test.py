@@ -14,7 +14,9 @@ Usage: browser_test.py BASE_URL REPORT_DIR AXE_JS
 
 import json
 import os
+import re
 import sys
+import time
 import urllib.request
 
 from playwright.sync_api import expect, sync_playwright
@@ -233,6 +235,53 @@ def main():
         resident.click("button[name=lang]")
         expect(resident.locator("html[lang=en]")).to_be_attached()
         expect(resident.locator("#order .meta .status")).to_have_text("closed")
+
+        # Hotline intake: the dispatcher enters a caller's order and reads out the claim code.
+        desk.goto(BASE + "/desk/intake")
+        caller = "137" + str(time.time_ns() % 10**8).zfill(8)
+        desk.fill("#caller_phone", caller)
+        desk.fill("#caller_name", "张桂兰")
+        desk.select_option("#category_code", "legal_advice")
+        desk.fill("#title", "老人咨询赡养纠纷")
+        desk.fill("#description", "电话来访，希望律师回电")
+        check_page(desk, "hotline-intake")
+        desk.click("form[action='/desk/intake'] button[type=submit]")
+        expect(desk.locator("#claim-code")).to_have_text(re.compile(r"^\d{8}$"))
+        check_page(desk, "hotline-entered")
+        desk.click("a.button.primary")
+        expect(desk.locator("#order .meta .status")).to_have_text("待派单")
+        expect(desk.locator("#order")).to_contain_text(caller)
+
+        # A volunteer's application, approved on the desk.
+        community_id = api("GET", f"/orders/{order_id}", token(who[0]))[1]["community_id"]
+        applicant_phone = "136" + str(time.time_ns() % 10**8).zfill(8)
+        status, signed = api("POST", "/auth/register", body={"phone": applicant_phone, "password": PASSWORD,
+                                                             "display_name": "周志强"})
+        assert status == 201, status
+        status, _ = api("POST", "/volunteers", signed["access_token"], {
+            "skills": ["legal_advice"], "community_id": community_id, "building_ids": [], "bio": "退休教师"})
+        assert status == 201, status
+        desk.goto(BASE + "/desk")
+        application = desk.locator("li.card", has_text="周志强")
+        application.locator("button[value=approve]").click()
+        expect(desk.locator("li.card", has_text="周志强")).to_have_count(0)
+        mine = api("GET", "/me", signed["access_token"])[1]
+        assert [v["status"] for v in mine["volunteers"]] == ["approved"], mine["volunteers"]
+
+        # The public figures, without signing in.
+        _, visitor = context(375)
+        visitor.goto(BASE + "/public")
+        visitor.locator("a.title").first.click()
+        expect(visitor.locator("figure.chart svg")).to_be_visible()
+        check_page(visitor, "public-figures")
+
+        # Her account: data to download, closing.
+        resident.goto(BASE + "/account")
+        with resident.expect_download() as download:
+            resident.click("a[href='/account/export']")
+        exported = json.loads(open(download.value.path(), encoding="utf-8").read())
+        assert any(o["order"]["id"] == order_id for o in exported["orders"]), list(exported)
+        check_page(resident, "account")
 
         # Signing out ends the session: the old cookie opens nothing.
         resident.click("nav form[action='/logout'] button")

@@ -1,14 +1,17 @@
 //! The dispatcher's desk: the community's queue — waiting for dispatch, offered, overdue (in
 //! red), disputed — updated live. Admins see the district's.
 
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::response::Response;
 use maud::{Markup, html};
+use serde::Deserialize;
+use serde_json::json;
+use uuid::Uuid;
 
 use super::layout::Frame;
 use super::resident::Orders;
 use super::session::Visit;
-use super::{Web, failed, signed_in};
+use super::{Form, Web, failed, forbidden, see_other, signed_in};
 use crate::orders::view::OrderView;
 
 pub async fn queue(State(web): State<Web>, visit: Visit) -> Response {
@@ -34,12 +37,18 @@ pub async fn queue(State(web): State<Web>, visit: Visit) -> Response {
             Err(r) => return failed(&visit, Some(&me), &r),
         }
     }
+    let volunteers = api.get::<Volunteers>("/api/v1/volunteers?status=pending&limit=50").await.map(|v| v.items);
+    let volunteers = match volunteers {
+        Ok(v) => v,
+        Err(r) => return failed(&visit, Some(&me), &r),
+    };
     let tz = web.state.timezone();
     let title = frame.t("调度台", "Dispatch desk");
     frame.page(
         title,
         html! {
             h1 { (title) }
+            p { a.button.primary href="/desk/intake" { (frame.t("电话登记", "Hotline intake")) } }
             div id="queue" data-live aria-live="polite" {
                 @for (id, heading, orders) in &sections {
                     section class=(format!("queue q-{id}")) aria-labelledby=(format!("h-{id}")) {
@@ -55,8 +64,63 @@ pub async fn queue(State(web): State<Web>, visit: Visit) -> Response {
                     }
                 }
             }
+            section.queue aria-labelledby="h-volunteers" {
+                h2 id="h-volunteers" { (frame.t("待审核的志愿者", "Volunteers to approve")) " " span.count { (volunteers.len()) } }
+                @if volunteers.is_empty() { p.muted { (frame.t("无", "None")) } }
+                ul.cards {
+                    @for v in &volunteers {
+                        li.card {
+                            p.title { (v.display_name) }
+                            p.meta { (frame.t("技能：", "Skills: ")) (v.skills.join("、")) }
+                            @if !v.bio.is_empty() { p { (v.bio) } }
+                            form.inline method="post" action=(format!("/desk/volunteers/{}", v.id)) {
+                                (frame.csrf())
+                                button.primary type="submit" name="do" value="approve" { (frame.t("批准", "Approve")) }
+                            }
+                            details {
+                                summary { (frame.t("不批准", "Reject")) }
+                                form.stack method="post" action=(format!("/desk/volunteers/{}", v.id)) {
+                                    (frame.csrf())
+                                    label for=(format!("reason-{}", v.id)) { (frame.t("原因", "Reason")) }
+                                    input id=(format!("reason-{}", v.id)) name="reason" required maxlength="500";
+                                    button type="submit" name="do" value="reject" { (frame.t("确认不批准", "Reject")) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
         },
     )
+}
+
+#[derive(Deserialize)]
+struct Volunteers {
+    items: Vec<Volunteer>,
+}
+
+#[derive(Deserialize)]
+struct Volunteer {
+    id: Uuid,
+    display_name: String,
+    skills: Vec<String>,
+    bio: String,
+}
+
+/// Approving or rejecting a volunteer's application.
+pub async fn volunteer(visit: Visit, Path(id): Path<Uuid>, axum::Form(form): Form) -> Response {
+    if !visit.may_post(&form) {
+        return forbidden(&visit);
+    }
+    let (step, body) = match form.get("do") {
+        Some("approve") => ("approve", json!({})),
+        Some("reject") => ("reject", json!({ "reason": form.get("reason").unwrap_or_default() })),
+        _ => return failed(&visit, None, &super::client::Refusal::bad_form()),
+    };
+    match visit.api().post::<serde::de::IgnoredAny>(&format!("/api/v1/volunteers/{id}/{step}"), body).await {
+        Ok(_) => see_other("/desk"),
+        Err(r) => failed(&visit, None, &r),
+    }
 }
 
 fn card(frame: &Frame, o: &OrderView, overdue: bool, tz: chrono_tz::Tz) -> Markup {

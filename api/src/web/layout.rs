@@ -28,6 +28,8 @@ pub struct Me {
 pub struct MeUser {
     pub display_name: String,
     pub roles: Vec<String>,
+    /// The community a dispatcher works for.
+    pub community_id: Option<Uuid>,
     pub home_community_id: Option<Uuid>,
 }
 
@@ -140,12 +142,18 @@ impl Frame<'_> {
                                 }
                             }
                         }
+                        li { a href="/account" { (self.t("账户", "Account")) } }
                         li {
                             form method="post" action="/logout" {
                                 (self.csrf())
                                 button.link type="submit" { (self.t("退出", "Sign out")) }
                             }
                         }
+                    }
+                } @else {
+                    ul {
+                        li { a href="/public" { (self.t("信息公示", "Public figures")) } }
+                        li { a href="/login" { (self.t("登录", "Sign in")) } }
                     }
                 }
             }

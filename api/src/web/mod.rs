@@ -4,12 +4,14 @@
 //! answers and every rule stays in one place. A small script (`web/app.js`) adds live
 //! updates from the event stream and countdowns; every page works without it.
 
+mod account;
 mod assets;
 mod client;
 mod desk;
 mod inbox;
 mod layout;
 mod order;
+mod public;
 mod resident;
 mod session;
 
@@ -53,6 +55,13 @@ pub fn router(state: AppState, api: Router) -> Router {
         .route("/orders/new", get(resident::new_order).post(resident::place_order))
         .route("/orders/{id}", get(order::page).post(order::act))
         .route("/desk", get(desk::queue))
+        .route("/desk/intake", get(resident::intake_page).post(resident::intake))
+        .route("/desk/volunteers/{id}", post(desk::volunteer))
+        .route("/account", get(account::page))
+        .route("/account/export", get(account::export))
+        .route("/account/close", post(account::close))
+        .route("/public", get(public::communities))
+        .route("/public/{id}", get(public::community))
         .route("/inbox", get(inbox::jobs))
         .route("/static/{name}", get(assets::serve))
         .with_state(Web { state, api })

@@ -101,7 +101,77 @@ pub async fn new_order(visit: Visit, Query(chosen): Query<Chosen>) -> Response {
         Err(response) => return response,
     };
     let community = chosen.community.or(me.user.home_community_id);
-    order_form(&visit, &me, unread, community, None, None).await
+    order_form(&visit, &me, unread, community, None, None, Desk::Resident).await
+}
+
+/// Who fills the order form: the resident for herself, or a dispatcher for a caller.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Desk {
+    Resident,
+    Intake,
+}
+
+/// Hotline intake (电话登记): a dispatcher enters the order of a resident who called or
+/// walked in.
+pub async fn intake_page(visit: Visit, Query(chosen): Query<Chosen>) -> Response {
+    let (me, unread) = match signed_in(&visit).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    if !me.staff() {
+        return failed(&visit, Some(&me), &Refusal::forbidden());
+    }
+    let community = chosen.community.or(me.user.community_id);
+    order_form(&visit, &me, unread, community, None, None, Desk::Intake).await
+}
+
+pub async fn intake(State(web): State<Web>, visit: Visit, axum::Form(form): Form) -> Response {
+    if !visit.may_post(&form) {
+        return forbidden(&visit);
+    }
+    let (me, unread) = match signed_in(&visit).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let community = form.text("community_id").and_then(|c| c.parse().ok());
+    let mut body = order_body(&web, &form);
+    body["on_behalf_of_phone"] = json!(form.get("caller_phone").unwrap_or_default());
+    body["channel"] = json!(form.get("channel").unwrap_or("hotline_12345"));
+    if let Some(name) = form.text("caller_name") {
+        body["resident_name"] = json!(name);
+    }
+    let key = form.text("idem").unwrap_or_default().to_owned();
+    let order = match visit.api().post_once::<OrderView>("/api/v1/orders", body, &key).await {
+        Ok(order) => order,
+        Err(refusal) => {
+            return order_form(&visit, &me, unread, community, Some(&form), Some(&refusal), Desk::Intake).await;
+        }
+    };
+    // The claim code is answered once: this page is the only place it is shown.
+    let frame = Frame { visit: &visit, me: Some(&me), unread };
+    let title = frame.t("已登记", "Entered");
+    frame.page(
+        title,
+        html! {
+            h1 { (title) }
+            div.notice role="status" {
+                p { (frame.t("请向来电人读出订单号：", "Read the order's number to the caller: ")) strong.readout { (order.number.as_deref().unwrap_or_default()) } }
+                @if let Some(code) = &order.claim_code {
+                    p {
+                        (frame.t("新账户的认领码（只显示这一次）：", "The new account's claim code (shown this once): "))
+                        strong.readout #claim-code { (code) }
+                    }
+                    p.muted { (frame.t("居民凭手机号和认领码在“认领账户”设置密码。", "The resident sets a password with her phone and this code.")) }
+                } @else if let Some(note) = &order.claim_code_note {
+                    p.muted { (note) }
+                }
+            }
+            p {
+                a.button.primary href=(format!("/orders/{}", order.id)) { (frame.t("去派单", "Dispatch it")) } " "
+                a.button href="/desk/intake" { (frame.t("再登记一单", "Enter another")) }
+            }
+        },
+    )
 }
 
 pub async fn place_order(State(web): State<Web>, visit: Visit, axum::Form(form): Form) -> Response {
@@ -117,7 +187,7 @@ pub async fn place_order(State(web): State<Web>, visit: Visit, axum::Form(form):
     let key = form.text("idem").unwrap_or_default().to_owned();
     match visit.api().post_once::<OrderView>("/api/v1/orders", body, &key).await {
         Ok(order) => see_other(&format!("/orders/{}", order.id)),
-        Err(refusal) => order_form(&visit, &me, unread, community, Some(&form), Some(&refusal)).await,
+        Err(refusal) => order_form(&visit, &me, unread, community, Some(&form), Some(&refusal), Desk::Resident).await,
     }
 }
 
@@ -162,9 +232,13 @@ async fn order_form(
     community: Option<Uuid>,
     values: Option<&Fields>,
     refusal: Option<&Refusal>,
+    desk: Desk,
 ) -> Response {
     let frame = Frame { visit, me: Some(me), unread };
-    let title = frame.t("我要下单", "Order a service");
+    let (title, action) = match desk {
+        Desk::Resident => (frame.t("我要下单", "Order a service"), "/orders/new"),
+        Desk::Intake => (frame.t("电话登记", "Hotline intake"), "/desk/intake"),
+    };
     let api = visit.api();
     let Some(community) = community else {
         let communities: Page<Community> = match api.get("/api/v1/communities?limit=100").await {
@@ -178,7 +252,7 @@ async fn order_form(
                 p { (frame.t("您住在哪个社区？", "Which community do you live in?")) }
                 ul.cards {
                     @for c in &communities.items {
-                        li.card { a href=(format!("/orders/new?community={}", c.id)) { (c.name) } }
+                        li.card { a href=(format!("{action}?community={}", c.id)) { (c.name) } }
                     }
                 }
             },
@@ -204,10 +278,24 @@ async fn order_form(
         html! {
             h1 { (title) }
             @if let Some(r) = refusal { (frame.notice(&r.message(), true)) }
-            form.stack method="post" action="/orders/new" {
+            form.stack method="post" action=(action) {
                 (frame.csrf())
                 input type="hidden" name="community_id" value=(community);
                 input type="hidden" name="idem" value=(idem);
+                @if desk == Desk::Intake {
+                    label for="caller_phone" { (frame.t("来电人手机号", "Caller's mobile number")) }
+                    input #caller_phone name="caller_phone" type="tel" inputmode="numeric" required value=(value("caller_phone"));
+                    (field_error(error("on_behalf_of_phone")))
+                    label for="caller_name" { (frame.t("来电人姓名（新居民必填）", "Caller's name (needed for a new resident)")) }
+                    input #caller_name name="caller_name" maxlength="50" value=(value("caller_name"));
+                    (field_error(error("resident_name")))
+                    label for="channel" { (frame.t("来源", "Channel")) }
+                    select #channel name="channel" {
+                        @for (code, zh, en) in [("hotline_12345", "12345热线", "12345 hotline"), ("walk_in", "上门", "walk-in"), ("wechat_group", "微信群", "WeChat group")] {
+                            option value=(code) selected[value("channel") == code] { (if visit.en() { en } else { zh }) }
+                        }
+                    }
+                }
                 label for="category_code" { (frame.t("服务类别", "Service")) }
                 select #category_code name="category_code" required {
                     @for c in &categories.items {
@@ -260,10 +348,16 @@ async fn order_form(
                 label for="preferred_start" { (frame.t("希望上门时间（可不填）", "Preferred time (optional)")) }
                 input #preferred_start name="preferred_start" type="datetime-local" value=(value("preferred_start"));
                 (field_error(error("preferred_start")))
-                label for="contact_phone" { (frame.t("联系电话（默认本人手机号）", "Contact phone (default: yours)")) }
+                label for="contact_phone" { (match desk {
+                    Desk::Resident => frame.t("联系电话（默认本人手机号）", "Contact phone (default: yours)"),
+                    Desk::Intake => frame.t("联系电话（默认来电人手机号）", "Contact phone (default: the caller's)"),
+                }) }
                 input #contact_phone name="contact_phone" type="tel" inputmode="numeric" value=(value("contact_phone"));
                 (field_error(error("contact_phone")))
-                button.primary type="submit" { (frame.t("提交订单", "Place the order")) }
+                button.primary type="submit" { (match desk {
+                    Desk::Resident => frame.t("提交订单", "Place the order"),
+                    Desk::Intake => frame.t("登记", "Enter the order"),
+                }) }
             }
         },
     )
