@@ -236,6 +236,14 @@ def main():
         expect(resident.locator("html[lang=en]")).to_be_attached()
         expect(resident.locator("#order .meta .status")).to_have_text("closed")
 
+        # An internal note: the desk sees it, the resident never does.
+        desk.goto(f"{BASE}/orders/{order_id}")
+        desk.fill("#note", "已电话回访，居民满意")
+        desk.click("button[value=note]")
+        expect(desk.locator("section[aria-labelledby=h-notes]")).to_contain_text("已电话回访，居民满意")
+        resident.goto(f"{BASE}/orders/{order_id}")
+        expect(resident.locator("main")).not_to_contain_text("已电话回访")
+
         # Hotline intake: the dispatcher enters a caller's order and reads out the claim code.
         desk.goto(BASE + "/desk/intake")
         caller = "137" + str(time.time_ns() % 10**8).zfill(8)

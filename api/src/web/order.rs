@@ -37,6 +37,17 @@ struct Event {
 }
 
 #[derive(Deserialize)]
+struct Notes {
+    items: Vec<Note>,
+}
+
+#[derive(Deserialize)]
+struct Note {
+    body: String,
+    created_at: DateTime<Utc>,
+}
+
+#[derive(Deserialize)]
 struct Candidates {
     items: Vec<Candidate>,
 }
@@ -90,11 +101,29 @@ async fn show(web: &Web, visit: &Visit, id: Uuid, refusal: Option<&Refusal>) -> 
     };
     let status: OrderStatus = order.status.into();
     let role = role_of(&me, &order);
-    let candidates = if role == Some(ActorRole::Dispatcher) && status == OrderStatus::Pending {
-        api.get::<Candidates>(&format!("/api/v1/orders/{id}/candidates")).await.map(|c| c.items).unwrap_or_default()
-    } else {
-        Vec::new()
-    };
+    let staff = role == Some(ActorRole::Dispatcher);
+    let (candidates, notes) = tokio::join!(
+        async {
+            if staff && status == OrderStatus::Pending {
+                api.get::<Candidates>(&format!("/api/v1/orders/{id}/candidates"))
+                    .await
+                    .map(|c| c.items)
+                    .unwrap_or_default()
+            } else {
+                Vec::new()
+            }
+        },
+        async {
+            if staff {
+                api.get::<Notes>(&format!("/api/v1/orders/{id}/notes?limit=100"))
+                    .await
+                    .map(|n| n.items)
+                    .unwrap_or_default()
+            } else {
+                Vec::new()
+            }
+        }
+    );
     let frame = Frame { visit, me: Some(&me), unread };
     let tz = web.state.timezone();
     let rated = events.items.iter().any(|e| e.action == Action::Rated);
@@ -144,6 +173,22 @@ async fn show(web: &Web, visit: &Visit, id: Uuid, refusal: Option<&Refusal>) -> 
             }
             section.actions aria-label=(frame.t("可以做的", "What you can do")) {
                 (actions(&frame, &order, may, rated, &candidates))
+            }
+            @if staff {
+                section aria-labelledby="h-notes" {
+                    h2 id="h-notes" { (frame.t("内部备注（居民看不到）", "Internal notes (residents do not see them)")) }
+                    ul.cards {
+                        @for n in &notes {
+                            li.card { p { (n.body) } p.meta { (frame.time(n.created_at, tz)) } }
+                        }
+                    }
+                    form.stack method="post" action=(format!("/orders/{}", order.id)) {
+                        (frame.csrf())
+                        label for="note" { (frame.t("添加备注", "Add a note")) }
+                        textarea #note name="body" required maxlength="2000" rows="2" {}
+                        button type="submit" name="do" value="note" { (frame.t("保存备注", "Save the note")) }
+                    }
+                }
             }
         },
     )
@@ -250,6 +295,25 @@ fn actions(
                 (with_reason("release", frame.t("确认退回", "Release")))
             }
         }
+        @if may(Action::Resolved) {
+            form.stack method="post" action=(post) {
+                (frame.csrf())
+                fieldset {
+                    legend { (frame.t("处理异议", "Resolve the dispute")) }
+                    label.choice { input type="radio" name="outcome" value="redo" required; " " (frame.t("重新派单（再做一次）", "Dispatch again (redo)")) }
+                    label.choice { input type="radio" name="outcome" value="close"; " " (frame.t("维持完成，结束订单", "The job stands: close")) }
+                }
+                label for="reason-resolve" { (frame.t("处理说明", "Reason")) }
+                input #reason-resolve name="reason" required maxlength="500";
+                button type="submit" name="do" value="resolve" { (frame.t("提交处理", "Resolve")) }
+            }
+        }
+        @if may(Action::Reassigned) {
+            details {
+                summary { (frame.t("改派", "Reassign")) }
+                (with_reason("reassign", frame.t("收回并重新派单", "Take back to dispatch again")))
+            }
+        }
         @if may(Action::Disputed) {
             details {
                 summary { (frame.t("有异议", "Dispute")) }
@@ -273,7 +337,11 @@ pub async fn act(State(web): State<Web>, visit: Visit, Path(id): Path<Uuid>, axu
     let Some((step, body)) = step(&form) else {
         return failed(&visit, None, &Refusal::bad_form());
     };
-    match visit.api().post::<serde::de::IgnoredAny>(&format!("/api/v1/orders/{id}/{step}"), body).await {
+    let path = match step {
+        "notes" => format!("/api/v1/orders/{id}/notes"),
+        step => format!("/api/v1/orders/{id}/{step}"),
+    };
+    match visit.api().post::<serde::de::IgnoredAny>(&path, body).await {
         Ok(_) => see_other(
             form.text("back")
                 .filter(|b| b.starts_with('/') && !b.starts_with("//"))
@@ -299,6 +367,12 @@ fn step(form: &Fields) -> Option<(&'static str, Value)> {
             ("complete", body)
         }
         "release" => ("release", reason()),
+        "reassign" => ("reassign", reason()),
+        "resolve" => (
+            "resolve",
+            json!({ "outcome": form.get("outcome").unwrap_or_default(), "reason": form.get("reason").unwrap_or_default() }),
+        ),
+        "note" => ("notes", json!({ "body": form.get("body").unwrap_or_default() })),
         "withdraw" => ("withdraw", reason()),
         "confirm" => ("confirm", json!({})),
         "dispute" => ("dispute", reason()),
