@@ -276,6 +276,16 @@ def main():
         mine = api("GET", "/me", signed["access_token"])[1]
         assert [v["status"] for v in mine["volunteers"]] == ["approved"], mine["volunteers"]
 
+        # The community's figures, and its orders as CSV.
+        desk.goto(BASE + "/desk")
+        desk.click("a[href='/desk/figures']")
+        expect(desk.locator("figure.chart svg rect").first).to_be_attached()
+        check_page(desk, "desk-figures")
+        with desk.expect_download() as download:
+            desk.click("a[href^='/desk/export.csv']")
+        csv_text = open(download.value.path(), encoding="utf-8-sig").read()
+        assert number in csv_text, csv_text[:200]
+
         # The public figures, without signing in.
         _, visitor = context(375)
         visitor.goto(BASE + "/public")

@@ -48,7 +48,10 @@ pub async fn queue(State(web): State<Web>, visit: Visit) -> Response {
         title,
         html! {
             h1 { (title) }
-            p { a.button.primary href="/desk/intake" { (frame.t("电话登记", "Hotline intake")) } }
+            p {
+                a.button.primary href="/desk/intake" { (frame.t("电话登记", "Hotline intake")) } " "
+                a.button href="/desk/figures" { (frame.t("服务统计", "Figures")) }
+            }
             div id="queue" data-live aria-live="polite" {
                 @for (id, heading, orders) in &sections {
                     section class=(format!("queue q-{id}")) aria-labelledby=(format!("h-{id}")) {

@@ -8,10 +8,10 @@ mod account;
 mod assets;
 mod client;
 mod desk;
+mod figures;
 mod inbox;
 mod layout;
 mod order;
-mod public;
 mod resident;
 mod session;
 
@@ -57,11 +57,13 @@ pub fn router(state: AppState, api: Router) -> Router {
         .route("/desk", get(desk::queue))
         .route("/desk/intake", get(resident::intake_page).post(resident::intake))
         .route("/desk/volunteers/{id}", post(desk::volunteer))
+        .route("/desk/figures", get(figures::staff))
+        .route("/desk/export.csv", get(figures::export))
         .route("/account", get(account::page))
         .route("/account/export", get(account::export))
         .route("/account/close", post(account::close))
-        .route("/public", get(public::communities))
-        .route("/public/{id}", get(public::community))
+        .route("/public", get(figures::communities))
+        .route("/public/{id}", get(figures::community))
         .route("/inbox", get(inbox::jobs))
         .route("/static/{name}", get(assets::serve))
         .with_state(Web { state, api })
