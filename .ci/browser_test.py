@@ -23,7 +23,7 @@ from playwright.sync_api import expect, sync_playwright
 
 BASE, REPORT, AXE = sys.argv[1], sys.argv[2], sys.argv[3]
 PASSWORD = "shenbian-demo-2026"
-RESIDENT, PARTNER = "13900000400", "13900000200"
+RESIDENT, PARTNER, VOLUNTEER, ADMIN = "13900000400", "13900000200", "13900000300", "13900000000"
 DISPATCHERS = ["13900000100", "13900000101", "13900000102"]
 PARTNER_NAME = "明理律师事务所"
 LIVE = 10_000  # ms: how long a live update may take before the test fails
@@ -285,6 +285,28 @@ def main():
             desk.click("a[href^='/desk/export.csv']")
         csv_text = open(download.value.path(), encoding="utf-8-sig").read()
         assert number in csv_text, csv_text[:200]
+
+        # A volunteer's inbox shows her hours.
+        _, volunteer = context(375)
+        sign_in(volunteer, VOLUNTEER)
+        expect(volunteer).to_have_url(BASE + "/inbox")
+        expect(volunteer.locator("section[aria-labelledby^=h-hours] .readout")).to_contain_text("小时")
+        check_page(volunteer, "volunteer-inbox")
+
+        # The district admin: partners to vet, a new staff account, the audit log.
+        _, admin = context(1280)
+        sign_in(admin, ADMIN)
+        expect(admin).to_have_url(BASE + "/admin")
+        staff_phone = "135" + str(time.time_ns() % 10**8).zfill(8)
+        admin.fill("#staff-name", "赵敏")
+        admin.fill("#staff-phone", staff_phone)
+        admin.fill("#staff-password", "staff-password-2026")
+        admin.select_option("#staff-role", "dispatcher")
+        check_page(admin, "admin")
+        admin.click("form[action='/admin/staff'] button[type=submit]")
+        expect(admin.locator("section[aria-labelledby=h-audit]")).to_contain_text("user.create")
+        status, _ = api("POST", "/auth/login", body={"phone": staff_phone, "password": "staff-password-2026"})
+        assert status == 200, "the new dispatcher signs in"
 
         # The public figures, without signing in.
         _, visitor = context(375)

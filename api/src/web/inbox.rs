@@ -19,6 +19,20 @@ struct Jobs {
 }
 
 #[derive(Deserialize)]
+struct Hours {
+    community: String,
+    total_minutes: i64,
+    items: Vec<HoursEntry>,
+}
+
+#[derive(Deserialize)]
+struct HoursEntry {
+    service: Option<String>,
+    date: chrono::NaiveDate,
+    minutes: i32,
+}
+
+#[derive(Deserialize)]
 struct Job {
     kind: String,
     provider_id: Uuid,
@@ -31,10 +45,18 @@ pub async fn jobs(State(web): State<Web>, visit: Visit) -> Response {
         Ok(found) => found,
         Err(response) => return response,
     };
-    let jobs: Jobs = match visit.api().get("/api/v1/jobs?limit=100").await {
+    let api = visit.api();
+    let jobs: Jobs = match api.get("/api/v1/jobs?limit=100").await {
         Ok(j) => j,
         Err(r) => return failed(&visit, Some(&me), &r),
     };
+    // A volunteer's hours, per community she serves.
+    let mut hours = Vec::new();
+    for v in me.volunteers.iter().filter(|v| v.status == "approved") {
+        if let Ok(record) = api.get::<Hours>(&format!("/api/v1/volunteers/{}/hours?limit=5", v.volunteer_id)).await {
+            hours.push(record);
+        }
+    }
     let frame = Frame { visit: &visit, me: Some(&me), unread };
     let tz = web.state.timezone();
     let (offers, assigned): (Vec<&Job>, Vec<&Job>) = jobs.items.iter().partition(|j| j.kind == "offer");
@@ -62,6 +84,17 @@ pub async fn jobs(State(web): State<Web>, visit: Visit) -> Response {
                                     button.primary type="submit" name="do" value="accept" { (frame.t("接单", "Accept")) }
                                 }
                                 " " a href=(format!("/orders/{}", j.order.id)) { (frame.t("查看或拒单", "View or decline")) }
+                            }
+                        }
+                    }
+                }
+                @for (i, h) in hours.iter().enumerate() {
+                    section aria-labelledby=(format!("h-hours-{i}")) {
+                        h2 id=(format!("h-hours-{i}")) { (frame.t("志愿服务时长", "Volunteer hours")) " · " (h.community) }
+                        p.readout { (format!("{:.1}", h.total_minutes as f64 / 60.0)) " " (frame.t("小时", "hours")) }
+                        ul {
+                            @for e in &h.items {
+                                li { (e.date) " · " (e.service.as_deref().unwrap_or_default()) " · " (e.minutes) " " (frame.t("分钟", "min")) }
                             }
                         }
                     }

@@ -131,6 +131,9 @@ impl Frame<'_> {
                         @if me.staff() {
                             li { a href="/desk" { (self.t("调度台", "Desk")) } }
                         }
+                        @if me.is("admin") {
+                            li { a href="/admin" { (self.t("区管理", "Admin")) } }
+                        }
                         @if me.provider() {
                             li { a href="/inbox" { (self.t("接单", "Jobs")) } }
                         }

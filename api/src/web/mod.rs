@@ -5,6 +5,7 @@
 //! updates from the event stream and countdowns; every page works without it.
 
 mod account;
+mod admin;
 mod assets;
 mod client;
 mod desk;
@@ -59,6 +60,9 @@ pub fn router(state: AppState, api: Router) -> Router {
         .route("/desk/volunteers/{id}", post(desk::volunteer))
         .route("/desk/figures", get(figures::staff))
         .route("/desk/export.csv", get(figures::export))
+        .route("/admin", get(admin::page))
+        .route("/admin/partners/{id}", post(admin::partner))
+        .route("/admin/staff", post(admin::staff))
         .route("/account", get(account::page))
         .route("/account/export", get(account::export))
         .route("/account/close", post(account::close))
@@ -157,8 +161,10 @@ async fn home(visit: Visit) -> Response {
         Ok(found) => found,
         Err(response) => return response,
     };
-    if me.staff() {
+    if me.is("dispatcher") {
         see_other("/desk")
+    } else if me.is("admin") {
+        see_other("/admin")
     } else if me.provider() {
         see_other("/inbox")
     } else {
