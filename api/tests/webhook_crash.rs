@@ -60,14 +60,16 @@ async fn place_orders(api: &Api, d: &District, n: usize) {
     }
 }
 
-/// Waits (polling the receiver, bounded) until `done` holds.
-async fn until(receiver: &Receiver, what: &str, done: impl Fn(&[(i64, bool)]) -> bool) {
+/// Waits (polling the receiver, bounded) until `done` holds; whether it did.
+async fn until(receiver: &Receiver, done: impl Fn(&[(i64, bool)]) -> bool) -> bool {
     let deadline = Instant::now() + WITHIN;
     loop {
         if done(&receiver.got.lock().unwrap()) {
-            return;
+            return true;
         }
-        assert!(Instant::now() < deadline, "{what} within {WITHIN:?}");
+        if Instant::now() >= deadline {
+            return false;
+        }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -106,7 +108,8 @@ async fn webhook_deliveries_survive_kill_9_at_least_once_and_in_order() {
         let before = receiver.got.lock().unwrap().len();
         place_orders(&api, &d, ORDERS_PER_ROUND).await;
         // The kill comes with deliveries under way: some of this round's sent, not all.
-        until(&receiver, "deliveries under way", |got| got.len() >= before + ORDERS_PER_ROUND / 4).await;
+        let under_way = until(&receiver, |got| got.len() >= before + ORDERS_PER_ROUND / 4).await;
+        assert!(under_way, "deliveries under way within {WITHIN:?}");
         server.kill9();
         eprintln!("webhook_crash: killed in round {round} after {} deliveries", receiver.got.lock().unwrap().len());
         server = Shenbian::start(&store, &settings);
@@ -136,11 +139,23 @@ async fn webhook_deliveries_survive_kill_9_at_least_once_and_in_order() {
     let first_delivered = *all.iter().find(|s| receiver.got.lock().unwrap().iter().any(|(g, _)| g == *s)).unwrap();
     // The endpoint receives what was committed after it was registered.
     let owed: BTreeSet<i64> = all.into_iter().filter(|s| *s >= first_delivered).collect();
-    until(&receiver, "every event delivered", |got| {
+    let all_delivered = until(&receiver, |got| {
         let seen: HashSet<i64> = got.iter().map(|(s, _)| *s).collect();
         owed.iter().all(|s| seen.contains(s))
     })
     .await;
+    if !all_delivered {
+        // What the endpoint and its last attempts say, for whoever reads the failure.
+        let (endpoint_path, attempts_path) =
+            (format!("/api/v1/webhooks/{hook}"), format!("/api/v1/webhooks/{hook}/attempts?limit=5"));
+        let endpoint = api.expect(200, reqwest::Method::GET, &endpoint_path, &d.admin.token, None).await;
+        let attempts = api.expect(200, reqwest::Method::GET, &attempts_path, &d.admin.token, None).await;
+        let got = receiver.got.lock().unwrap().len();
+        panic!(
+            "every event delivered within {WITHIN:?}: {got} deliveries of {} owed; the endpoint: {endpoint}; its last attempts: {attempts}",
+            owed.len()
+        );
+    }
 
     let got = receiver.got.lock().unwrap().clone();
     assert!(got.iter().all(|(_, verified)| *verified), "every delivery verifies");
