@@ -286,6 +286,11 @@ def main():
         csv_text = open(download.value.path(), encoding="utf-8-sig").read()
         assert number in csv_text, csv_text[:200]
 
+        # The partners serving the community and their contracts.
+        desk.goto(BASE + "/desk/partners")
+        expect(desk.locator("main table").first).to_contain_text(PARTNER_NAME)
+        check_page(desk, "desk-partners")
+
         # A volunteer's inbox shows her hours.
         _, volunteer = context(375)
         sign_in(volunteer, VOLUNTEER)

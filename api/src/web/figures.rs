@@ -117,9 +117,16 @@ pub async fn community(visit: Visit, Path(id): Path<Uuid>) -> Response {
         .await
 }
 
+/// The community a staff page is about (`?community=`; a dispatcher's own by default).
 #[derive(Deserialize)]
 pub struct Window {
     community: Option<Uuid>,
+}
+
+impl Window {
+    pub fn community(&self) -> Option<Uuid> {
+        self.community
+    }
 }
 
 /// The community's figures for its staff: every provider, nothing suppressed, with the

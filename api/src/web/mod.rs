@@ -13,6 +13,7 @@ mod figures;
 mod inbox;
 mod layout;
 mod order;
+mod partners;
 mod resident;
 mod session;
 
@@ -59,6 +60,7 @@ pub fn router(state: AppState, api: Router) -> Router {
         .route("/desk/intake", get(resident::intake_page).post(resident::intake))
         .route("/desk/volunteers/{id}", post(desk::volunteer))
         .route("/desk/figures", get(figures::staff))
+        .route("/desk/partners", get(partners::page))
         .route("/desk/export.csv", get(figures::export))
         .route("/admin", get(admin::page))
         .route("/admin/partners/{id}", post(admin::partner))
