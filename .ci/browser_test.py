@@ -313,6 +313,34 @@ def main():
         status, _ = api("POST", "/auth/login", body={"phone": staff_phone, "password": "staff-password-2026"})
         assert status == 200, "the new dispatcher signs in"
 
+        # The catalogue and the places.
+        admin.goto(BASE + "/admin/categories")
+        card = admin.locator("li.card", has_text="housekeeping")
+        card.locator("button[value=deactivate]").click()
+        expect(admin.locator("li.card", has_text="housekeeping").locator("button[value=activate]")).to_be_visible()
+        status, listed = api("GET", "/categories/housekeeping")
+        assert status == 200 and listed["active"] is False, listed
+        admin.locator("li.card", has_text="housekeeping").locator("button[value=activate]").click()
+        check_page(admin, "admin-categories")
+        admin.goto(BASE + "/admin/places")
+        first_building = admin.locator("form[action$='/buildings'] input[name=name]").first
+        first_building.fill("9号楼")
+        first_building.press("Enter")
+        expect(admin.locator("main")).to_contain_text("9号楼")
+        check_page(admin, "admin-places")
+
+        # Large type on the staff's and the partner's pages, at 375 px.
+        for page, paths in ((desk, ["/desk", f"/orders/{order_id}", "/desk/figures"]), (partner, ["/inbox"]),
+                            (admin, ["/admin"])):
+            page.context.add_cookies([{"name": "sb_large", "value": "1", "url": BASE}])
+            page.set_viewport_size({"width": 375, "height": 800})
+            for path in paths:
+                page.goto(BASE + path)
+                expect(page.locator("html.large")).to_be_attached()
+                overflow = page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
+                assert not overflow, f"{path} in large type overflows 375 px"
+                check_page(page, "large" + path.replace("/", "-").replace(order_id, "order"))
+
         # The public figures, without signing in.
         _, visitor = context(375)
         visitor.goto(BASE + "/public")

@@ -83,6 +83,11 @@ async fn show(
         html! {
             h1 { (title) }
             @if let Some(r) = refusal { (frame.notice(&r.message(), true)) }
+            p {
+                a.button href="/admin/categories" { (frame.t("服务类别与时限", "Services and service levels")) } " "
+                a.button href="/admin/places" { (frame.t("社区、小区与楼栋", "Communities and places")) } " "
+                a.button href="/desk/partners" { (frame.t("合伙人与契约", "Partners and contracts")) }
+            }
             section aria-labelledby="h-partners" {
                 h2 id="h-partners" { (frame.t("待审核的合伙人", "Partners to vet")) " " span.count { (partners.len()) } }
                 @if partners.is_empty() { p.muted { (frame.t("无", "None")) } }

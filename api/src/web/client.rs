@@ -92,6 +92,10 @@ impl Api {
         self.json(Method::POST, path, Some(body), None).await
     }
 
+    pub async fn patch<T: DeserializeOwned>(&self, path: &str, body: Value) -> Result<T, Refusal> {
+        self.json(Method::PATCH, path, Some(body), None).await
+    }
+
     /// A `POST` that the API answers once per key (order creation).
     pub async fn post_once<T: DeserializeOwned>(&self, path: &str, body: Value, key: &str) -> Result<T, Refusal> {
         self.json(Method::POST, path, Some(body), Some(key)).await

@@ -51,7 +51,8 @@ pub async fn queue(State(web): State<Web>, visit: Visit) -> Response {
             p {
                 a.button.primary href="/desk/intake" { (frame.t("电话登记", "Hotline intake")) } " "
                 a.button href="/desk/figures" { (frame.t("服务统计", "Figures")) } " "
-                a.button href="/desk/partners" { (frame.t("合伙人与契约", "Partners and contracts")) }
+                a.button href="/desk/partners" { (frame.t("合伙人与契约", "Partners and contracts")) } " "
+                a.button href="/admin/places" { (frame.t("小区与楼栋", "Compounds and buildings")) }
             }
             div id="queue" data-live aria-live="polite" {
                 @for (id, heading, orders) in &sections {

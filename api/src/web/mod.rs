@@ -7,6 +7,7 @@
 mod account;
 mod admin;
 mod assets;
+mod catalogue;
 mod client;
 mod desk;
 mod figures;
@@ -65,6 +66,12 @@ pub fn router(state: AppState, api: Router) -> Router {
         .route("/admin", get(admin::page))
         .route("/admin/partners/{id}", post(admin::partner))
         .route("/admin/staff", post(admin::staff))
+        .route("/admin/categories", get(catalogue::categories).post(catalogue::create_category))
+        .route("/admin/categories/{code}", post(catalogue::change_category))
+        .route("/admin/places", get(catalogue::places))
+        .route("/admin/communities", post(catalogue::add_community))
+        .route("/admin/communities/{id}/compounds", post(catalogue::add_compound))
+        .route("/admin/compounds/{id}/buildings", post(catalogue::add_building))
         .route("/account", get(account::page))
         .route("/account/export", get(account::export))
         .route("/account/close", post(account::close))
