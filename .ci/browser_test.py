@@ -291,6 +291,23 @@ def main():
         expect(desk.locator("main table").first).to_contain_text(PARTNER_NAME)
         check_page(desk, "desk-partners")
 
+        # A contract: the desk records it, the partner's admin signs it in the inbox, the desk
+        # puts it in force.
+        desk.goto(BASE + "/desk/partners")
+        desk.select_option("#contract-partner", label=PARTNER_NAME)
+        desk.fill("#contract-title", "心理疏导进社区契约")
+        desk.check("input[name=category_codes][value=counselling]")
+        desk.fill("#valid-from", "2026-01-01")
+        desk.fill("#valid-to", "2027-12-31")
+        desk.click("form[action='/desk/contracts'] button[type=submit]")
+        row = desk.locator("tr", has_text="心理疏导进社区契约")
+        expect(row).to_contain_text("draft")
+        partner.goto(BASE + "/inbox")
+        partner.locator("li.card", has_text="心理疏导进社区契约").locator("button[value=sign]").click()
+        desk.goto(BASE + "/desk/partners")
+        desk.locator("tr", has_text="心理疏导进社区契约").locator("button[value=activate]").click()
+        expect(desk.locator("tr", has_text="心理疏导进社区契约")).to_contain_text("active")
+
         # A volunteer's inbox shows her hours.
         _, volunteer = context(375)
         sign_in(volunteer, VOLUNTEER)

@@ -19,6 +19,20 @@ struct Jobs {
 }
 
 #[derive(Deserialize)]
+struct Contracts {
+    items: Vec<Draft>,
+}
+
+#[derive(Deserialize)]
+struct Draft {
+    id: Uuid,
+    title: String,
+    category_codes: Vec<String>,
+    valid_from: chrono::NaiveDate,
+    valid_to: chrono::NaiveDate,
+}
+
+#[derive(Deserialize)]
 struct Hours {
     community: String,
     total_minutes: i64,
@@ -49,6 +63,13 @@ pub async fn jobs(State(web): State<Web>, visit: Visit) -> Response {
     let jobs: Jobs = match api.get("/api/v1/jobs?limit=100").await {
         Ok(j) => j,
         Err(r) => return failed(&visit, Some(&me), &r),
+    };
+    // Contracts waiting for the signature of a partner this caller is the admin of.
+    let signs = me.partners.iter().any(|m| m.role == "admin");
+    let drafts = if signs {
+        api.get::<Contracts>("/api/v1/contracts?status=draft&limit=50").await.map(|c| c.items).unwrap_or_default()
+    } else {
+        Vec::new()
     };
     // A volunteer's hours, per community she serves.
     let mut hours = Vec::new();
@@ -84,6 +105,23 @@ pub async fn jobs(State(web): State<Web>, visit: Visit) -> Response {
                                     button.primary type="submit" name="do" value="accept" { (frame.t("接单", "Accept")) }
                                 }
                                 " " a href=(format!("/orders/{}", j.order.id)) { (frame.t("查看或拒单", "View or decline")) }
+                            }
+                        }
+                    }
+                }
+                @if !drafts.is_empty() {
+                    section aria-labelledby="h-drafts" {
+                        h2 id="h-drafts" { (frame.t("待签署的契约", "Contracts to sign")) }
+                        ul.cards {
+                            @for c in &drafts {
+                                li.card {
+                                    p.title { (c.title) }
+                                    p.meta { (c.valid_from) " – " (c.valid_to) " · " (c.category_codes.join(", ")) }
+                                    form.inline method="post" action=(format!("/desk/contracts/{}", c.id)) {
+                                        (frame.csrf())
+                                        button.primary type="submit" name="do" value="sign" { (frame.t("签署", "Sign")) }
+                                    }
+                                }
                             }
                         }
                     }

@@ -36,6 +36,9 @@ pub struct MeUser {
 #[derive(Debug, Deserialize)]
 pub struct Membership {
     pub partner_id: Uuid,
+    /// `admin` or `member`.
+    #[serde(default)]
+    pub role: String,
     pub partner_status: String,
 }
 

@@ -62,6 +62,8 @@ pub fn router(state: AppState, api: Router) -> Router {
         .route("/desk/volunteers/{id}", post(desk::volunteer))
         .route("/desk/figures", get(figures::staff))
         .route("/desk/partners", get(partners::page))
+        .route("/desk/contracts", post(partners::record))
+        .route("/desk/contracts/{id}", post(partners::step))
         .route("/desk/export.csv", get(figures::export))
         .route("/admin", get(admin::page))
         .route("/admin/partners/{id}", post(admin::partner))
