@@ -23,12 +23,10 @@ pub async fn page(visit: Visit) -> Response {
 fn show(visit: &Visit, me: &Me, unread: u64, refusal: Option<&Refusal>) -> Response {
     let frame = Frame { visit, me: Some(me), unread };
     let title = frame.t("账户", "Account");
-    frame.page_with(
-        refusal.map_or(StatusCode::OK, |r| r.status),
+    frame.titled(
         title,
+        refusal,
         html! {
-            h1 { (title) }
-            @if let Some(r) = refusal { (frame.notice(&r.message(), true)) }
             p { (me.user.display_name) }
             h2 { (frame.t("我的数据", "My data")) }
             p { a.button href="/account/export" download="shenbian-export.json" { (frame.t("下载我的全部数据（JSON）", "Download all my data (JSON)")) } }

@@ -2,7 +2,6 @@
 //! the latest entries of the audit log.
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::{DateTime, Utc};
 use maud::html;
@@ -10,15 +9,10 @@ use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
 
-use super::client::Refusal;
+use super::client::{List, Refusal};
 use super::layout::{Frame, Me};
 use super::session::Visit;
 use super::{Fields, Form, Web, failed, forbidden, see_other, signed_in};
-
-#[derive(Deserialize)]
-struct Page<T> {
-    items: Vec<T>,
-}
 
 #[derive(Deserialize)]
 struct Partner {
@@ -65,9 +59,9 @@ async fn show(
     }
     let api = visit.api();
     let (partners, audit, communities) = tokio::join!(
-        api.get::<Page<Partner>>("/api/v1/partners?status=pending&limit=50"),
-        api.get::<Page<Entry>>("/api/v1/audit?limit=30"),
-        api.get::<Page<Community>>("/api/v1/communities?limit=100"),
+        api.get::<List<Partner>>("/api/v1/partners?status=pending&limit=50"),
+        api.get::<List<Entry>>("/api/v1/audit?limit=30"),
+        api.get::<List<Community>>("/api/v1/communities?limit=100"),
     );
     let (partners, audit, communities) = match (partners, audit, communities) {
         (Ok(p), Ok(a), Ok(c)) => (p.items, a.items, c.items),
@@ -77,12 +71,10 @@ async fn show(
     let tz = web.state.timezone();
     let value = |name: &str| values.and_then(|v| v.get(name)).unwrap_or_default().to_owned();
     let title = frame.t("区管理", "District admin");
-    frame.page_with(
-        refusal.map_or(StatusCode::OK, |r| r.status),
+    frame.titled(
         title,
+        refusal,
         html! {
-            h1 { (title) }
-            @if let Some(r) = refusal { (frame.notice(&r.message(), true)) }
             p {
                 a.button href="/admin/categories" { (frame.t("服务类别与时限", "Services and service levels")) } " "
                 a.button href="/admin/places" { (frame.t("社区、小区与楼栋", "Communities and places")) } " "
@@ -101,15 +93,8 @@ async fn show(
                                 (frame.csrf())
                                 button.primary type="submit" name="do" value="approve" { (frame.t("批准", "Approve")) }
                             }
-                            details {
-                                summary { (frame.t("不批准", "Reject")) }
-                                form.stack method="post" action=(format!("/admin/partners/{}", p.id)) {
-                                    (frame.csrf())
-                                    label for=(format!("reason-{}", p.id)) { (frame.t("原因", "Reason")) }
-                                    input id=(format!("reason-{}", p.id)) name="reason" required maxlength="500";
-                                    button type="submit" name="do" value="reject" { (frame.t("确认不批准", "Reject")) }
-                                }
-                            }
+                            (frame.with_reason(&format!("/admin/partners/{}", p.id), &p.id.to_string(),
+                                frame.t("不批准", "Reject"), frame.t("确认不批准", "Reject"), "reject"))
                         }
                     }
                 }

@@ -4,22 +4,16 @@
 //! community here too.
 
 use axum::extract::Path;
-use axum::http::StatusCode;
 use axum::response::Response;
 use maud::{Markup, html};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::client::Refusal;
+use super::client::{List, Refusal};
 use super::layout::{Frame, Me};
 use super::session::Visit;
 use super::{Fields, Form, failed, forbidden, see_other, signed_in};
-
-#[derive(Deserialize)]
-struct Page<T> {
-    items: Vec<T>,
-}
 
 #[derive(Deserialize)]
 struct Category {
@@ -83,18 +77,16 @@ async fn show_categories(visit: &Visit, me: &Me, unread: u64, refusal: Option<&R
     if !me.is("admin") {
         return failed(visit, Some(me), &Refusal::forbidden());
     }
-    let list: Page<Category> = match visit.api().get("/api/v1/categories?limit=100").await {
+    let list: List<Category> = match visit.api().get("/api/v1/categories?limit=100").await {
         Ok(c) => c,
         Err(r) => return failed(visit, Some(me), &r),
     };
     let frame = Frame { visit, me: Some(me), unread };
     let title = frame.t("服务类别与时限", "Services and service levels");
-    frame.page_with(
-        refusal.map_or(StatusCode::OK, |r| r.status),
+    frame.titled(
         title,
+        refusal,
         html! {
-            h1 { (title) }
-            @if let Some(r) = refusal { (frame.notice(&r.message(), true)) }
             p.muted { (frame.t("时限单位为分钟：派单（下单起）、接单（每次派单起）、完成（接单起）。", "Minutes: to dispatch (from the order), to accept (from each dispatch), to complete (from acceptance).")) }
             ul.cards {
                 @for c in &list.items {
@@ -232,25 +224,23 @@ async fn show_places(visit: &Visit, me: &Me, unread: u64, refusal: Option<&Refus
         return failed(visit, Some(me), &Refusal::forbidden());
     }
     let api = visit.api();
-    let communities: Vec<Community> = match api.get::<Page<Community>>("/api/v1/communities?limit=100").await {
+    let communities: Vec<Community> = match api.get::<List<Community>>("/api/v1/communities?limit=100").await {
         Ok(c) => c.items.into_iter().filter(|c| me.is("admin") || Some(c.id) == me.user.community_id).collect(),
         Err(r) => return failed(visit, Some(me), &r),
     };
     let mut compounds = Vec::new();
     for c in &communities {
-        match api.get::<Page<Compound>>(&format!("/api/v1/communities/{}/compounds?limit=100", c.id)).await {
+        match api.get::<List<Compound>>(&format!("/api/v1/communities/{}/compounds?limit=100", c.id)).await {
             Ok(list) => compounds.push(list.items),
             Err(r) => return failed(visit, Some(me), &r),
         }
     }
     let frame = Frame { visit, me: Some(me), unread };
     let title = frame.t("社区、小区与楼栋", "Communities, compounds and buildings");
-    frame.page_with(
-        refusal.map_or(StatusCode::OK, |r| r.status),
+    frame.titled(
         title,
+        refusal,
         html! {
-            h1 { (title) }
-            @if let Some(r) = refusal { (frame.notice(&r.message(), true)) }
             @for (c, list) in communities.iter().zip(&compounds) {
                 section aria-labelledby=(format!("c-{}", c.id)) {
                     h2 id=(format!("c-{}", c.id)) { (c.name) " " code { (c.code) } }

@@ -36,6 +36,12 @@ pub struct Api {
     origin: Origin,
 }
 
+/// A page of the API's list envelope, as far as the pages read it.
+#[derive(Debug, serde::Deserialize)]
+pub struct List<T> {
+    pub items: Vec<T>,
+}
+
 /// The API's refusal: its status and problem document.
 #[derive(Debug)]
 pub struct Refusal {

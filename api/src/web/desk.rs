@@ -82,15 +82,8 @@ pub async fn queue(State(web): State<Web>, visit: Visit) -> Response {
                                 (frame.csrf())
                                 button.primary type="submit" name="do" value="approve" { (frame.t("批准", "Approve")) }
                             }
-                            details {
-                                summary { (frame.t("不批准", "Reject")) }
-                                form.stack method="post" action=(format!("/desk/volunteers/{}", v.id)) {
-                                    (frame.csrf())
-                                    label for=(format!("reason-{}", v.id)) { (frame.t("原因", "Reason")) }
-                                    input id=(format!("reason-{}", v.id)) name="reason" required maxlength="500";
-                                    button type="submit" name="do" value="reject" { (frame.t("确认不批准", "Reject")) }
-                                }
-                            }
+                            (frame.with_reason(&format!("/desk/volunteers/{}", v.id), &v.id.to_string(),
+                                frame.t("不批准", "Reject"), frame.t("确认不批准", "Reject"), "reject"))
                         }
                     }
                 }

@@ -11,6 +11,7 @@ use shenbian_domain::order::{Action, OrderStatus, action_words, status_words};
 use uuid::Uuid;
 
 use super::assets;
+use super::client::Refusal;
 use super::session::Visit;
 
 /// The caller as the API's `GET /me` answers.
@@ -90,6 +91,33 @@ impl Frame<'_> {
     /// A whole page.
     pub fn page(&self, title: &str, main: Markup) -> Response {
         self.page_with(StatusCode::OK, title, main)
+    }
+
+    /// A page headed by its title, with the API's refusal (and its status) when a form was
+    /// refused.
+    pub fn titled(&self, title: &str, refusal: Option<&Refusal>, main: Markup) -> Response {
+        let status = refusal.map_or(StatusCode::OK, |r| r.status);
+        let body = html! {
+            h1 { (title) }
+            @if let Some(r) = refusal { (self.notice(&r.message(), true)) }
+            (main)
+        };
+        self.page_with(status, title, body)
+    }
+
+    /// A step that needs a reason, folded away until opened: `name` = `value` with `reason`.
+    pub fn with_reason(&self, action: &str, id: &str, summary: &str, confirm: &str, value: &str) -> Markup {
+        html! {
+            details {
+                summary { (summary) }
+                form.stack method="post" action=(action) {
+                    (self.csrf())
+                    label for=(format!("reason-{id}")) { (self.t("原因", "Reason")) }
+                    input id=(format!("reason-{id}")) name="reason" required maxlength="500";
+                    button type="submit" name="do" value=(value) { (confirm) }
+                }
+            }
+        }
     }
 
     pub fn page_with(&self, status: StatusCode, title: &str, main: Markup) -> Response {

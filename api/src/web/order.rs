@@ -211,16 +211,6 @@ fn actions(
             }
         }
     };
-    let with_reason = |action: &'static str, label: &'static str| {
-        html! {
-            form.stack method="post" action=(post) {
-                (frame.csrf())
-                label for=(format!("reason-{action}")) { (frame.t("原因", "Reason")) }
-                input id=(format!("reason-{action}")) name="reason" required maxlength="500";
-                button type="submit" name="do" value=(action) { (label) }
-            }
-        }
-    };
     html! {
         @if may(Action::Dispatched) && !candidates.is_empty() {
             h2 { (frame.t("派单", "Dispatch")) }
@@ -278,22 +268,13 @@ fn actions(
             }
         }
         @if may(Action::Declined) {
-            details {
-                summary { (frame.t("拒单", "Decline")) }
-                (with_reason("decline", frame.t("确认拒单", "Decline")))
-            }
+            (frame.with_reason(&post, "decline", frame.t("拒单", "Decline"), frame.t("确认拒单", "Decline"), "decline"))
         }
         @if may(Action::Withdrawn) {
-            details {
-                summary { (frame.t("撤回派单", "Withdraw")) }
-                (with_reason("withdraw", frame.t("确认撤回", "Withdraw")))
-            }
+            (frame.with_reason(&post, "withdraw", frame.t("撤回派单", "Withdraw"), frame.t("确认撤回", "Withdraw"), "withdraw"))
         }
         @if may(Action::Released) {
-            details {
-                summary { (frame.t("退回订单", "Release")) }
-                (with_reason("release", frame.t("确认退回", "Release")))
-            }
+            (frame.with_reason(&post, "release", frame.t("退回订单", "Release"), frame.t("确认退回", "Release"), "release"))
         }
         @if may(Action::Resolved) {
             form.stack method="post" action=(post) {
@@ -309,22 +290,13 @@ fn actions(
             }
         }
         @if may(Action::Reassigned) {
-            details {
-                summary { (frame.t("改派", "Reassign")) }
-                (with_reason("reassign", frame.t("收回并重新派单", "Take back to dispatch again")))
-            }
+            (frame.with_reason(&post, "reassign", frame.t("改派", "Reassign"), frame.t("收回并重新派单", "Take back to dispatch again"), "reassign"))
         }
         @if may(Action::Disputed) {
-            details {
-                summary { (frame.t("有异议", "Dispute")) }
-                (with_reason("dispute", frame.t("提交异议", "Dispute")))
-            }
+            (frame.with_reason(&post, "dispute", frame.t("有异议", "Dispute"), frame.t("提交异议", "Dispute"), "dispute"))
         }
         @if may(Action::Cancelled) {
-            details {
-                summary { (frame.t("取消订单", "Cancel the order")) }
-                (with_reason("cancel", frame.t("确认取消", "Cancel")))
-            }
+            (frame.with_reason(&post, "cancel", frame.t("取消订单", "Cancel the order"), frame.t("确认取消", "Cancel"), "cancel"))
         }
     }
 }

@@ -5,7 +5,6 @@
 use std::collections::BTreeMap;
 
 use axum::extract::{Path, Query};
-use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::NaiveDate;
 use maud::html;
@@ -14,16 +13,11 @@ use uuid::Uuid;
 
 use serde_json::json;
 
-use super::client::Refusal;
+use super::client::{List, Refusal};
 use super::figures::Window;
 use super::layout::{Frame, Me};
 use super::session::Visit;
 use super::{Fields, Form, failed, forbidden, see_other, signed_in};
-
-#[derive(Deserialize)]
-struct Page<T> {
-    items: Vec<T>,
-}
 
 #[derive(Deserialize)]
 struct Contract {
@@ -89,9 +83,9 @@ async fn show(
     let scope = community.map(|c| format!("&community_id={c}")).unwrap_or_default();
     let api = visit.api();
     let (all_partners, communities, categories) = tokio::join!(
-        api.get::<Page<Partner>>("/api/v1/partners?status=approved&limit=100"),
-        api.get::<Page<Community>>("/api/v1/communities?limit=100"),
-        api.get::<Page<Category>>("/api/v1/categories?limit=100"),
+        api.get::<List<Partner>>("/api/v1/partners?status=approved&limit=100"),
+        api.get::<List<Community>>("/api/v1/communities?limit=100"),
+        api.get::<List<Category>>("/api/v1/categories?limit=100"),
     );
     let (all_partners, communities, categories) = match (all_partners, communities, categories) {
         (Ok(p), Ok(c), Ok(k)) => (p.items, c.items, k.items),
@@ -103,7 +97,7 @@ async fn show(
     let chosen = |name: &str, v: &str| values.is_some_and(|f| f.all(name).any(|x| x == v));
     let paths =
         (format!("/api/v1/contracts?limit=100{scope}"), format!("/api/v1/partners?status=approved&limit=100{scope}"));
-    let (contracts, partners) = tokio::join!(api.get::<Page<Contract>>(&paths.0), api.get::<Page<Partner>>(&paths.1));
+    let (contracts, partners) = tokio::join!(api.get::<List<Contract>>(&paths.0), api.get::<List<Partner>>(&paths.1));
     let (contracts, partners) = match (contracts, partners) {
         (Ok(c), Ok(p)) => (c.items, p.items),
         (Err(r), _) | (_, Err(r)) => return failed(visit, Some(me), &r),
@@ -111,12 +105,10 @@ async fn show(
     let names: BTreeMap<Uuid, &str> = all_partners.iter().map(|p| (p.id, p.name.as_str())).collect();
     let frame = Frame { visit, me: Some(me), unread };
     let title = frame.t("合伙人与契约", "Partners and contracts");
-    frame.page_with(
-        refusal.map_or(StatusCode::OK, |r| r.status),
+    frame.titled(
         title,
+        refusal,
         html! {
-            h1 { (title) }
-            @if let Some(r) = refusal { (frame.notice(&r.message(), true)) }
             h2 { (frame.t("服务本社区的合伙人", "Partners serving the community")) }
             table {
                 thead { tr {
@@ -155,15 +147,8 @@ async fn show(
                                     }
                                 }
                                 @if c.status == "active" {
-                                    details {
-                                        summary { (frame.t("暂停", "Suspend")) }
-                                        form.stack method="post" action=(format!("/desk/contracts/{}", c.id)) {
-                                            (frame.csrf())
-                                            label for=(format!("suspend-{}", c.id)) { (frame.t("原因", "Reason")) }
-                                            input id=(format!("suspend-{}", c.id)) name="reason" required maxlength="500";
-                                            button type="submit" name="do" value="suspend" { (frame.t("确认暂停", "Suspend")) }
-                                        }
-                                    }
+                                    (frame.with_reason(&format!("/desk/contracts/{}", c.id), &c.id.to_string(),
+                                        frame.t("暂停", "Suspend"), frame.t("确认暂停", "Suspend"), "suspend"))
                                 }
                                 @if c.status == "draft" { span.muted { (frame.t("待合伙人签署", "awaiting the partner's signature")) } }
                             }

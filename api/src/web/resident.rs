@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::client::Refusal;
+use super::client::{List, Refusal};
 use super::layout::{Frame, Me};
 use super::session::Visit;
 use super::{Fields, Form, Web, failed, forbidden, see_other, signed_in};
@@ -61,11 +61,6 @@ pub async fn my_orders(State(web): State<Web>, visit: Visit) -> Response {
 #[derive(Deserialize)]
 pub struct Chosen {
     community: Option<Uuid>,
-}
-
-#[derive(Deserialize)]
-struct Page<T> {
-    items: Vec<T>,
 }
 
 #[derive(Deserialize)]
@@ -241,7 +236,7 @@ async fn order_form(
     };
     let api = visit.api();
     let Some(community) = community else {
-        let communities: Page<Community> = match api.get("/api/v1/communities?limit=100").await {
+        let communities: List<Community> = match api.get("/api/v1/communities?limit=100").await {
             Ok(c) => c,
             Err(r) => return failed(visit, Some(me), &r),
         };
@@ -258,11 +253,11 @@ async fn order_form(
             },
         );
     };
-    let categories: Page<Category> = match api.get("/api/v1/categories?active=true&limit=100").await {
+    let categories: List<Category> = match api.get("/api/v1/categories?active=true&limit=100").await {
         Ok(c) => c,
         Err(r) => return failed(visit, Some(me), &r),
     };
-    let compounds: Page<Compound> = match api.get(&format!("/api/v1/communities/{community}/compounds?limit=100")).await
+    let compounds: List<Compound> = match api.get(&format!("/api/v1/communities/{community}/compounds?limit=100")).await
     {
         Ok(c) => c,
         Err(r) => return failed(visit, Some(me), &r),
