@@ -74,7 +74,7 @@ impl Refusal {
     /// A page the caller's roles do not open.
     pub fn forbidden() -> Self {
         let mut problem = plain_problem(StatusCode::FORBIDDEN);
-        problem.detail = "此页面仅供社区工作人员使用。This page is for community staff.".into();
+        problem.detail = "您的账户不能打开此页面。Your account may not open this page.".into();
         Self { status: StatusCode::FORBIDDEN, problem }
     }
 

@@ -116,6 +116,13 @@ impl Fields {
 
 type Form = axum::Form<Fields>;
 
+/// A path on this site to send a browser back to: `/…`, never `//host`, `/\\host` or one
+/// with a tab or line break (which browsers drop), all read as another site.
+fn local_path(path: &str) -> bool {
+    let mut chars = path.chars();
+    chars.next() == Some('/') && !matches!(chars.next(), Some('/' | '\\')) && !path.chars().any(char::is_control)
+}
+
 /// 303 to `to`.
 fn see_other(to: &str) -> Response {
     (StatusCode::SEE_OTHER, [(LOCATION, to.to_owned())]).into_response()
@@ -270,7 +277,7 @@ async fn prefs(visit: Visit, headers: HeaderMap, axum::Form(form): Form) -> Resp
         .and_then(|v| v.to_str().ok())
         .and_then(|r| r.split_once("://").map(|(_, rest)| rest))
         .and_then(|rest| rest.find('/').map(|i| &rest[i..]))
-        .filter(|path| path.starts_with('/') && !path.starts_with("//"))
+        .filter(|path| local_path(path))
         .unwrap_or("/");
     let mut response = see_other(back);
     let year = 365 * 86_400;
@@ -356,5 +363,19 @@ async fn notifications_read(visit: Visit, axum::Form(form): Form) -> Response {
     match visit.api().post::<serde::de::IgnoredAny>("/api/v1/me/notifications/read", json!({ "all": true })).await {
         Ok(_) => see_other("/notifications"),
         Err(r) => failed(&visit, None, &r),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::local_path;
+
+    #[test]
+    fn only_paths_of_this_site_are_local() {
+        assert!(local_path("/orders/1") && local_path("/"));
+        assert!(
+            !local_path("//evil.example/x") && !local_path("/\\evil.example") && !local_path("https://evil.example")
+        );
+        assert!(!local_path("") && !local_path("/\t/evil.example"));
     }
 }

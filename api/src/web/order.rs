@@ -314,11 +314,7 @@ pub async fn act(State(web): State<Web>, visit: Visit, Path(id): Path<Uuid>, axu
         step => format!("/api/v1/orders/{id}/{step}"),
     };
     match visit.api().post::<serde::de::IgnoredAny>(&path, body).await {
-        Ok(_) => see_other(
-            form.text("back")
-                .filter(|b| b.starts_with('/') && !b.starts_with("//"))
-                .unwrap_or(&format!("/orders/{id}")),
-        ),
+        Ok(_) => see_other(form.text("back").filter(|b| super::local_path(b)).unwrap_or(&format!("/orders/{id}"))),
         Err(refusal) => show(&web, &visit, id, Some(&refusal)).await,
     }
 }
