@@ -6,11 +6,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
+use axum::{Extension, Router};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -29,6 +29,7 @@ use crate::db::connect_and_migrate;
 use crate::error::{ApiError, PROBLEM_JSON};
 use crate::lang::Lang;
 use crate::openapi::ApiDoc;
+use crate::orders::stream::LogWatch;
 use crate::state::{AppState, Clock, SystemClock};
 
 pub const BODY_LIMIT: usize = 1024 * 1024;
@@ -69,13 +70,15 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
 /// The whole application with its middleware, ready to serve: the API, its document, and
 /// the web front at `/` (which calls the API in-process). `extra` routes get the same
 /// middleware; tests and benchmarks use them for routes that production does not have.
-/// `bare` routes get none (the benchmark's ceiling of the HTTP stack).
-pub fn app(state: AppState, extra: Router<AppState>, bare: Router) -> Router {
+/// `bare` routes get none (the benchmark's ceiling of the HTTP stack). `log` is what the live
+/// streams hear of the event log (kept by [`crate::orders::stream::watch_log`]).
+pub fn app(state: AppState, log: LogWatch, extra: Router<AppState>, bare: Router) -> Router {
     let (router, doc) = routes();
     let router = router
         .merge(extra)
         .merge(SwaggerUi::new("/docs").url("/openapi.json", doc))
         .fallback(|| async { ApiError::NotFound })
+        .layer(Extension(log))
         .layer(DefaultBodyLimit::max(BODY_LIMIT));
     let api = stack(router, &state).with_state(state.clone()).merge(bare);
     let web = stack(crate::web::router(state.clone(), api.clone()), &state);
@@ -230,13 +233,14 @@ impl RunningServer {
         let addr = listener.local_addr()?;
         let state = AppState::new(settings, clock);
         let database = tokio::spawn(connect_until_ready(state.clone()));
-        let log_watch = tokio::spawn(crate::orders::stream::watch_log(state.clone()));
+        let log = LogWatch::default();
+        let log_watch = tokio::spawn(crate::orders::stream::watch_log(state.clone(), log.clone()));
         let worker = state.settings.worker.then(|| {
             let deliveries = tokio::spawn(crate::webhooks::deliver::run(state.clone()));
             (tokio::spawn(crate::worker::run(state.clone())), deliveries)
         });
         let (shutdown, mut stop) = watch::channel(false);
-        let service = app(state.clone(), extra, bare).into_make_service_with_connect_info::<SocketAddr>();
+        let service = app(state.clone(), log, extra, bare).into_make_service_with_connect_info::<SocketAddr>();
         let serving = tokio::spawn(async move {
             axum::serve(listener, service)
                 .with_graceful_shutdown(async move {

@@ -29,7 +29,7 @@ use crate::entity::{category, notification, offer, order};
 use crate::error::{ApiError, t};
 use crate::extract::{JsonBody, Query};
 use crate::lang::Lang;
-use crate::pagination::{DEFAULT_LIMIT, MAX_LIMIT, decode_text_cursor, encode_text_cursor};
+use crate::pagination::{PageParams, encode_text_cursor};
 use crate::state::AppState;
 
 /// An offer this close to its accept-by time earns its provider a reminder.
@@ -92,19 +92,7 @@ async fn inbox(
     lang: Lang,
     Query(params): Query<InboxParams>,
 ) -> Result<Json<InboxPage>, ApiError> {
-    let limit = params.limit.unwrap_or(DEFAULT_LIMIT);
-    if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(ApiError::validation(
-            "limit",
-            (format!("须在 1 到 {MAX_LIMIT} 之间"), format!("must be between 1 and {MAX_LIMIT}")),
-        ));
-    }
-    let before = match params.cursor.as_deref() {
-        None | Some("") => None,
-        Some(c) => Some(decode_text_cursor(c).and_then(|s| s.parse::<i64>().ok()).ok_or_else(|| {
-            ApiError::validation("cursor", t("不是本列表给出的游标", "is not a cursor from this list"))
-        })?),
-    };
+    let (limit, before) = PageParams { limit: params.limit, cursor: params.cursor.clone() }.seq_page()?;
     let db = state.db()?;
     let mine = notification::Entity::find().filter(notification::Column::UserId.eq(principal.user_id));
     let mut query = mine.clone();

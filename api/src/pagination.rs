@@ -65,6 +65,20 @@ impl PageParams {
         };
         Ok((limit, after))
     }
+
+    /// The limit, and the position of a list keyed by a number (an inbox's, an endpoint's
+    /// attempts) that a cursor made by [`encode_text_cursor`] of it names.
+    pub fn seq_page(&self) -> Result<(u64, Option<i64>), ApiError> {
+        let (limit, after) = self.text_page()?;
+        let after = after
+            .map(|key| {
+                key.parse::<i64>().map_err(|_| {
+                    ApiError::validation("cursor", t("不是本列表给出的游标", "is not a cursor from this list"))
+                })
+            })
+            .transpose()?;
+        Ok((limit, after))
+    }
 }
 
 /// The key of a cursor made by [`encode_text_cursor`]; `None` for anything else.

@@ -38,8 +38,6 @@ pub struct Inner {
     pub hasher: Hasher,
     pub metrics: Metrics,
     pub clock: Arc<dyn Clock>,
-    /// The event log as this process's live streams see it.
-    pub log: crate::orders::stream::LogWatch,
     ready: watch::Sender<bool>,
 }
 
@@ -63,7 +61,6 @@ impl AppState {
             hasher,
             metrics: Metrics::default(),
             clock,
-            log: Default::default(),
             ready: watch::Sender::new(false),
         }))
     }

@@ -19,6 +19,7 @@ use std::convert::Infallible;
 use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
+use axum::Extension;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -85,6 +86,7 @@ impl Drop for Slot {
 #[tracing::instrument(skip_all, fields(user_id))]
 pub async fn event_stream(
     State(state): State<AppState>,
+    Extension(watch): Extension<LogWatch>,
     bearer: Bearer,
     headers: HeaderMap,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
@@ -108,7 +110,7 @@ pub async fn event_stream(
         seen: after,
         log: {
             // What the watcher last published counts as news to a new stream.
-            let mut log = state.log.subscribe();
+            let mut log = watch.subscribe();
             log.mark_changed();
             log
         },
@@ -140,12 +142,14 @@ pub struct Stretch {
     pub touches: Touches,
 }
 
-/// The process's view of the log, for its streams ([`watch_log`] keeps it).
-pub struct LogWatch(watch::Sender<Arc<Stretch>>);
+/// An instance's view of the log, for its streams: [`watch_log`] keeps it, the router hands
+/// it to [`event_stream`].
+#[derive(Clone)]
+pub struct LogWatch(Arc<watch::Sender<Arc<Stretch>>>);
 
 impl Default for LogWatch {
     fn default() -> Self {
-        Self(watch::Sender::new(Arc::default()))
+        Self(Arc::new(watch::Sender::new(Arc::default())))
     }
 }
 
@@ -157,7 +161,7 @@ impl LogWatch {
 
 /// Looks at the event counter every [`POLL`] and publishes each new stretch of the log with
 /// whom it concerns, for every stream of the process; runs until aborted.
-pub async fn watch_log(state: AppState) {
+pub async fn watch_log(state: AppState, log: LogWatch) {
     state.wait_ready().await;
     let mut seen = None;
     loop {
@@ -167,7 +171,7 @@ pub async fn watch_log(state: AppState) {
         let Some(from) = seen else {
             // The first look: where the log stands (a stream opened before it reads its
             // feed, being behind it).
-            state.log.0.send_replace(Arc::new(Stretch { from: now, upto: now, touches: Touches::default() }));
+            log.0.send_replace(Arc::new(Stretch { from: now, upto: now, touches: Touches::default() }));
             seen = Some(now);
             continue;
         };
@@ -176,7 +180,7 @@ pub async fn watch_log(state: AppState) {
         }
         match touches(db, from, now).await {
             Ok(touches) => {
-                state.log.0.send_replace(Arc::new(Stretch { from, upto: now, touches }));
+                log.0.send_replace(Arc::new(Stretch { from, upto: now, touches }));
                 seen = Some(now);
             }
             Err(err) => tracing::warn!(error = %err, "the live streams' look at the log failed; will retry"),

@@ -27,7 +27,7 @@ use crate::entity::enums::MemberRole;
 use crate::entity::{community, event_counter, partner_member, webhook, webhook_attempt};
 use crate::error::{ApiError, t};
 use crate::extract::{Fields, JsonBody, Path, Query};
-use crate::pagination::{DEFAULT_LIMIT, MAX_LIMIT, Paginated, decode_text_cursor, encode_text_cursor};
+use crate::pagination::{PageParams, Paginated, decode_text_cursor, encode_text_cursor};
 use crate::state::AppState;
 
 /// A rotated-out secret keeps signing beside the new one for this long.
@@ -465,19 +465,7 @@ async fn attempts(
     Path(id): Path<Uuid>,
     Query(params): Query<AttemptParams>,
 ) -> Result<Json<Paginated<AttemptView>>, ApiError> {
-    let limit = params.limit.unwrap_or(DEFAULT_LIMIT);
-    if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(ApiError::validation(
-            "limit",
-            (format!("须在 1 到 {MAX_LIMIT} 之间"), format!("must be between 1 and {MAX_LIMIT}")),
-        ));
-    }
-    let before = match params.cursor.as_deref() {
-        None | Some("") => None,
-        Some(c) => Some(decode_text_cursor(c).and_then(|s| s.parse::<i64>().ok()).ok_or_else(|| {
-            ApiError::validation("cursor", t("不是本列表给出的游标", "is not a cursor from this list"))
-        })?),
-    };
+    let (limit, before) = PageParams { limit: params.limit, cursor: params.cursor.clone() }.seq_page()?;
     let db = state.db()?;
     let found = find_managed(db, &principal, id).await?;
     let mut query = webhook_attempt::Entity::find().filter(webhook_attempt::Column::WebhookId.eq(found.id));
