@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
 
-use super::client::{List, Refusal};
+use super::client::{Community, List, Refusal};
 use super::layout::{Frame, Me};
 use super::session::Visit;
 use super::{Fields, Form, Web, failed, forbidden, see_other, signed_in};
@@ -30,12 +30,6 @@ struct Entry {
     object_type: String,
     reason: Option<String>,
     at: DateTime<Utc>,
-}
-
-#[derive(Deserialize)]
-struct Community {
-    id: Uuid,
-    name: String,
 }
 
 pub async fn page(State(web): State<Web>, visit: Visit) -> Response {

@@ -42,6 +42,30 @@ pub struct List<T> {
     pub items: Vec<T>,
 }
 
+/// A community, as the pages list it.
+#[derive(Debug, serde::Deserialize)]
+pub struct Community {
+    pub id: uuid::Uuid,
+    pub name: String,
+    pub street: String,
+}
+
+/// A service of the catalogue, as the pages name it.
+#[derive(Debug, serde::Deserialize)]
+pub struct Category {
+    pub code: String,
+    pub name_zh: String,
+    pub name_en: String,
+    pub active: bool,
+}
+
+impl Category {
+    /// Its name in the page's language.
+    pub fn name(&self, english: bool) -> &str {
+        if english { &self.name_en } else { &self.name_zh }
+    }
+}
+
 /// The API's refusal: its status and problem document.
 #[derive(Debug)]
 pub struct Refusal {

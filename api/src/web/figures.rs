@@ -11,33 +11,10 @@ use maud::{Markup, html};
 use serde::Deserialize;
 use uuid::Uuid;
 
+use super::client::{Category, Community, List};
 use super::layout::Frame;
 use super::session::Visit;
 use super::{failed, signed_in};
-
-#[derive(Deserialize)]
-struct Communities {
-    items: Vec<Community>,
-}
-
-#[derive(Deserialize)]
-struct Community {
-    id: Uuid,
-    name: String,
-    street: String,
-}
-
-#[derive(Deserialize)]
-struct Categories {
-    items: Vec<Category>,
-}
-
-#[derive(Deserialize)]
-struct Category {
-    code: String,
-    name_zh: String,
-    name_en: String,
-}
 
 #[derive(Deserialize)]
 struct Figures {
@@ -92,7 +69,7 @@ pub async fn communities(visit: Visit) -> Response {
 /// The communities, each a link to `{to}{id}`.
 async fn choose(frame: &Frame<'_>, to: &str) -> Response {
     let visit = frame.visit;
-    let list: Communities = match visit.api().get("/api/v1/communities?limit=100").await {
+    let list: List<Community> = match visit.api().get("/api/v1/communities?limit=100").await {
         Ok(c) => c,
         Err(r) => return failed(visit, frame.me, &r),
     };
@@ -167,13 +144,13 @@ async fn figures(frame: &Frame<'_>, path: &str, what: &str, extra: Option<Markup
     let visit = frame.visit;
     let api = visit.api();
     let (figures, categories) =
-        tokio::join!(api.get::<Figures>(path), api.get::<Categories>("/api/v1/categories?limit=100"));
+        tokio::join!(api.get::<Figures>(path), api.get::<List<Category>>("/api/v1/categories?limit=100"));
     let f = match figures {
         Ok(f) => f,
         Err(r) => return failed(visit, frame.me, &r),
     };
     let names: BTreeMap<String, String> = categories
-        .map(|c| c.items.into_iter().map(|c| (c.code, if visit.en() { c.name_en } else { c.name_zh })).collect())
+        .map(|c| c.items.into_iter().map(|c| (c.code.clone(), c.name(visit.en()).to_owned())).collect())
         .unwrap_or_default();
     let hidden = if f.min_count > 0 { frame.t("不足公示数", "too few to show") } else { "—" };
     let count = |n: Option<u64>| n.map_or_else(|| hidden.to_owned(), |n| n.to_string());

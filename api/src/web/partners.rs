@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use serde_json::json;
 
-use super::client::{List, Refusal};
+use super::client::{Category, Community, List, Refusal};
 use super::figures::Window;
 use super::layout::{Frame, Me};
 use super::session::Visit;
@@ -36,20 +36,6 @@ struct Contract {
 struct Terms {
     monthly_quota: Option<u32>,
     max_open_jobs: u32,
-}
-
-#[derive(Deserialize)]
-struct Community {
-    id: Uuid,
-    name: String,
-}
-
-#[derive(Deserialize)]
-struct Category {
-    code: String,
-    name_zh: String,
-    name_en: String,
-    active: bool,
 }
 
 #[derive(Deserialize)]
@@ -180,7 +166,7 @@ async fn show(
                     @for k in categories.iter().filter(|k| k.active) {
                         label.choice {
                             input type="checkbox" name="category_codes" value=(k.code) checked[chosen("category_codes", &k.code)];
-                            " " (if visit.en() { &k.name_en } else { &k.name_zh })
+                            " " (k.name(visit.en()))
                         }
                     }
                 }

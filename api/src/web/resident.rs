@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::client::{List, Refusal};
+use super::client::{Category, Community, List, Refusal};
 use super::layout::{Frame, Me};
 use super::session::Visit;
 use super::{Fields, Form, Web, failed, forbidden, see_other, signed_in};
@@ -61,19 +61,6 @@ pub async fn my_orders(State(web): State<Web>, visit: Visit) -> Response {
 #[derive(Deserialize)]
 pub struct Chosen {
     community: Option<Uuid>,
-}
-
-#[derive(Deserialize)]
-struct Community {
-    id: Uuid,
-    name: String,
-}
-
-#[derive(Deserialize)]
-struct Category {
-    code: String,
-    name_zh: String,
-    name_en: String,
 }
 
 #[derive(Deserialize)]
@@ -295,7 +282,7 @@ async fn order_form(
                 select #category_code name="category_code" required {
                     @for c in &categories.items {
                         option value=(c.code) selected[value("category_code") == c.code] {
-                            (if visit.en() { &c.name_en } else { &c.name_zh })
+                            (c.name(visit.en()))
                         }
                     }
                 }
