@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
@@ -16,7 +16,7 @@ use sea_orm::{
     QueryResult, SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
 };
 use shenbian_migrations::{Migrator, MigratorTrait};
-use tokio::sync::{OnceCell, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{OnceCell, OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 
 use crate::config::{Settings, SqliteSynchronous};
 use crate::error::ApiError;
@@ -97,15 +97,9 @@ pub async fn connect_and_migrate(settings: &Settings) -> Result<DatabaseConnecti
 /// connection of its own, and holds the writers back only for the last few pages when the
 /// log is to start over ([`Checkpointer`]).
 pub async fn begin_write(db: &DatabaseConnection) -> Result<WriteTx, DbErr> {
-    match db.get_database_backend() {
-        DatabaseBackend::Sqlite => {
-            let writer = sqlite_writer(db);
-            let gate = writer.gate.acquire_owned().await.map_err(|e| DbErr::Custom(e.to_string()))?;
-            let turn = Some(Turn { _gate: gate, checkpointer: writer.checkpointer });
-            Ok(WriteTx { db: writer.connection, tx: OnceCell::new(), turn })
-        }
-        _ => Ok(WriteTx { db: db.clone(), tx: OnceCell::new(), turn: None }),
-    }
+    let writer = (db.get_database_backend() == DatabaseBackend::Sqlite).then(|| sqlite_writer(db));
+    let db = writer.as_ref().map_or_else(|| db.clone(), |w| w.connection.clone());
+    Ok(WriteTx { db, tx: OnceCell::new(), writer, turn: OnceCell::new() })
 }
 
 async fn begin(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
@@ -153,9 +147,10 @@ struct Checkpointer {
 }
 
 impl Checkpointer {
-    /// Counts a commit and, every [`CHECKPOINT_EVERY`], starts a checkpoint unless one runs.
-    fn committed(self: &Arc<Self>) {
-        if self.commits.fetch_add(1, Ordering::Relaxed) + 1 < CHECKPOINT_EVERY
+    /// Counts `n` committed write transactions and, every [`CHECKPOINT_EVERY`], starts a
+    /// checkpoint unless one runs.
+    fn committed(self: &Arc<Self>, n: u32) {
+        if self.commits.fetch_add(n, Ordering::Relaxed) + n < CHECKPOINT_EVERY
             || self.running.swap(true, Ordering::AcqRel)
         {
             return;
@@ -190,13 +185,14 @@ impl Checkpointer {
     }
 }
 
-/// The writers of one SQLite database file in this process: their gate, their connection
-/// and their checkpoints.
+/// The writers of one SQLite database file in this process: their gate, their connection,
+/// their checkpoints and the queue of their commit groups.
 #[derive(Clone)]
 struct SqliteWriter {
     gate: Arc<Semaphore>,
     connection: DatabaseConnection,
     checkpointer: Arc<Checkpointer>,
+    groups: Arc<Groups>,
 }
 
 /// The writer of the pool's database file, shared by every pool of the process on that
@@ -214,7 +210,12 @@ fn sqlite_writer(db: &DatabaseConnection) -> SqliteWriter {
     // Files that are gone (a test's database) take their writers with them.
     writers.retain(|file, _| file.exists());
     let one = || pool.options().clone().max_connections(1).min_connections(0);
-    let connection = one().connect_lazy_with((*options).clone().pragma("wal_autocheckpoint", BACKSTOP_AT.to_string()));
+    let writer_options = (*options)
+        .clone()
+        .pragma("wal_autocheckpoint", BACKSTOP_AT.to_string())
+        // The groups' batches: a batch's statements are prepared once per shape and kept.
+        .statement_cache_capacity(WRITER_STATEMENTS);
+    let connection = one().connect_lazy_with(writer_options);
     let checkpoints = one().connect_lazy_with((*options).clone());
     let gate = Arc::new(Semaphore::new(1));
     let writer = SqliteWriter {
@@ -226,9 +227,167 @@ fn sqlite_writer(db: &DatabaseConnection) -> SqliteWriter {
             connection: sea_orm::SqlxSqliteConnector::from_sqlx_sqlite_pool(checkpoints),
             gate,
         }),
+        groups: Arc::default(),
     };
     writers.insert(file.to_path_buf(), writer.clone());
     writer
+}
+
+/// Prepared statements the SQLite writer's connection keeps (sqlx's default is 100): every
+/// shape of batch a commit group runs, in its four framings (see [`run_group`]).
+const WRITER_STATEMENTS: usize = 1_000;
+
+/// The most write transactions one commit group holds.
+pub const GROUP_MAX: usize = 32;
+
+/// The queue of one SQLite writer's commit groups, and what they have committed.
+#[derive(Default)]
+struct Groups {
+    /// The queue's sending end; the task that runs the groups holds the other.
+    queue: Mutex<Option<mpsc::UnboundedSender<Member>>>,
+    groups: AtomicU64,
+    members: AtomicU64,
+}
+
+/// A write transaction of one batch of statements, waiting for a commit group.
+struct Member {
+    batch: Statement,
+    answer: oneshot::Sender<Result<Vec<QueryResult>, DbErr>>,
+}
+
+impl SqliteWriter {
+    /// Runs `batch` as a write transaction of its own in the writer's next commit group;
+    /// the rows its statements return, once the group has committed.
+    async fn in_group(&self, batch: Statement) -> Result<Vec<QueryResult>, DbErr> {
+        let (answer, answered) = oneshot::channel();
+        self.enqueue(Member { batch, answer });
+        answered.await.map_err(|_| DbErr::Custom("the writer stopped before the commit".to_owned()))?
+    }
+
+    /// Queues a member, starting the task that runs the groups when there is none (at the
+    /// first write, or when the runtime that ran it has ended).
+    fn enqueue(&self, member: Member) {
+        let mut queue = self.groups.queue.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let member = match queue.as_ref() {
+            Some(running) => match running.send(member) {
+                Ok(()) => return,
+                Err(mpsc::error::SendError(member)) => member,
+            },
+            None => member,
+        };
+        let (sender, receiver) = mpsc::unbounded_channel();
+        let _ = sender.send(member);
+        *queue = Some(sender);
+        let writer = Self { groups: self.groups.clone(), ..self.clone() };
+        tokio::spawn(commit_groups(writer, receiver));
+    }
+}
+
+/// The writer's commit groups, one after another: a group takes every write transaction
+/// queued when the one before has committed — up to [`GROUP_MAX`], and those that queue
+/// while it waits for the writers' turn — and runs them in one transaction, each in a
+/// savepoint of its own, with one commit. A group never waits for more members: under a
+/// light load a group is one transaction, under a heavy one the queue fills while the
+/// group before commits. A member whose request has gone (timed out) is left out.
+async fn commit_groups(writer: SqliteWriter, mut queue: mpsc::UnboundedReceiver<Member>) {
+    let mut group = Vec::with_capacity(GROUP_MAX);
+    while let Some(first) = queue.recv().await {
+        group.push(first);
+        let Ok(turn) = writer.gate.clone().acquire_owned().await else { return };
+        while group.len() < GROUP_MAX
+            && let Ok(member) = queue.try_recv()
+        {
+            group.push(member);
+        }
+        group.retain(|m| !m.answer.is_closed());
+        let committed = run_group(&writer.connection, std::mem::take(&mut group)).await;
+        drop(turn);
+        if committed > 0 {
+            writer.groups.groups.fetch_add(1, Ordering::Relaxed);
+            writer.groups.members.fetch_add(u64::from(committed), Ordering::Relaxed);
+            writer.checkpointer.committed(committed);
+        }
+    }
+}
+
+/// Runs one commit group on the writer's connection and answers its members; the number of
+/// members committed.
+///
+/// Each member is one hand-off to the connection's thread: its batch inside `SAVEPOINT
+/// member … RELEASE member`, the first also beginning the transaction (`BEGIN IMMEDIATE`),
+/// the last also committing it. Every batch text is then one of four per shape of member,
+/// each prepared once. A member whose batch fails is rolled back to its savepoint, alone,
+/// and answered its error; the others go on. When the rollback to the savepoint itself
+/// fails (SQLite rolled the whole transaction back, or the commit failed), the transaction
+/// is rolled back and every member of it answered with the error. Members are answered
+/// once their commit is done.
+async fn run_group(db: &DatabaseConnection, group: Vec<Member>) -> u32 {
+    let mut pending: Vec<(oneshot::Sender<_>, Vec<QueryResult>)> = Vec::with_capacity(group.len());
+    let mut committed = 0;
+    let mut open = false;
+    let last = group.len().saturating_sub(1);
+    for (i, Member { batch, answer }) in group.into_iter().enumerate() {
+        let begin = if open { "" } else { "BEGIN IMMEDIATE;\n" };
+        let commit = if i == last { ";\nCOMMIT" } else { "" };
+        let sql = format!("{begin}SAVEPOINT member;\n{};\nRELEASE member{commit}", batch.sql);
+        match db.query_all_raw(Statement { sql, ..batch }).await {
+            Ok(rows) => {
+                pending.push((answer, rows));
+                open = i != last;
+            }
+            Err(e) => match db.execute_unprepared("ROLLBACK TO member; RELEASE member").await {
+                Ok(_) => {
+                    let _ = answer.send(Err(e));
+                    open = true;
+                }
+                Err(_) => {
+                    rollback(db).await;
+                    let message = e.to_string();
+                    for (answer, _) in pending.drain(..) {
+                        let _ = answer.send(Err(DbErr::Custom(message.clone())));
+                    }
+                    let _ = answer.send(Err(e));
+                    open = false;
+                }
+            },
+        }
+        if i == last && open {
+            // The last member failed alone: the others commit without it.
+            if let Err(e) = db.execute_unprepared("COMMIT").await {
+                rollback(db).await;
+                let message = e.to_string();
+                for (answer, _) in pending.drain(..) {
+                    let _ = answer.send(Err(DbErr::Custom(message.clone())));
+                }
+            }
+            open = false;
+        }
+        if !open {
+            for (answer, rows) in pending.drain(..) {
+                committed += 1;
+                let _ = answer.send(Ok(rows));
+            }
+        }
+    }
+    committed
+}
+
+/// Rolls back the writer's transaction, if one is open.
+async fn rollback(db: &DatabaseConnection) {
+    if let Err(e) = db.execute_unprepared("ROLLBACK").await
+        && !e.to_string().contains("no transaction is active")
+    {
+        tracing::error!(error = %e, "a commit group could not be rolled back");
+    }
+}
+
+/// How many commit groups the SQLite writer of `db`'s file has committed, and how many write
+/// transactions they held; `None` on PostgreSQL.
+pub fn commit_groups_done(db: &DatabaseConnection) -> Option<(u64, u64)> {
+    (db.get_database_backend() == DatabaseBackend::Sqlite).then(|| {
+        let groups = sqlite_writer(db).groups;
+        (groups.groups.load(Ordering::Relaxed), groups.members.load(Ordering::Relaxed))
+    })
 }
 
 /// Empties SQLite's write-ahead log into the database file (a `TRUNCATE` checkpoint) in the
@@ -266,12 +425,15 @@ pub async fn backup_sqlite(db: &DatabaseConnection, to: &std::path::Path) -> Res
 }
 
 /// A write transaction ([`begin_write`]); on SQLite it holds the process's turn to write
-/// until it commits, rolls back or is dropped. It begins with its first statement: one that
-/// is its only statement ([`WriteTx::finish_with`]) then takes one round trip.
+/// from its first statement until it commits, rolls back or is dropped. It begins with its
+/// first statement: one that is its only batch ([`WriteTx::finish_with`]) then takes one
+/// round trip.
 pub struct WriteTx {
     db: DatabaseConnection,
     tx: OnceCell<DatabaseTransaction>,
-    turn: Option<Turn>,
+    /// SQLite's writer of the file; none on PostgreSQL.
+    writer: Option<SqliteWriter>,
+    turn: OnceCell<Turn>,
 }
 
 /// A SQLite writer's turn: the gate's permit, and whom to tell of the commit.
@@ -281,8 +443,16 @@ struct Turn {
 }
 
 impl WriteTx {
-    /// The transaction, begun now if it has not been.
+    /// The transaction, begun now (in the writer's turn, on SQLite) if it has not been.
     async fn tx(&self) -> Result<&DatabaseTransaction, DbErr> {
+        if let Some(writer) = &self.writer {
+            self.turn
+                .get_or_try_init(|| async {
+                    let gate = writer.gate.clone().acquire_owned().await.map_err(|e| DbErr::Custom(e.to_string()))?;
+                    Ok::<_, DbErr>(Turn { _gate: gate, checkpointer: writer.checkpointer.clone() })
+                })
+                .await?;
+        }
         self.tx.get_or_try_init(|| begin(&self.db)).await
     }
 
@@ -290,10 +460,10 @@ impl WriteTx {
         if let Some(tx) = self.tx.into_inner() {
             tx.commit().await?;
         }
-        if let Some(Turn { _gate: gate, checkpointer }) = self.turn {
+        if let Some(Turn { _gate: gate, checkpointer }) = self.turn.into_inner() {
             // The next writer's turn first; the checkpoint runs beside it.
             drop(gate);
-            checkpointer.committed();
+            checkpointer.committed(1);
         }
         Ok(())
     }
@@ -305,73 +475,22 @@ impl WriteTx {
         }
     }
 
-    /// Runs `stmt` as the transaction's last statement, commits, and returns the rows `stmt`
-    /// returns. A transaction that has not begun takes one round trip for it all: on
-    /// PostgreSQL the statement runs on its own (one statement is atomic by itself); on
-    /// SQLite the writer runs `BEGIN IMMEDIATE`, the statement and `COMMIT` as one batch —
-    /// one hand-off to its thread instead of three — and rolls back when a part fails. When
-    /// `stmt` fails, nothing of the transaction is kept.
-    pub async fn finish_with(mut self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
-        if let Some(tx) = self.tx.get() {
-            let rows = tx.query_all_raw(stmt).await?;
+    /// Runs `batch` (one statement, or on SQLite several separated by `;`) as the
+    /// transaction's last, commits, and returns the rows the batch returns. A transaction
+    /// that has not begun takes one round trip for it all: on PostgreSQL the statement runs
+    /// on its own (one statement is atomic by itself); on SQLite the batch joins the writer's
+    /// next commit group ([`commit_groups`]), one hand-off to the writer's thread, in a
+    /// savepoint of its own. When the batch fails, nothing of the transaction is kept.
+    pub async fn finish_with(self, batch: Statement) -> Result<Vec<QueryResult>, DbErr> {
+        if self.tx.initialized() || self.turn.initialized() {
+            let rows = self.query_all_raw(batch).await?;
             self.commit().await?;
             return Ok(rows);
         }
-        let Some(turn) = self.turn.take() else { return self.db.query_all_raw(stmt).await };
-        let batch = Statement { sql: format!("BEGIN IMMEDIATE;\n{};\nCOMMIT", stmt.sql), ..stmt };
-        let mut undo = Undo { db: self.db.clone(), turn: Some(turn) };
-        match self.db.query_all_raw(batch).await {
-            Ok(rows) => {
-                if let Some(Turn { _gate: gate, checkpointer }) = undo.turn.take() {
-                    drop(gate);
-                    checkpointer.committed();
-                }
-                Ok(rows)
-            }
-            Err(e) => {
-                undo.rollback().await;
-                Err(e)
-            }
+        match &self.writer {
+            Some(writer) => writer.in_group(batch).await,
+            None => self.db.query_all_raw(batch).await,
         }
-    }
-}
-
-/// A SQLite batch that begins a transaction and may not have reached its `COMMIT`: unless
-/// it did, the writer's connection rolls back before the turn passes on — also when the
-/// batch's future is dropped midway (a request that timed out), in a task of its own.
-struct Undo {
-    db: DatabaseConnection,
-    turn: Option<Turn>,
-}
-
-impl Undo {
-    async fn rollback(&mut self) {
-        if let Some(turn) = self.turn.take() {
-            rollback_batch(&self.db).await;
-            drop(turn);
-        }
-    }
-}
-
-impl Drop for Undo {
-    fn drop(&mut self) {
-        if let Some(turn) = self.turn.take() {
-            let db = self.db.clone();
-            tokio::spawn(async move {
-                rollback_batch(&db).await;
-                drop(turn);
-            });
-        }
-    }
-}
-
-/// Rolls back what a failed batch left open; a batch that failed before its `BEGIN` or after
-/// its `COMMIT` left nothing, and SQLite says so ("no transaction is active").
-async fn rollback_batch(db: &DatabaseConnection) {
-    if let Err(e) = db.execute_unprepared("ROLLBACK").await
-        && !e.to_string().contains("no transaction is active")
-    {
-        tracing::error!(error = %e, "a failed write batch could not be rolled back");
     }
 }
 

@@ -78,6 +78,10 @@ struct Args {
     /// list a page, create an order; the last lines compare each with the bare route.
     #[arg(long, conflicts_with = "scale", conflicts_with = "rate")]
     endpoints: bool,
+    /// With `--endpoints`, only these (comma-separated names of its summary: bare, healthz,
+    /// noop, read, list, create, page); the bare route is always loaded, for the ratios.
+    #[arg(long, value_delimiter = ',', requires = "endpoints")]
+    only: Vec<String>,
     /// Hold `--streams` live streams open during the life-cycle load and time event to
     /// client, then time webhook deliveries (one endpoint, then eight) to a local receiver.
     #[arg(long, conflicts_with = "scale", conflicts_with = "rate", conflicts_with = "endpoints")]
@@ -277,13 +281,19 @@ async fn run_load(args: &Args, target: &Target) -> Result<Vec<String>, String> {
 /// route's rate (the ceiling of axum and the client on this machine) as the last lines.
 async fn run_endpoints(args: &Args, target: &Target) -> Result<Vec<String>, String> {
     let (warmup, window) = (Duration::from_secs(args.warmup), Duration::from_secs(args.seconds));
+    if let Some(unknown) = args.only.iter().find(|only| !Single::ALL.iter().any(|(_, name)| name == only)) {
+        return Err(format!("--only: no endpoint is named {unknown}"));
+    }
     let api = Api::new(&target.base, args.clients);
     let world = Arc::new(world::build(&api, &target.state, args.clients).await?);
     let analyzer = if args.no_analyze { None } else { keep_analyzed(target).await? };
     println!("\none endpoint at a time, closed loop, {} users, {} s each", args.clients, args.seconds);
     let mut all = Recorder::default();
     let mut rates = Vec::new();
-    for (single, name) in Single::ALL {
+    let chosen = Single::ALL
+        .into_iter()
+        .filter(|(_, name)| *name == "bare" || args.only.is_empty() || args.only.iter().any(|only| only == name));
+    for (single, name) in chosen {
         let recorder = load::closed(&api, &world, Mix::Only(single), args.clients, warmup, window).await;
         rates.push((name, recorder.ok_of(&[single.endpoint()]) as f64 / window.as_secs_f64()));
         all.merge(recorder);

@@ -5,6 +5,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, SubsecRound, Utc};
+use sea_orm::ConnectionTrait;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use shenbian_domain::category::Sla;
@@ -13,7 +14,7 @@ use shenbian_domain::{DisplayName, Phone, Role};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::store::events::{NewEvent, append};
+use super::store::events::{self, NewEvent};
 use super::store::intake::{self, Claimed, Lookups, lookups};
 use super::store::names::OrderNames;
 use super::view::{CLAIM_CODE_NOTE, OrderView};
@@ -322,7 +323,6 @@ pub async fn create_order(
         number: None,
     };
     let day = now.with_timezone(&state.timezone()).format("%Y%m%d").to_string();
-    created.number = Some(intake::insert(&tx, &created, &day).await?);
     let role = if created.resident_id == principal.user_id { ActorRole::Resident } else { ActorRole::Dispatcher };
     let event = NewEvent {
         action: Action::Created,
@@ -334,24 +334,42 @@ pub async fn create_order(
         provider_id: None,
     };
     let order_id = created.id;
+    let events = events::rows(order_id, vec![event], now);
+    // Unless a retry's answer is to be kept with it, the order and its event are one batch:
+    // one statement on PostgreSQL; on SQLite one hand-off to the writer, in its next commit
+    // group.
+    let kept = if key.is_none() {
+        let backend = tx.get_database_backend();
+        let batch = intake::insert_with_events(backend, &created, &day, &events)?;
+        let rows = tx.finish_with(batch).await?;
+        created.number = Some(intake::inserted_with_events(backend, &rows, events.len())?);
+        None
+    } else {
+        created.number = Some(intake::insert(&tx, &created, &day).await?);
+        Some(tx)
+    };
     let names = OrderNames {
         resident_name: Some(resident_name),
         compound_name: found.compound_name,
         building_name: found.building_name,
     };
     let mut view = OrderView::new(created, &names, true);
-    if let Some(key) = key {
-        // The answer kept for retries leaves the claim code out: the code is a secret that
-        // is shown once and stored only hashed.
-        let mut kept = view.clone();
-        kept.claim_code_note = claim_code.as_ref().map(|_| CLAIM_CODE_NOTE.to_owned());
-        let kept = serde_json::to_string(&kept).map_err(ApiError::internal)?;
-        intake::keep(&tx, principal.user_id, &key, 201, kept).await?;
+    if let Some(tx) = kept {
+        if let Some(key) = key {
+            // The answer kept for retries leaves the claim code out: the code is a secret
+            // that is shown once and stored only hashed.
+            let mut kept = view.clone();
+            kept.claim_code_note = claim_code.as_ref().map(|_| CLAIM_CODE_NOTE.to_owned());
+            let kept = serde_json::to_string(&kept).map_err(ApiError::internal)?;
+            intake::keep(&tx, principal.user_id, &key, 201, kept).await?;
+        }
+        if !events::insert_in_sequence(&tx, &events).await? {
+            return Err(ApiError::internal("event counter missing"));
+        }
+        tx.commit().await?;
     }
     view.claim_code = claim_code;
     let json = serde_json::to_string(&view).map_err(ApiError::internal)?;
-    append(&tx, order_id, vec![event], now).await?;
-    tx.commit().await?;
     tracing::info!(order_id = %order_id, "order created");
     // Where the community dispatches automatically, offer it now rather than at the next
     // worker tick. The answer stays the order as created; failures are the worker's to retry.

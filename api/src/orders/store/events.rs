@@ -4,8 +4,8 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{
-    Alias, CommonTableExpression, Expr, ExprTrait, InsertStatement, Query as SqlQuery, SelectStatement,
-    SubQueryStatement, UnionType, UpdateStatement, WithClause,
+    Alias, CommonTableExpression, Expr, ExprTrait, InsertStatement, Query as SqlQuery, ReturningClause,
+    SelectStatement, SubQueryStatement, UnionType, UpdateStatement, WithClause,
 };
 use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseBackend, DbErr, Iterable, ModelTrait, Statement};
 use shenbian_domain::order::{Action, ActorRole, OrderStatus};
@@ -126,6 +126,23 @@ pub fn in_sequence(
     events: &[order_event::Model],
     guard: Option<Guard>,
 ) -> Result<Option<Statement>, DbErr> {
+    in_sequence_after(backend, events, guard, Vec::new(), None)
+}
+
+/// [`in_sequence`] on PostgreSQL after the data-modifying `WITH`s `before` (which the
+/// events do not depend on: the statement fails as a whole or writes it all), returning
+/// `returning` for each event inserted instead of what it would. On SQLite `before` must be
+/// empty.
+pub fn in_sequence_after(
+    backend: DatabaseBackend,
+    events: &[order_event::Model],
+    guard: Option<Guard>,
+    before: Vec<CommonTableExpression>,
+    returning: Option<ReturningClause>,
+) -> Result<Option<Statement>, DbErr> {
+    if backend != DatabaseBackend::Postgres && !before.is_empty() {
+        return Err(DbErr::Custom("data-modifying WITHs before the events are PostgreSQL's".into()));
+    }
     let Some(n) = i64::try_from(events.len()).ok().filter(|n| *n > 0) else { return Ok(None) };
     let pg = backend == DatabaseBackend::Postgres;
     let moved = Alias::new("moved");
@@ -181,12 +198,17 @@ pub fn in_sequence(
         .select_from(rows.unwrap_or_default())
         .map_err(|e| DbErr::Custom(e.to_string()))?;
     let one = || SqlQuery::returning().expr(Expr::val(1));
-    if guard.is_some() {
+    if let Some(returning) = returning {
+        insert.returning(returning);
+    } else if guard.is_some() {
         insert.returning(one());
     }
     let statement = if pg {
         bump.returning_col(event_counter::Column::Value);
         let mut with = WithClause::new();
+        for cte in before {
+            with.cte(cte);
+        }
         if let Some(Guard { first, then }) = guard {
             let first: SubQueryStatement = match first {
                 GuardWrite::Update(mut update) => update.returning(one()).to_owned().into(),

@@ -4,19 +4,19 @@
 
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::{
-    Alias, CommonTableExpression, Expr, ExprTrait, IntoIden, OnConflict, Query as SqlQuery, QueryStatementBuilder,
-    WithClause,
+    Alias, CommonTableExpression, Expr, ExprTrait, InsertStatement, IntoIden, OnConflict, Query as SqlQuery,
+    QueryStatementBuilder, WithClause,
 };
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseBackend, DbErr, EntityTrait, FromQueryResult, Iterable,
-    ModelTrait, QueryFilter, QuerySelect, Statement, TryInsertResult,
+    ModelTrait, QueryFilter, QueryResult, QuerySelect, Statement, TryInsertResult,
 };
 use shenbian_domain::{Role, RoleSet};
 use uuid::Uuid;
 
-use super::Stored;
+use super::{Stored, events};
 use crate::auth::{CallerSession, join_session};
-use crate::entity::{building, category, community, compound, idempotency_key, order, user};
+use crate::entity::{building, category, community, compound, idempotency_key, order, order_event, user};
 
 /// What checking an order's fields needs from the database, with the caller's session, read
 /// in one statement of scalar subqueries.
@@ -166,6 +166,73 @@ pub async fn keep(db: &impl ConnectionTrait, user_id: Uuid, key: &str, status: u
 /// SQLite. The counter's row stays locked to the commit, so numbers follow the commits.
 pub async fn insert(db: &impl ConnectionTrait, created: &order::Model, day: &str) -> Stored<String> {
     let backend = db.get_database_backend();
+    let (bump, insert) = numbered(backend, created, day);
+    let statement = if backend == DatabaseBackend::Postgres {
+        let cte = CommonTableExpression::new().query(bump).table_name(Alias::new("n")).to_owned();
+        backend.build(&insert.with(WithClause::new().cte(cte).to_owned()))
+    } else {
+        let (bump, insert) = (backend.build(&bump), backend.build(&insert));
+        let mut values = bump.values.map(|v| v.0).unwrap_or_default();
+        values.extend(insert.values.map(|v| v.0).unwrap_or_default());
+        Statement::from_sql_and_values(backend, format!("{};\n{}", bump.sql, insert.sql), values)
+    };
+    let row = db.query_one_raw(statement).await?;
+    number(row.as_ref())
+}
+
+/// The order numbered and inserted with its events ([`events::in_sequence`]), as one batch
+/// for a write transaction of its own ([`crate::db::WriteTx::finish_with`]): on PostgreSQL
+/// one statement (the number's bump and the order's insert data-modifying `WITH`s before the
+/// events'), returning the order's number for each event; on SQLite the number's bump, the
+/// order's insert returning its number, and the events' insert guarded by it, returning a
+/// row for each event. Read its rows with [`inserted_with_events`].
+pub fn insert_with_events(
+    backend: DatabaseBackend,
+    created: &order::Model,
+    day: &str,
+    events: &[order_event::Model],
+) -> Stored<Statement> {
+    let (bump, insert) = numbered(backend, created, day);
+    let none = || DbErr::Custom("an order is created with its event".into());
+    if backend == DatabaseBackend::Postgres {
+        let before = vec![
+            CommonTableExpression::new().query(bump).table_name(Alias::new("n")).to_owned(),
+            CommonTableExpression::new().query(insert).table_name(Alias::new("o")).to_owned(),
+        ];
+        let number = SqlQuery::returning().expr(Expr::cust("(SELECT o.number FROM o) AS number"));
+        return Ok(events::in_sequence_after(backend, events, None, before, Some(number))?.ok_or_else(none)?);
+    }
+    let bump = backend.build(&bump);
+    let with_events = events::in_sequence(backend, events, Some(events::Guard::insert(insert)))?.ok_or_else(none)?;
+    let mut values = bump.values.map(|v| v.0).unwrap_or_default();
+    values.extend(with_events.values.map(|v| v.0).unwrap_or_default());
+    Ok(Statement::from_sql_and_values(backend, format!("{};\n{}", bump.sql, with_events.sql), values))
+}
+
+/// The order's number from the rows of [`insert_with_events`]'s batch, which inserted
+/// `events` events.
+pub fn inserted_with_events(backend: DatabaseBackend, rows: &[QueryResult], events: usize) -> Stored<String> {
+    let inserted = match backend {
+        DatabaseBackend::Postgres => rows.len(),
+        _ => rows.len().saturating_sub(1),
+    };
+    if inserted != events {
+        return Err(DbErr::Custom(format!("an order's creation inserted {inserted} events, not {events}")).into());
+    }
+    number(rows.first())
+}
+
+/// The order's number from the row its insert returned.
+fn number(row: Option<&QueryResult>) -> Stored<String> {
+    let row = row.ok_or_else(|| DbErr::Custom("the order was not inserted".into()))?;
+    let number: Option<String> = row.try_get("", "number")?;
+    number.ok_or_else(|| DbErr::Custom("the order's community is missing".into()).into())
+}
+
+/// The bump of the community's order numbers for `day`, and the order's insert returning the
+/// number it takes from it: on PostgreSQL from the bump as a `WITH` named `n` (the caller
+/// adds it), on SQLite from the counter's row after the bump, run just before.
+fn numbered(backend: DatabaseBackend, created: &order::Model, day: &str) -> (InsertStatement, InsertStatement) {
     let pg = backend == DatabaseBackend::Postgres;
     let numbers = Alias::new("order_numbers");
     let [community, day_col, last] = ["community_id", "day", "last"].map(Alias::new);
@@ -178,6 +245,9 @@ pub async fn insert(db: &impl ConnectionTrait, created: &order::Model, day: &str
                 .value(last.clone(), Expr::col((numbers.clone(), last.clone())).add(1))
                 .to_owned(),
         );
+    if pg {
+        bump.returning_col(last);
+    }
     // `CODE-YYYYMMDD-NNNN`, the sequence four digits at least.
     let sequence = if pg {
         "CASE WHEN n.last < 10000 THEN lpad(n.last::text, 4, '0') ELSE n.last::text END"
@@ -207,19 +277,7 @@ pub async fn insert(db: &impl ConnectionTrait, created: &order::Model, day: &str
             _ => Expr::value(created.get(c)),
         }))
         .returning_col(order::Column::Number);
-    let statement = if pg {
-        bump.returning_col(last);
-        let cte = CommonTableExpression::new().query(bump).table_name(Alias::new("n")).to_owned();
-        backend.build(&insert.with(WithClause::new().cte(cte).to_owned()))
-    } else {
-        let (bump, insert) = (backend.build(&bump), backend.build(&insert));
-        let mut values = bump.values.map(|v| v.0).unwrap_or_default();
-        values.extend(insert.values.map(|v| v.0).unwrap_or_default());
-        Statement::from_sql_and_values(backend, format!("{};\n{}", bump.sql, insert.sql), values)
-    };
-    let row = db.query_one_raw(statement).await?.ok_or_else(|| DbErr::Custom("the order was not inserted".into()))?;
-    let number: Option<String> = row.try_get("", "number")?;
-    number.ok_or_else(|| DbErr::Custom("the order's community is missing".into()).into())
+    (bump, insert)
 }
 
 /// The account with this phone, locked (PostgreSQL; SQLite's write lock is held already),
