@@ -213,7 +213,6 @@ fn sqlite_writer(db: &DatabaseConnection) -> SqliteWriter {
     let writer_options = (*options)
         .clone()
         .pragma("wal_autocheckpoint", BACKSTOP_AT.to_string())
-        // The groups' batches: a batch's statements are prepared once per shape and kept.
         .statement_cache_capacity(WRITER_STATEMENTS);
     let connection = one().connect_lazy_with(writer_options);
     let checkpoints = one().connect_lazy_with((*options).clone());
@@ -234,8 +233,9 @@ fn sqlite_writer(db: &DatabaseConnection) -> SqliteWriter {
 }
 
 /// Prepared statements the SQLite writer's connection keeps (sqlx's default is 100): every
-/// shape of batch a commit group runs, in its four framings (see [`run_group`]).
-const WRITER_STATEMENTS: usize = 1_000;
+/// shape of member a commit group runs, in its four framings (see [`run_group`]), besides the
+/// statements of the writes that are not groups' members.
+const WRITER_STATEMENTS: usize = 200;
 
 /// The most write transactions one commit group holds.
 pub const GROUP_MAX: usize = 32;
@@ -243,8 +243,15 @@ pub const GROUP_MAX: usize = 32;
 /// The queue of one SQLite writer's commit groups, and what they have committed.
 #[derive(Default)]
 struct Groups {
-    /// The queue's sending end; the task that runs the groups holds the other.
+    /// The queue's sending end; the thread that runs the groups holds the other, and ends
+    /// when this is dropped.
     queue: Mutex<Option<mpsc::UnboundedSender<Member>>>,
+    done: Arc<GroupsDone>,
+}
+
+/// What one writer's commit groups have committed.
+#[derive(Default)]
+struct GroupsDone {
     groups: AtomicU64,
     members: AtomicU64,
 }
@@ -260,52 +267,77 @@ impl SqliteWriter {
     /// the rows its statements return, once the group has committed.
     async fn in_group(&self, batch: Statement) -> Result<Vec<QueryResult>, DbErr> {
         let (answer, answered) = oneshot::channel();
-        self.enqueue(Member { batch, answer });
+        self.enqueue(Member { batch, answer })?;
         answered.await.map_err(|_| DbErr::Custom("the writer stopped before the commit".to_owned()))?
     }
 
-    /// Queues a member, starting the task that runs the groups when there is none (at the
-    /// first write, or when the runtime that ran it has ended).
-    fn enqueue(&self, member: Member) {
+    /// Queues a member, starting the thread that runs the groups when there is none.
+    fn enqueue(&self, member: Member) -> Result<(), DbErr> {
         let mut queue = self.groups.queue.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let member = match queue.as_ref() {
             Some(running) => match running.send(member) {
-                Ok(()) => return,
+                Ok(()) => return Ok(()),
                 Err(mpsc::error::SendError(member)) => member,
             },
             None => member,
         };
         let (sender, receiver) = mpsc::unbounded_channel();
         let _ = sender.send(member);
+        let groups = GroupRunner {
+            gate: self.gate.clone(),
+            connection: self.connection.clone(),
+            checkpointer: self.checkpointer.clone(),
+            done: self.groups.done.clone(),
+        };
+        // A thread of its own, on a runtime of its own: between one member's hand-off and the
+        // next, the groups wait for the writer's connection only, never behind the requests
+        // queued on the server's runtime.
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| DbErr::Custom(format!("cannot start the commit groups' runtime: {e}")))?;
+        std::thread::Builder::new()
+            .name("sqlite-groups".to_owned())
+            .spawn(move || runtime.block_on(groups.run(receiver)))
+            .map_err(|e| DbErr::Custom(format!("cannot start the commit groups' thread: {e}")))?;
         *queue = Some(sender);
-        let writer = Self { groups: self.groups.clone(), ..self.clone() };
-        tokio::spawn(commit_groups(writer, receiver));
+        Ok(())
     }
 }
 
-/// The writer's commit groups, one after another: a group takes every write transaction
-/// queued when the one before has committed — up to [`GROUP_MAX`], and those that queue
-/// while it waits for the writers' turn — and runs them in one transaction, each in a
-/// savepoint of its own, with one commit. A group never waits for more members: under a
-/// light load a group is one transaction, under a heavy one the queue fills while the
-/// group before commits. A member whose request has gone (timed out) is left out.
-async fn commit_groups(writer: SqliteWriter, mut queue: mpsc::UnboundedReceiver<Member>) {
-    let mut group = Vec::with_capacity(GROUP_MAX);
-    while let Some(first) = queue.recv().await {
-        group.push(first);
-        let Ok(turn) = writer.gate.clone().acquire_owned().await else { return };
-        while group.len() < GROUP_MAX
-            && let Ok(member) = queue.try_recv()
-        {
-            group.push(member);
-        }
-        group.retain(|m| !m.answer.is_closed());
-        let committed = run_group(&writer.connection, std::mem::take(&mut group)).await;
-        drop(turn);
-        if committed > 0 {
-            writer.groups.groups.fetch_add(1, Ordering::Relaxed);
-            writer.groups.members.fetch_add(u64::from(committed), Ordering::Relaxed);
-            writer.checkpointer.committed(committed);
+/// What runs one writer's commit groups.
+struct GroupRunner {
+    gate: Arc<Semaphore>,
+    connection: DatabaseConnection,
+    checkpointer: Arc<Checkpointer>,
+    done: Arc<GroupsDone>,
+}
+
+impl GroupRunner {
+    /// The writer's commit groups, one after another: a group takes every write transaction
+    /// queued when the one before has committed — up to [`GROUP_MAX`], and those that queue
+    /// while it waits for the writers' turn — and runs them in one transaction, each in a
+    /// savepoint of its own, with one commit. A group never waits for more members: under a
+    /// light load a group is one transaction, under a heavy one the queue fills while the
+    /// group before commits. A member whose request has gone (timed out) is left out.
+    async fn run(self, mut queue: mpsc::UnboundedReceiver<Member>) {
+        let mut group = Vec::with_capacity(GROUP_MAX);
+        while let Some(first) = queue.recv().await {
+            group.push(first);
+            let Ok(turn) = self.gate.clone().acquire_owned().await else { return };
+            while group.len() < GROUP_MAX
+                && let Ok(member) = queue.try_recv()
+            {
+                group.push(member);
+            }
+            group.retain(|m| !m.answer.is_closed());
+            let committed = run_group(&self.connection, std::mem::take(&mut group)).await;
+            drop(turn);
+            if committed > 0 {
+                self.done.groups.fetch_add(1, Ordering::Relaxed);
+                self.done.members.fetch_add(u64::from(committed), Ordering::Relaxed);
+                self.checkpointer.committed(committed);
+            }
         }
     }
 }
@@ -385,8 +417,8 @@ async fn rollback(db: &DatabaseConnection) {
 /// transactions they held; `None` on PostgreSQL.
 pub fn commit_groups_done(db: &DatabaseConnection) -> Option<(u64, u64)> {
     (db.get_database_backend() == DatabaseBackend::Sqlite).then(|| {
-        let groups = sqlite_writer(db).groups;
-        (groups.groups.load(Ordering::Relaxed), groups.members.load(Ordering::Relaxed))
+        let done = &sqlite_writer(db).groups.done;
+        (done.groups.load(Ordering::Relaxed), done.members.load(Ordering::Relaxed))
     })
 }
 
@@ -479,7 +511,7 @@ impl WriteTx {
     /// transaction's last, commits, and returns the rows the batch returns. A transaction
     /// that has not begun takes one round trip for it all: on PostgreSQL the statement runs
     /// on its own (one statement is atomic by itself); on SQLite the batch joins the writer's
-    /// next commit group ([`commit_groups`]), one hand-off to the writer's thread, in a
+    /// next commit group ([`GroupRunner::run`]), one hand-off to the writer's thread, in a
     /// savepoint of its own. When the batch fails, nothing of the transaction is kept.
     pub async fn finish_with(self, batch: Statement) -> Result<Vec<QueryResult>, DbErr> {
         if self.tx.initialized() || self.turn.initialized() {
