@@ -62,6 +62,16 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         }
     });
     let mut text = state.metrics.render(pool);
+    if let Some((groups, members)) = state.db().ok().and_then(crate::db::commit_groups_done) {
+        text.push_str(&format!(
+            "# HELP shenbian_sqlite_commit_groups_total Commit groups of the SQLite writer.\n\
+             # TYPE shenbian_sqlite_commit_groups_total counter\n\
+             shenbian_sqlite_commit_groups_total {groups}\n\
+             # HELP shenbian_sqlite_commit_group_members_total Write transactions committed in commit groups.\n\
+             # TYPE shenbian_sqlite_commit_group_members_total counter\n\
+             shenbian_sqlite_commit_group_members_total {members}\n"
+        ));
+    }
     if let Ok(db) = state.db() {
         match tokio::time::timeout(Duration::from_secs(2), order_gauges::render(db, state.now())).await {
             Ok(Ok(gauges)) => text.push_str(&gauges),

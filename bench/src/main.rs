@@ -272,6 +272,7 @@ async fn run_load(args: &Args, target: &Target) -> Result<Vec<String>, String> {
         format!("api_steps_per_s={api_steps:.1}"),
         format!("raw_steps_per_s={raw_steps:.1}"),
         format!("noop_requests_per_s={noop_rate:.1}"),
+        commit_groups(target),
         format!("step_vs_noop={:.3}", ratio(api_steps, noop_rate)),
         format!("step_vs_raw={:.3}", ratio(api_steps, raw_steps)),
     ])
@@ -317,10 +318,23 @@ async fn run_endpoints(args: &Args, target: &Target) -> Result<Vec<String>, Stri
     lines.extend(rates.iter().map(|(name, rate)| format!("{name}_per_s={rate:.1}")));
     lines.push(format!("stream_delivery_p50_ms={:.1}", nearest(0.5)));
     lines.push(format!("stream_delivery_p99_ms={:.1}", nearest(0.99)));
+    lines.push(commit_groups(target));
     for (name, rate) in rates.iter().filter(|(name, _)| *name != "bare" && *name != "noop") {
         lines.push(format!("{name}_vs_bare={:.3}", if bare > 0.0 { rate / bare } else { 0.0 }));
     }
     Ok(lines)
+}
+
+/// The SQLite writer's commit groups over the whole run (the API's and the least SQL's
+/// writers share the file's writer; the least SQL's transactions are not groups' members).
+fn commit_groups(target: &Target) -> String {
+    match target.state.db().ok().and_then(shenbian::db::commit_groups_done) {
+        Some((groups, members)) => format!(
+            "sqlite_commit_groups={groups} (holding {members} write transactions, {:.2} each)",
+            members as f64 / groups.max(1) as f64
+        ),
+        None => "sqlite_commit_groups=none (PostgreSQL)".to_owned(),
+    }
 }
 
 /// How often [`keep_analyzed`] analyzes.

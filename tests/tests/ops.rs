@@ -330,6 +330,14 @@ async fn metrics_show_orders_by_community_and_status_the_overdue_ones_and_the_wo
     assert_eq!(sample(&text, "shenbian_worker_offers_expired_total"), Some(0.0));
     let last_run = app.state.now().timestamp() as f64;
     assert_eq!(sample(&text, "shenbian_worker_last_run_timestamp_seconds"), Some(last_run));
+    // On SQLite the two creations were write transactions of commit groups.
+    let members = sample(&text, "shenbian_sqlite_commit_group_members_total");
+    if app.db().get_database_backend() == DatabaseBackend::Sqlite {
+        assert!(members >= Some(2.0), "{text}");
+        assert!(sample(&text, "shenbian_sqlite_commit_groups_total") >= Some(1.0), "{text}");
+    } else {
+        assert_eq!(members, None, "no commit groups on PostgreSQL");
+    }
 }
 
 #[tokio::test]
