@@ -64,7 +64,8 @@ struct Args {
     /// Slices in which the API's steps [2] and the least SQL [4] alternate.
     #[arg(long, default_value_t = 5)]
     rounds: u32,
-    /// The server's database pool size (default: the server's own default).
+    /// The server's database pool size (default: the server's own default; on SQLite at
+    /// most as many as the machine's cores, see `shenbian::db::pool_size`).
     #[arg(long)]
     pool: Option<u32>,
     /// A PostgreSQL server where the bench may create (and then drop) a database.
@@ -133,7 +134,7 @@ async fn run(args: Args) -> Result<(), String> {
         "server: http://{} in this process, {}, pool of {} connections",
         target.base.trim_start_matches("http://"),
         target.database_name(),
-        target.settings.db_max_connections
+        shenbian::db::pool_size(&target.settings)
     );
     let result = if args.scale {
         run_scale(&args, &target).await
