@@ -338,7 +338,7 @@ pub async fn create_order(
     // Unless a retry's answer is to be kept with it, the order and its event are one batch:
     // one statement on PostgreSQL; on SQLite one hand-off to the writer, in its next commit
     // group.
-    let kept = if key.is_none() {
+    let unfinished = if key.is_none() {
         let backend = tx.get_database_backend();
         let batch = intake::insert_with_events(backend, &created, &day, &events)?;
         let rows = tx.finish_with(batch).await?;
@@ -354,7 +354,7 @@ pub async fn create_order(
         building_name: found.building_name,
     };
     let mut view = OrderView::new(created, &names, true);
-    if let Some(tx) = kept {
+    if let Some(tx) = unfinished {
         if let Some(key) = key {
             // The answer kept for retries leaves the claim code out: the code is a secret
             // that is shown once and stored only hashed.
