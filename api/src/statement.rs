@@ -84,3 +84,11 @@ pub fn backend_index(backend: DatabaseBackend) -> usize {
         _ => 2,
     }
 }
+
+/// SQLite statements run as one batch of one query (one hand-off to the connection's
+/// thread): their texts joined by `;`, their values in order.
+pub fn sqlite_batch(parts: Vec<Statement>) -> Statement {
+    let sql = parts.iter().map(|p| p.sql.as_str()).collect::<Vec<_>>().join(";\n");
+    let values = parts.into_iter().flat_map(|p| p.values.map(|v| v.0).unwrap_or_default()).collect::<Vec<_>>();
+    Statement::from_sql_and_values(DatabaseBackend::Sqlite, sql, values)
+}

@@ -238,9 +238,7 @@ pub fn in_sequence_after(
             // After the events' insert, `changes()` is the number of events inserted.
             parts.push(backend.build(then.and_where(Expr::cust("changes() > 0"))));
         }
-        let sql = parts.iter().map(|p| p.sql.as_str()).collect::<Vec<_>>().join(";\n");
-        let values = parts.into_iter().flat_map(|p| p.values.map(|v| v.0).unwrap_or_default()).collect::<Vec<_>>();
-        Statement::from_sql_and_values(backend, sql, values)
+        crate::statement::sqlite_batch(parts)
     };
     Ok(Some(statement))
 }

@@ -17,6 +17,7 @@ use uuid::Uuid;
 use super::{Stored, events};
 use crate::auth::{CallerSession, join_session};
 use crate::entity::{building, category, community, compound, idempotency_key, order, order_event, user};
+use crate::statement::sqlite_batch;
 
 /// What checking an order's fields needs from the database, with the caller's session, read
 /// in one statement of scalar subqueries.
@@ -171,10 +172,7 @@ pub async fn insert(db: &impl ConnectionTrait, created: &order::Model, day: &str
         let cte = CommonTableExpression::new().query(bump).table_name(Alias::new("n")).to_owned();
         backend.build(&insert.with(WithClause::new().cte(cte).to_owned()))
     } else {
-        let (bump, insert) = (backend.build(&bump), backend.build(&insert));
-        let mut values = bump.values.map(|v| v.0).unwrap_or_default();
-        values.extend(insert.values.map(|v| v.0).unwrap_or_default());
-        Statement::from_sql_and_values(backend, format!("{};\n{}", bump.sql, insert.sql), values)
+        sqlite_batch(vec![backend.build(&bump), backend.build(&insert)])
     };
     let row = db.query_one_raw(statement).await?;
     number(row.as_ref())
@@ -202,11 +200,8 @@ pub fn insert_with_events(
         let number = SqlQuery::returning().expr(Expr::cust("(SELECT o.number FROM o) AS number"));
         return Ok(events::in_sequence_after(backend, events, None, before, Some(number))?.ok_or_else(none)?);
     }
-    let bump = backend.build(&bump);
     let with_events = events::in_sequence(backend, events, Some(events::Guard::insert(insert)))?.ok_or_else(none)?;
-    let mut values = bump.values.map(|v| v.0).unwrap_or_default();
-    values.extend(with_events.values.map(|v| v.0).unwrap_or_default());
-    Ok(Statement::from_sql_and_values(backend, format!("{};\n{}", bump.sql, with_events.sql), values))
+    Ok(sqlite_batch(vec![backend.build(&bump), with_events]))
 }
 
 /// The order's number from the rows of [`insert_with_events`]'s batch, which inserted
