@@ -27,18 +27,36 @@ fn stand_in(i: usize) -> Uuid {
     Uuid::from_u128(0x5e47_1e00_0000_4000_8000_0000_0000_0000 + i as u128)
 }
 
+/// The stand-in for a `LIMIT` while a template is built: a count no page asks for.
+pub const LIMIT_STAND_IN: u64 = 0x5e47_1e00;
+
 impl Template {
     /// Builds the template of a statement with `params` id parameters: `build` gets their
     /// stand-ins and builds the statement as it would for real ids.
     pub fn new<const P: usize>(build: impl FnOnce([Uuid; P]) -> Statement) -> Self {
         let stand_ins: [Uuid; P] = std::array::from_fn(stand_in);
-        let built = build(stand_ins);
+        Self::with_stand_ins(&stand_ins.map(Value::from), || build(stand_ins))
+    }
+
+    /// Builds the template of a statement with `P` id parameters and a `LIMIT`: `build` gets
+    /// the ids' stand-ins and [`LIMIT_STAND_IN`].
+    pub fn with_limit<const P: usize>(build: impl FnOnce([Uuid; P], u64) -> Statement) -> Self {
+        let stand_ins: [Uuid; P] = std::array::from_fn(stand_in);
+        let values: Vec<Value> =
+            stand_ins.iter().map(|id| Value::from(*id)).chain([Value::from(LIMIT_STAND_IN)]).collect();
+        Self::with_stand_ins(&values, || build(stand_ins, LIMIT_STAND_IN))
+    }
+
+    /// The template of the statement `build` builds with the parameters' `stand_ins`: a value
+    /// equal to stand-in `i` is parameter `i`, any other value a constant.
+    fn with_stand_ins(stand_ins: &[Value], build: impl FnOnce() -> Statement) -> Self {
+        let built = build();
         let slots = built
             .values
             .map(|v| v.0)
             .unwrap_or_default()
             .into_iter()
-            .map(|v| match stand_ins.iter().position(|id| v == Value::from(*id)) {
+            .map(|v| match stand_ins.iter().position(|s| *s == v) {
                 Some(i) => Slot::Param(i),
                 None => Slot::Const(v),
             })
@@ -48,8 +66,18 @@ impl Template {
 
     /// The statement for these parameters.
     pub fn bind<const P: usize>(&self, params: [Uuid; P]) -> Statement {
+        self.bind_values(&params.map(Value::from))
+    }
+
+    /// The statement for these ids and this `LIMIT` ([`Template::with_limit`]).
+    pub fn bind_with_limit<const P: usize>(&self, params: [Uuid; P], limit: u64) -> Statement {
+        let values: Vec<Value> = params.iter().map(|id| Value::from(*id)).chain([Value::from(limit)]).collect();
+        self.bind_values(&values)
+    }
+
+    fn bind_values(&self, params: &[Value]) -> Statement {
         let values = self.slots.iter().map(|slot| match slot {
-            Slot::Param(i) => Value::from(params[*i]),
+            Slot::Param(i) => params[*i].clone(),
             Slot::Const(v) => v.clone(),
         });
         Statement::from_sql_and_values(self.backend, self.sql.clone(), values)

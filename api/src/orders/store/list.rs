@@ -6,8 +6,8 @@ use std::collections::HashSet;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, Query as SqlQuery};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect,
-    QueryTrait,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
+    QuerySelect, QueryTrait, Statement,
 };
 use uuid::Uuid;
 
@@ -57,6 +57,24 @@ pub enum Branch {
 }
 
 impl Branch {
+    /// The ids the branch names, in order.
+    fn ids(&self) -> Vec<Uuid> {
+        match self {
+            Branch::Resident(id) | Branch::Community(id) | Branch::Provider(id) => vec![*id],
+            Branch::OfferedTo(ids) => ids.clone(),
+        }
+    }
+
+    /// The same branch naming `ids` ([`Branch::ids`]'s order) instead.
+    fn with_ids(&self, ids: &[Uuid]) -> Branch {
+        match self {
+            Branch::Resident(_) => Branch::Resident(ids[0]),
+            Branch::Community(_) => Branch::Community(ids[0]),
+            Branch::Provider(_) => Branch::Provider(ids[0]),
+            Branch::OfferedTo(_) => Branch::OfferedTo(ids.to_vec()),
+        }
+    }
+
     fn condition(&self) -> Condition {
         match self {
             Branch::Resident(id) => Condition::all().add(order::Column::ResidentId.eq(*id)),
@@ -73,6 +91,22 @@ impl Branch {
                 ),
             ),
         }
+    }
+}
+
+impl ListFilter {
+    /// Whether no filter is set.
+    fn is_empty(&self) -> bool {
+        let ListFilter { status, category_code, urgency, community_id, from, to, overdue_at, phone, number } = self;
+        status.is_none()
+            && category_code.is_none()
+            && urgency.is_none()
+            && community_id.is_none()
+            && from.is_none()
+            && to.is_none()
+            && overdue_at.is_none()
+            && phone.is_none()
+            && number.is_none()
     }
 }
 
@@ -137,7 +171,8 @@ pub struct Listed {
 
 /// A page of the orders in `scope` that pass the filters, newest first: `limit` orders
 /// older than the order `before`, if given, each with its names (scalar subqueries of the
-/// page's own statement).
+/// page's own statement). A page without filters, the usual one, binds its statements'
+/// templates ([`templates::page`]); a filtered one builds its statements.
 pub async fn page(
     db: &impl ConnectionTrait,
     filter: &ListFilter,
@@ -145,20 +180,19 @@ pub async fn page(
     before: Option<Uuid>,
     limit: u64,
 ) -> Stored<Vec<Listed>> {
-    let base = filtered(db, filter).await?;
-    let page_of = |mut query: sea_orm::Select<order::Entity>| {
-        if let Some(before) = before {
-            query = query.filter(order::Column::Id.lt(before));
-        }
-        query.order_by_desc(order::Column::Id).limit(limit)
+    let backend = db.get_database_backend();
+    let base = if filter.is_empty() { None } else { Some(filtered(db, filter).await?) };
+    let statement = |branch: Option<&Branch>| match &base {
+        None => templates::page(backend, branch, before, limit),
+        Some(base) => page_statement(backend, base.clone(), branch, before, limit),
     };
     match scope {
-        Scope::All => listed(db, page_of(base)).await,
+        Scope::All => listed(db, statement(None)).await,
         Scope::Any(branches) => {
             // The branches' pages merged by id.
             let mut rows: Vec<Listed> = Vec::new();
             for branch in branches {
-                rows.extend(listed(db, page_of(base.clone().filter(branch.condition()))).await?);
+                rows.extend(listed(db, statement(Some(branch))).await?);
             }
             rows.sort_by_key(|l| std::cmp::Reverse(l.order.id));
             rows.dedup_by_key(|l| l.order.id);
@@ -168,10 +202,103 @@ pub async fn page(
     }
 }
 
+/// The statement of one branch's page (all orders' without a branch) of the filtered
+/// orders `base`, with each order's names.
+fn page_statement(
+    backend: DatabaseBackend,
+    mut query: sea_orm::Select<order::Entity>,
+    branch: Option<&Branch>,
+    before: Option<Uuid>,
+    limit: u64,
+) -> Statement {
+    if let Some(branch) = branch {
+        query = query.filter(branch.condition());
+    }
+    if let Some(before) = before {
+        query = query.filter(order::Column::Id.lt(before));
+    }
+    backend.build(QueryTrait::as_query(&with_names(query.order_by_desc(order::Column::Id).limit(limit))))
+}
+
+mod templates {
+    use sea_orm::{DatabaseBackend, EntityTrait, Statement};
+    use uuid::Uuid;
+
+    use super::{Branch, page_statement};
+    use crate::entity::order;
+    use crate::statement::{Template, Templates, backend_index};
+
+    /// The most providers a branch of offers may name and still have a template.
+    const OFFERED_TO_MAX: usize = 4;
+
+    /// [`super::page`]'s statement for a page without filters. Its shapes: the backend, the
+    /// branch (none, a resident's, a community's, a provider's, or offered to one to four
+    /// providers) and whether the page starts after a cursor; an offer branch of more
+    /// providers is built.
+    pub(super) fn page(
+        backend: DatabaseBackend,
+        branch: Option<&Branch>,
+        before: Option<Uuid>,
+        limit: u64,
+    ) -> Statement {
+        static TEMPLATES: Templates<48> = Templates::new();
+        let ids = branch.map(Branch::ids).unwrap_or_default();
+        let kind = match branch {
+            None => 0,
+            Some(Branch::Resident(_)) => 1,
+            Some(Branch::Community(_)) => 2,
+            Some(Branch::Provider(_)) => 3,
+            Some(Branch::OfferedTo(_)) if ids.len() <= OFFERED_TO_MAX && !ids.is_empty() => 3 + ids.len(),
+            Some(Branch::OfferedTo(_)) => return page_statement(backend, order::Entity::find(), branch, before, limit),
+        };
+        let shape = (backend_index(backend) * 8 + kind) * 2 + usize::from(before.is_some());
+        let template = TEMPLATES.get(shape, || {
+            Template::with_limit(|stand_ins: [Uuid; OFFERED_TO_MAX + 1], limit| {
+                let branch = branch.map(|b| b.with_ids(&stand_ins[..ids.len()]));
+                let before = before.map(|_| stand_ins[OFFERED_TO_MAX]);
+                page_statement(backend, order::Entity::find(), branch.as_ref(), before, limit)
+            })
+        });
+        let mut params = [Uuid::nil(); OFFERED_TO_MAX + 1];
+        params[..ids.len()].copy_from_slice(&ids);
+        params[OFFERED_TO_MAX] = before.unwrap_or_default();
+        template.bind_with_limit(params, limit)
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        /// A bound template is the statement built for the page's ids and limit.
+        #[test]
+        fn a_bound_template_is_the_statement_built() {
+            let id = Uuid::now_v7;
+            for backend in [DatabaseBackend::Sqlite, DatabaseBackend::Postgres] {
+                let branches = [
+                    None,
+                    Some(Branch::Resident(id())),
+                    Some(Branch::Community(id())),
+                    Some(Branch::Provider(id())),
+                    Some(Branch::OfferedTo(vec![id()])),
+                    Some(Branch::OfferedTo(vec![id(), id(), id()])),
+                    Some(Branch::OfferedTo(vec![id(), id(), id(), id(), id()])),
+                ];
+                for branch in &branches {
+                    for (before, limit) in [(None, 21), (Some(id()), 101), (Some(id()), 2)] {
+                        let bound = page(backend, branch.as_ref(), before, limit);
+                        let built = page_statement(backend, order::Entity::find(), branch.as_ref(), before, limit);
+                        assert_eq!(bound.sql, built.sql);
+                        assert_eq!(bound.values, built.values);
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// Runs a query on orders with each order's names.
-async fn listed(db: &impl ConnectionTrait, query: sea_orm::Select<order::Entity>) -> Stored<Vec<Listed>> {
-    let query = with_names(query);
-    let rows = db.query_all_raw(db.get_database_backend().build(QueryTrait::as_query(&query))).await?;
+async fn listed(db: &impl ConnectionTrait, statement: Statement) -> Stored<Vec<Listed>> {
+    let rows = db.query_all_raw(statement).await?;
     let mut out = Vec::with_capacity(rows.len());
     for row in &rows {
         out.push(Listed {
