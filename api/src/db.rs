@@ -344,11 +344,9 @@ impl GroupRunner {
                 group.push(member);
             }
             group.retain(|m| !m.answer.is_closed());
-            let committed = run_group(&self.connection, std::mem::take(&mut group)).await;
+            let committed = run_group(&self.connection, std::mem::take(&mut group), &self.done).await;
             drop(turn);
             if committed > 0 {
-                self.done.groups.fetch_add(1, Ordering::Relaxed);
-                self.done.members.fetch_add(u64::from(committed), Ordering::Relaxed);
                 self.checkpointer.committed(committed);
             }
         }
@@ -365,8 +363,8 @@ impl GroupRunner {
 /// and answered its error; the others go on. When the rollback to the savepoint itself
 /// fails (SQLite rolled the whole transaction back, or the commit failed), the transaction
 /// is rolled back and every member of it answered with the error. Members are answered
-/// once their commit is done.
-async fn run_group(db: &DatabaseConnection, group: Vec<Member>) -> u32 {
+/// once their commit is done, and counted in `done` (a transaction committed) before that.
+async fn run_group(db: &DatabaseConnection, group: Vec<Member>, done: &GroupsDone) -> u32 {
     let mut pending: Vec<(oneshot::Sender<_>, Vec<QueryResult>)> = Vec::with_capacity(group.len());
     let mut committed = 0;
     let mut open = false;
@@ -407,7 +405,10 @@ async fn run_group(db: &DatabaseConnection, group: Vec<Member>) -> u32 {
             }
             open = false;
         }
-        if !open {
+        if !open && !pending.is_empty() {
+            // Counted before the answers: whoever is answered sees its commit counted.
+            done.groups.fetch_add(1, Ordering::Relaxed);
+            done.members.fetch_add(pending.len() as u64, Ordering::Relaxed);
             for (answer, rows) in pending.drain(..) {
                 committed += 1;
                 let _ = answer.send(Ok(rows));
