@@ -58,10 +58,10 @@ pub enum Branch {
 
 impl Branch {
     /// The ids the branch names, in order.
-    fn ids(&self) -> Vec<Uuid> {
+    fn ids(&self) -> &[Uuid] {
         match self {
-            Branch::Resident(id) | Branch::Community(id) | Branch::Provider(id) => vec![*id],
-            Branch::OfferedTo(ids) => ids.clone(),
+            Branch::Resident(id) | Branch::Community(id) | Branch::Provider(id) => std::slice::from_ref(id),
+            Branch::OfferedTo(ids) => ids,
         }
     }
 
@@ -182,9 +182,12 @@ pub async fn page(
 ) -> Stored<Vec<Listed>> {
     let backend = db.get_database_backend();
     let base = if filter.is_empty() { None } else { Some(filtered(db, filter).await?) };
-    let statement = |branch: Option<&Branch>| match &base {
-        None => templates::page(backend, branch, before, limit),
-        Some(base) => page_statement(backend, base.clone(), branch, before, limit),
+    let statement = |branch: Option<&Branch>| {
+        let template = base.is_none().then(|| templates::page(backend, branch, before, limit)).flatten();
+        template.unwrap_or_else(|| {
+            let base = base.clone().unwrap_or_else(order::Entity::find);
+            page_statement(backend, base, branch, before, limit)
+        })
     };
     match scope {
         Scope::All => listed(db, statement(None)).await,
@@ -231,25 +234,24 @@ mod templates {
     /// The most providers a branch of offers may name and still have a template.
     const OFFERED_TO_MAX: usize = 4;
 
-    /// [`super::page`]'s statement for a page without filters. Its shapes: the backend, the
-    /// branch (none, a resident's, a community's, a provider's, or offered to one to four
-    /// providers) and whether the page starts after a cursor; an offer branch of more
-    /// providers is built.
+    /// [`super::page`]'s statement for a page without filters, if its shape has a template.
+    /// The shapes: the backend, the branch (none, a resident's, a community's, a provider's,
+    /// or offered to one to four providers) and whether the page starts after a cursor.
     pub(super) fn page(
         backend: DatabaseBackend,
         branch: Option<&Branch>,
         before: Option<Uuid>,
         limit: u64,
-    ) -> Statement {
+    ) -> Option<Statement> {
         static TEMPLATES: Templates<48> = Templates::new();
-        let ids = branch.map(Branch::ids).unwrap_or_default();
+        let ids = branch.map_or(&[][..], Branch::ids);
         let kind = match branch {
             None => 0,
             Some(Branch::Resident(_)) => 1,
             Some(Branch::Community(_)) => 2,
             Some(Branch::Provider(_)) => 3,
-            Some(Branch::OfferedTo(_)) if ids.len() <= OFFERED_TO_MAX && !ids.is_empty() => 3 + ids.len(),
-            Some(Branch::OfferedTo(_)) => return page_statement(backend, order::Entity::find(), branch, before, limit),
+            Some(Branch::OfferedTo(_)) if (1..=OFFERED_TO_MAX).contains(&ids.len()) => 3 + ids.len(),
+            Some(Branch::OfferedTo(_)) => return None,
         };
         let shape = (backend_index(backend) * 8 + kind) * 2 + usize::from(before.is_some());
         let template = TEMPLATES.get(shape, || {
@@ -260,16 +262,17 @@ mod templates {
             })
         });
         let mut params = [Uuid::nil(); OFFERED_TO_MAX + 1];
-        params[..ids.len()].copy_from_slice(&ids);
+        params[..ids.len()].copy_from_slice(ids);
         params[OFFERED_TO_MAX] = before.unwrap_or_default();
-        template.bind_with_limit(params, limit)
+        Some(template.bind_with_limit(params, limit))
     }
 
     #[cfg(test)]
     mod tests {
         use super::*;
 
-        /// A bound template is the statement built for the page's ids and limit.
+        /// A bound template is the statement built for the page's ids and limit; an offer
+        /// branch of more than four providers has none.
         #[test]
         fn a_bound_template_is_the_statement_built() {
             let id = Uuid::now_v7;
@@ -281,16 +284,17 @@ mod templates {
                     Some(Branch::Provider(id())),
                     Some(Branch::OfferedTo(vec![id()])),
                     Some(Branch::OfferedTo(vec![id(), id(), id()])),
-                    Some(Branch::OfferedTo(vec![id(), id(), id(), id(), id()])),
                 ];
                 for branch in &branches {
                     for (before, limit) in [(None, 21), (Some(id()), 101), (Some(id()), 2)] {
-                        let bound = page(backend, branch.as_ref(), before, limit);
+                        let bound = page(backend, branch.as_ref(), before, limit).expect("a template");
                         let built = page_statement(backend, order::Entity::find(), branch.as_ref(), before, limit);
                         assert_eq!(bound.sql, built.sql);
                         assert_eq!(bound.values, built.values);
                     }
                 }
+                let five = Branch::OfferedTo(vec![id(), id(), id(), id(), id()]);
+                assert!(page(backend, Some(&five), None, 21).is_none());
             }
         }
     }
