@@ -22,6 +22,7 @@ use crate::client::Api;
 use crate::stats::Recorder;
 use crate::target::{BARE_PATH, NOOP_PATH};
 use crate::world::{Crew, World, order_body};
+use crate::wrk;
 
 pub const CREATE: &str = "POST /orders";
 pub const DISPATCH: &str = "POST /orders/{id}/dispatch";
@@ -225,6 +226,33 @@ impl User {
         }
         (name, answer.status)
     }
+}
+
+impl User {
+    /// What the user sends over and over in `Mix::Only`, for a client outside this process.
+    fn request(&self) -> wrk::Request {
+        let order = self.order.unwrap_or_default();
+        let resident = &self.crew.resident.token;
+        match self.only {
+            Some(Req::Create) => {
+                wrk::Request::post_json("/api/v1/orders".into(), self.order_body.to_string()).bearer(resident)
+            }
+            Some(Req::GetOrder) => wrk::Request::get(format!("/api/v1/orders/{order}")).bearer(resident),
+            Some(Req::List) => wrk::Request::get("/api/v1/orders?limit=20".into()).bearer(resident),
+            Some(Req::Healthz) => wrk::Request::get("/healthz".into()),
+            Some(Req::Noop) => wrk::Request::get(NOOP_PATH.into()),
+            Some(Req::Bare) => wrk::Request::get(BARE_PATH.into()),
+            Some(Req::Page) => wrk::Request::get(format!("/orders/{order}")).header("Cookie", self.cookie.clone()),
+            Some(other) => unreachable!("{other:?} is not one of --endpoints' loads"),
+            None => unreachable!("a user of the mixed load sends a sequence"),
+        }
+    }
+}
+
+/// The requests `clients` users, made as [`closed`] makes them, send over and over to load
+/// `single` from a client outside this process (`--client wrk`).
+pub async fn requests(api: &Api, world: &World, single: Single, clients: usize) -> Vec<wrk::Request> {
+    users(api, world, Mix::Only(single), clients).await.iter().map(User::request).collect()
 }
 
 /// The virtual users, each already some way into its life cycle: user `i` has sent the

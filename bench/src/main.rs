@@ -15,7 +15,9 @@
 //! stream's delivery (each user creates an order and waits for its event on its own
 //! `/events/stream`: `stream_delivery_p50_ms=`, `stream_delivery_p99_ms=`), and ends with
 //! each endpoint's rate over the bare route's (`healthz_vs_bare=`, `read_vs_bare=`,
-//! `list_vs_bare=`, `create_vs_bare=`). `--notify` holds `--streams` live streams open
+//! `list_vs_bare=`, `create_vs_bare=`); with `--client wrk`, wrk loads them from a process
+//! of its own and each endpoint's server CPU time per request is printed too
+//! (`read_server_cpu_us=`, …). `--notify` holds `--streams` live streams open
 //! during the life-cycle load (event to client, RSS), then times webhook deliveries.
 
 mod client;
@@ -29,6 +31,7 @@ mod stats;
 mod stream;
 mod target;
 mod world;
+mod wrk;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -41,6 +44,13 @@ use crate::load::{Mix, Single};
 use crate::rss::mib;
 use crate::stats::Recorder;
 use crate::target::{Backend, Target};
+
+/// Who loads `--endpoints`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LoadClient {
+    Bench,
+    Wrk,
+}
 
 #[derive(Debug, Parser)]
 #[command(name = "shenbian-bench", about = "Life-cycle throughput and latency against the least-SQL ceiling")]
@@ -83,6 +93,11 @@ struct Args {
     /// noop, read, list, create, page); the bare route is always loaded, for the ratios.
     #[arg(long, value_delimiter = ',', requires = "endpoints")]
     only: Vec<String>,
+    /// With `--endpoints`, the client that loads them: the bench's own, in this process, or
+    /// wrk in a process of its own (installed apart: `apt-get install wrk`), which also gives
+    /// the server's CPU time per request.
+    #[arg(long, value_enum, default_value = "bench", requires = "endpoints")]
+    client: LoadClient,
     /// Hold `--streams` live streams open during the life-cycle load and time event to
     /// client, then time webhook deliveries (one endpoint, then eight) to a local receiver.
     #[arg(long, conflicts_with = "scale", conflicts_with = "rate", conflicts_with = "endpoints")]
@@ -289,13 +304,35 @@ async fn run_endpoints(args: &Args, target: &Target) -> Result<Vec<String>, Stri
     let api = Api::new(&target.base, args.clients);
     let world = Arc::new(world::build(&api, &target.state, args.clients).await?);
     let analyzer = if args.no_analyze { None } else { keep_analyzed(target).await? };
-    println!("\none endpoint at a time, closed loop, {} users, {} s each", args.clients, args.seconds);
+    let client = match args.client {
+        LoadClient::Bench => "the bench's client in this process",
+        LoadClient::Wrk => "wrk in a process of its own",
+    };
+    println!("\none endpoint at a time, closed loop, {} users, {} s each, {client}", args.clients, args.seconds);
     let mut all = Recorder::default();
     let mut rates = Vec::new();
     let chosen = Single::ALL
         .into_iter()
         .filter(|(_, name)| *name == "bare" || args.only.is_empty() || args.only.iter().any(|only| only == name));
+    let mut server_cpu = Vec::new();
     for (single, name) in chosen {
+        if args.client == LoadClient::Wrk {
+            let requests = load::requests(&api, &world, single, args.clients).await;
+            let run = wrk::run(&target.base, &requests, args.clients, warmup, window).await?;
+            println!(
+                "  {:<24} {:>9.1}/s ok, {} failed, p50 {:.2} ms, p99 {:.2} ms, CPU per request: server {:.1} µs, wrk {:.1} µs",
+                single.endpoint(),
+                run.ok() as f64 / window.as_secs_f64(),
+                run.failed,
+                run.p50_ms,
+                run.p99_ms,
+                run.server_us_per_request(),
+                run.client_us_per_request()
+            );
+            rates.push((name, run.ok() as f64 / window.as_secs_f64()));
+            server_cpu.push((name, run.server_us_per_request()));
+            continue;
+        }
         let recorder = load::closed(&api, &world, Mix::Only(single), args.clients, warmup, window).await;
         rates.push((name, recorder.ok_of(&[single.endpoint()]) as f64 / window.as_secs_f64()));
         all.merge(recorder);
@@ -304,7 +341,9 @@ async fn run_endpoints(args: &Args, target: &Target) -> Result<Vec<String>, Stri
     if let Some(analyzer) = analyzer {
         analyzer.abort();
     }
-    print!("{}", all.ordered(&Single::ALL.map(|(single, _)| single.endpoint())).table(window));
+    if args.client == LoadClient::Bench {
+        print!("{}", all.ordered(&Single::ALL.map(|(single, _)| single.endpoint())).table(window));
+    }
     let nearest = |q: f64| {
         delivered.get(((q * delivered.len() as f64).ceil() as usize).saturating_sub(1)).copied().unwrap_or(0.0)
     };
@@ -317,6 +356,7 @@ async fn run_endpoints(args: &Args, target: &Target) -> Result<Vec<String>, Stri
     let bare = rates.iter().find(|(name, _)| *name == "bare").map_or(0.0, |(_, rate)| *rate);
     let mut lines = vec![String::new()];
     lines.extend(rates.iter().map(|(name, rate)| format!("{name}_per_s={rate:.1}")));
+    lines.extend(server_cpu.iter().map(|(name, us)| format!("{name}_server_cpu_us={us:.1}")));
     lines.push(format!("stream_delivery_p50_ms={:.1}", nearest(0.5)));
     lines.push(format!("stream_delivery_p99_ms={:.1}", nearest(0.99)));
     lines.push(commit_groups(target));
