@@ -186,7 +186,7 @@ struct CpuTimes {
 /// This process's user and system CPU time, and that of its waited-for children, from
 /// `/proc/self/stat` (in clock ticks: Linux's `USER_HZ`, 100 per second).
 fn cpu_times() -> Result<CpuTimes, String> {
-    const TICK: Duration = Duration::from_millis(10);
+    const TICK_MS: u64 = 10;
     let stat = std::fs::read_to_string("/proc/self/stat").map_err(|e| format!("/proc/self/stat: {e}"))?;
     // The fields after the command's name, which is in parentheses and may hold spaces:
     // state is the 3rd field, utime the 14th, stime, cutime and cstime the next three.
@@ -195,7 +195,10 @@ fn cpu_times() -> Result<CpuTimes, String> {
     let [utime, stime, cutime, cstime] = fields[..] else {
         return Err(format!("/proc/self/stat: unexpected {stat}"));
     };
-    Ok(CpuTimes { own: TICK * (utime + stime) as u32, children: TICK * (cutime + cstime) as u32 })
+    Ok(CpuTimes {
+        own: Duration::from_millis(TICK_MS * (utime + stime)),
+        children: Duration::from_millis(TICK_MS * (cutime + cstime)),
+    })
 }
 
 #[cfg(test)]
