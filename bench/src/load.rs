@@ -226,9 +226,7 @@ impl User {
         }
         (name, answer.status)
     }
-}
 
-impl User {
     /// What the user sends over and over in `Mix::Only`, for a client outside this process.
     fn request(&self) -> wrk::Request {
         let order = self.order.unwrap_or_default();
