@@ -319,17 +319,17 @@ async fn run_endpoints(args: &Args, target: &Target) -> Result<Vec<String>, Stri
         if args.client == LoadClient::Wrk {
             let requests = load::requests(&api, &world, single, args.clients).await;
             let run = wrk::run(&target.base, &requests, args.clients, warmup, window).await?;
+            let rate = run.ok() as f64 / window.as_secs_f64();
             println!(
-                "  {:<24} {:>9.1}/s ok, {} failed, p50 {:.2} ms, p99 {:.2} ms, CPU per request: server {:.1} µs, wrk {:.1} µs",
+                "  {:<24} {rate:>9.1}/s ok, {} failed, p50 {:.2} ms, p99 {:.2} ms, CPU per request: server {:.1} µs, wrk {:.1} µs",
                 single.endpoint(),
-                run.ok() as f64 / window.as_secs_f64(),
                 run.failed,
                 run.p50_ms,
                 run.p99_ms,
                 run.server_us_per_request(),
                 run.client_us_per_request()
             );
-            rates.push((name, run.ok() as f64 / window.as_secs_f64()));
+            rates.push((name, rate));
             server_cpu.push((name, run.server_us_per_request()));
             continue;
         }

@@ -147,12 +147,13 @@ pub async fn run(
     };
     let mut warm = command(warmup.as_secs().max(1));
     let mut timed = command(window.as_secs().max(1));
+    let not_run = |e: std::io::Error| format!("wrk (is it installed? apt-get install wrk): {e}");
     tokio::task::spawn_blocking(move || {
         if !warmup.is_zero() {
-            warm.output().map_err(|e| format!("wrk (is it installed? apt-get install wrk): {e}"))?;
+            warm.output().map_err(not_run)?;
         }
         let before = cpu_times()?;
-        let output = timed.output().map_err(|e| format!("wrk (is it installed? apt-get install wrk): {e}"))?;
+        let output = timed.output().map_err(not_run)?;
         let after = cpu_times()?;
         let stdout = String::from_utf8_lossy(&output.stdout);
         let line = stdout
