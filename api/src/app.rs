@@ -2,22 +2,21 @@
 //! without its database and shuts down gracefully.
 
 use std::net::SocketAddr;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
-use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::{Extension, Router};
+use futures_util::FutureExt;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
-use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
-use tower_http::trace::TraceLayer;
-use tracing::Span;
+use tracing::{Instrument, Span};
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::SwaggerUi;
@@ -29,7 +28,6 @@ use crate::db::connect_and_migrate;
 use crate::error::{ApiError, PROBLEM_JSON};
 use crate::lang::Lang;
 use crate::openapi::ApiDoc;
-use crate::orders::stream::LogWatch;
 use crate::state::{AppState, Clock, SystemClock};
 
 pub const BODY_LIMIT: usize = 1024 * 1024;
@@ -70,54 +68,70 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
 /// The whole application with its middleware, ready to serve: the API, its document, and
 /// the web front at `/` (which calls the API in-process). `extra` routes get the same
 /// middleware; tests and benchmarks use them for routes that production does not have.
-/// `bare` routes get none (the benchmark's ceiling of the HTTP stack). `log` is what the live
-/// streams hear of the event log (kept by [`crate::orders::stream::watch_log`]).
-pub fn app(state: AppState, log: LogWatch, extra: Router<AppState>, bare: Router) -> Router {
+/// `bare` routes get none (the benchmark's ceiling of the HTTP stack).
+pub fn app(state: AppState, extra: Router<AppState>, bare: Router) -> Router {
     let (router, doc) = routes();
     let router = router
         .merge(extra)
         .merge(SwaggerUi::new("/docs").url("/openapi.json", doc))
         .fallback(|| async { ApiError::NotFound })
-        .layer(Extension(log))
         .layer(DefaultBodyLimit::max(BODY_LIMIT));
     let api = stack(router, &state).with_state(state.clone()).merge(bare);
     let web = stack(crate::web::router(state.clone(), api.clone()), &state);
     api.merge(web)
 }
 
-/// The middleware every request passes, outermost last.
+/// The middleware every request passes: one layer, [`around`]. Each layer a router is given
+/// wraps every route's service once more, and every request then clones the whole nest and
+/// allocates a future per level: tower-http's request-id, trace and panic layers took about
+/// a tenth of a `/healthz` answer's CPU that way (docs/BENCHMARKS.md, "The request path: one
+/// layer, statements built once").
 fn stack<S: Clone + Send + Sync + 'static>(router: Router<S>, state: &AppState) -> Router<S> {
-    router
-        .layer(CatchPanicLayer::custom(|_| {
-            tracing::error!("handler panicked");
-            ApiError::Internal("panic".into()).into_response()
-        }))
-        .layer(middleware::from_fn_with_state(state.clone(), around))
-        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
-        .layer(TraceLayer::new_for_http().make_span_with(request_span).on_response(access_log))
-        .layer(SetRequestIdLayer::new(REQUEST_ID, RequestIds::new()))
+    let around_state = Around { state: state.clone(), ids: RequestIds::new() };
+    router.layer(middleware::from_fn_with_state(around_state, around))
 }
 
-/// What every request goes through, in one layer (each layer costs a boxed future and a
-/// clone of the service behind it): the request's language kept for every text it answers
-/// with, the time limit (503), the router's own bare error answers as problem+json, and
-/// the metrics by route template, of the answer as sent.
-async fn around(State(state): State<AppState>, req: Request, next: Next) -> Response {
+/// What [`around`] needs: the application, and where request ids come from.
+#[derive(Clone)]
+struct Around {
+    state: AppState,
+    ids: RequestIds,
+}
+
+/// What every request goes through, in one layer: its request id (the client's
+/// `x-request-id`, or one made here), answered back; its span (id, method, route template)
+/// around the handler, and its one access-log line; the request's language kept for every
+/// text it answers with; the time limit (503); a handler's panic as a 500; the router's own
+/// bare error answers as problem+json; and the metrics by route template, of the answer as
+/// sent.
+async fn around(State(Around { state, ids }): State<Around>, req: Request, next: Next) -> Response {
     let started = Instant::now();
+    let request_id = match req.headers().get(REQUEST_ID) {
+        Some(given) => given.clone(),
+        None => ids.next(),
+    };
     let method = req.method().clone();
     let route = req.extensions().get::<MatchedPath>().cloned();
+    let span = request_span(&request_id, &method, route.as_ref());
     let limit = Duration::from_secs(state.settings.request_timeout_secs);
     let lang = Lang::from_headers(req.headers());
-    let response = lang
-        .scope(async move {
-            let response = match tokio::time::timeout(limit, next.run(req)).await {
-                Ok(response) => response,
-                Err(_) => ApiError::Unavailable.into_response(),
-            };
-            as_problem(response)
-        })
-        .await;
-    state.metrics.observe(&method, route.as_ref(), response.status().as_u16(), started.elapsed());
+    let answered = lang.scope(async move {
+        let handled = AssertUnwindSafe(next.run(req)).catch_unwind();
+        let response = match tokio::time::timeout(limit, handled).await {
+            Ok(Ok(response)) => response,
+            Ok(Err(_)) => {
+                tracing::error!("handler panicked");
+                ApiError::Internal("panic".into()).into_response()
+            }
+            Err(_) => ApiError::Unavailable.into_response(),
+        };
+        as_problem(response)
+    });
+    let mut response = answered.instrument(span.clone()).await;
+    let elapsed = started.elapsed();
+    span.in_scope(|| access_log(response.status(), elapsed));
+    response.headers_mut().entry(REQUEST_ID).or_insert(request_id);
+    state.metrics.observe(&method, route.as_ref(), response.status().as_u16(), elapsed);
     response
 }
 
@@ -164,30 +178,28 @@ impl RequestIds {
     fn new() -> Self {
         Self { prefix: Uuid::now_v7().as_u64_pair().1, next: Arc::new(AtomicU64::new(0)) }
     }
-}
 
-impl MakeRequestId for RequestIds {
-    fn make_request_id<B>(&mut self, _: &axum::http::Request<B>) -> Option<RequestId> {
+    fn next(&self) -> HeaderValue {
         let n = self.next.fetch_add(1, Ordering::Relaxed);
         let bytes = ((u128::from(self.prefix) << 64) | u128::from(n)).to_be_bytes();
         let id = uuid::Builder::from_custom_bytes(bytes).into_uuid();
         let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
-        HeaderValue::from_str(id.hyphenated().encode_lower(&mut text)).ok().map(RequestId::new)
+        HeaderValue::from_str(id.hyphenated().encode_lower(&mut text)).expect("a hyphenated UUID is a header value")
     }
 }
 
 /// Every request's span: its id, method and route template. The template, never the path
 /// or the query string, which may carry personal data.
-fn request_span(req: &Request) -> Span {
-    let request_id = req.extensions().get::<RequestId>().and_then(|id| id.header_value().to_str().ok()).unwrap_or("");
-    let route = req.extensions().get::<MatchedPath>().map_or("unmatched", MatchedPath::as_str);
-    tracing::info_span!("request", request_id = %request_id, method = %req.method(), route = %route, user_id = tracing::field::Empty)
+fn request_span(request_id: &HeaderValue, method: &Method, route: Option<&MatchedPath>) -> Span {
+    let request_id = request_id.to_str().unwrap_or("");
+    let route = route.map_or("unmatched", MatchedPath::as_str);
+    tracing::info_span!("request", request_id = %request_id, method = %method, route = %route, user_id = tracing::field::Empty)
 }
 
 /// The access log: one line at INFO per answered request, in its span (request id, method,
 /// route), with the status and the time taken.
-fn access_log(response: &Response, latency: Duration, _span: &Span) {
-    tracing::info!(status = response.status().as_u16(), latency_ms = latency.as_secs_f64() * 1000.0, "answered");
+fn access_log(status: StatusCode, latency: Duration) {
+    tracing::info!(status = status.as_u16(), latency_ms = latency.as_secs_f64() * 1000.0, "answered");
 }
 
 /// A running server: its address, and the handle to stop it.
@@ -233,14 +245,13 @@ impl RunningServer {
         let addr = listener.local_addr()?;
         let state = AppState::new(settings, clock);
         let database = tokio::spawn(connect_until_ready(state.clone()));
-        let log = LogWatch::default();
-        let log_watch = tokio::spawn(crate::orders::stream::watch_log(state.clone(), log.clone()));
+        let log_watch = tokio::spawn(crate::orders::stream::watch_log(state.clone()));
         let worker = state.settings.worker.then(|| {
             let deliveries = tokio::spawn(crate::webhooks::deliver::run(state.clone()));
             (tokio::spawn(crate::worker::run(state.clone())), deliveries)
         });
         let (shutdown, mut stop) = watch::channel(false);
-        let service = app(state.clone(), log, extra, bare).into_make_service_with_connect_info::<SocketAddr>();
+        let service = app(state.clone(), extra, bare).into_make_service_with_connect_info::<SocketAddr>();
         let serving = tokio::spawn(async move {
             axum::serve(listener, service)
                 .with_graceful_shutdown(async move {

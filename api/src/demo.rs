@@ -185,7 +185,7 @@ pub async fn run(state: AppState) -> Result<Accounts, String> {
         .await
         .map_err(|_| "the demo needs a fresh database (its admin exists already)".to_owned())?;
     // Demo sign-ins must not trip the throttle; the real settings stay untouched elsewhere.
-    let api = Api { router: crate::app::app(state.clone(), Default::default(), Router::new(), Router::new()) };
+    let api = Api { router: crate::app::app(state.clone(), Router::new(), Router::new()) };
     let admin = api.login(admin_phone).await?;
     let a = Some(admin.token.as_str());
     let mut accounts = Accounts::default();

@@ -14,6 +14,7 @@ use crate::crypto::password::Hasher;
 use crate::db::Database;
 use crate::error::ApiError;
 use crate::metrics::Metrics;
+use crate::orders::stream::LogWatch;
 
 /// Where "now" comes from, so tests can move time instead of sleeping.
 pub trait Clock: Send + Sync {
@@ -38,6 +39,8 @@ pub struct Inner {
     pub hasher: Hasher,
     pub metrics: Metrics,
     pub clock: Arc<dyn Clock>,
+    /// What the live streams hear of the event log (kept by [`crate::orders::stream::watch_log`]).
+    pub log: LogWatch,
     ready: watch::Sender<bool>,
 }
 
@@ -61,6 +64,7 @@ impl AppState {
             hasher,
             metrics: Metrics::default(),
             clock,
+            log: LogWatch::default(),
             ready: watch::Sender::new(false),
         }))
     }

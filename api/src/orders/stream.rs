@@ -19,7 +19,6 @@ use std::convert::Infallible;
 use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
-use axum::Extension;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -86,7 +85,6 @@ impl Drop for Slot {
 #[tracing::instrument(skip_all, fields(user_id))]
 pub async fn event_stream(
     State(state): State<AppState>,
-    Extension(watch): Extension<LogWatch>,
     bearer: Bearer,
     headers: HeaderMap,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
@@ -110,7 +108,7 @@ pub async fn event_stream(
         seen: after,
         log: {
             // What the watcher last published counts as news to a new stream.
-            let mut log = watch.subscribe();
+            let mut log = state.log.subscribe();
             log.mark_changed();
             log
         },
@@ -161,8 +159,9 @@ impl LogWatch {
 
 /// Looks at the event counter every [`POLL`] and publishes each new stretch of the log with
 /// whom it concerns, for every stream of the process; runs until aborted.
-pub async fn watch_log(state: AppState, log: LogWatch) {
+pub async fn watch_log(state: AppState) {
     state.wait_ready().await;
+    let log = &state.log;
     let mut seen = None;
     loop {
         tokio::time::sleep(POLL).await;
