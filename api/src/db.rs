@@ -20,6 +20,7 @@ use tokio::sync::{OnceCell, OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 
 use crate::config::{Settings, SqliteSynchronous};
 use crate::error::ApiError;
+use crate::readers::{Readers, Reads};
 
 /// Opens a pool for the configured database. For SQLite: WAL, the configured `synchronous`,
 /// foreign keys, a busy timeout, and the data directory created on first start.
@@ -578,19 +579,34 @@ pub async fn ping(db: &impl ConnectionTrait) -> Result<(), DbErr> {
 
 /// The database once it is reachable and migrated; empty before.
 #[derive(Clone, Default)]
-pub struct Database(Arc<OnceCell<DatabaseConnection>>);
+pub struct Database(Arc<OnceCell<Connected>>);
+
+/// A connected database: its pool, and on SQLite the hot reads' [`Readers`] beside it.
+struct Connected {
+    pool: DatabaseConnection,
+    readers: Option<Readers>,
+}
 
 impl Database {
     pub fn ready(db: DatabaseConnection) -> Self {
-        Self(Arc::new(OnceCell::new_with(Some(db))))
+        let database = Self::default();
+        database.set(db);
+        database
     }
 
     pub fn get(&self) -> Result<&DatabaseConnection, ApiError> {
-        self.0.get().ok_or(ApiError::Unavailable)
+        self.0.get().map(|c| &c.pool).ok_or(ApiError::Unavailable)
+    }
+
+    /// Where the hot reads run ([`Reads`]).
+    pub fn reads(&self) -> Result<Reads<'_>, ApiError> {
+        let connected = self.0.get().ok_or(ApiError::Unavailable)?;
+        Ok(Reads { pool: &connected.pool, readers: connected.readers.as_ref() })
     }
 
     pub fn set(&self, db: DatabaseConnection) {
-        let _ = self.0.set(db);
+        let readers = Readers::beside(&db);
+        let _ = self.0.set(Connected { pool: db, readers });
     }
 }
 

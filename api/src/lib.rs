@@ -37,6 +37,7 @@ pub mod performance;
 pub mod places;
 pub mod privacy;
 pub mod ratings;
+pub mod readers;
 pub mod state;
 pub mod statement;
 pub mod stats;

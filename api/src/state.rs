@@ -15,6 +15,7 @@ use crate::db::Database;
 use crate::error::ApiError;
 use crate::metrics::Metrics;
 use crate::orders::stream::LogWatch;
+use crate::readers::Reads;
 
 /// Where "now" comes from, so tests can move time instead of sleeping.
 pub trait Clock: Send + Sync {
@@ -72,6 +73,12 @@ impl AppState {
     /// The database, or 503 while it is not reachable and migrated yet.
     pub fn db(&self) -> Result<&DatabaseConnection, ApiError> {
         self.db.get()
+    }
+
+    /// Where the hot reads run: on SQLite its own readers, given back without sqlx's ping
+    /// ([`crate::readers`]); else the pool. 503 while the database is not ready.
+    pub fn reads(&self) -> Result<Reads<'_>, ApiError> {
+        self.db.reads()
     }
 
     pub fn keys(&self) -> Result<&Keys, ApiError> {

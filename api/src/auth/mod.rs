@@ -135,7 +135,7 @@ impl Bearer {
         with_providers: bool,
     ) -> Result<(Principal, Vec<ProviderRef>), ApiError> {
         static TEMPLATES: Templates<6> = Templates::new();
-        let db = state.db()?;
+        let db = state.reads()?;
         let backend = db.get_database_backend();
         let template = TEMPLATES.get(backend_index(backend) * 2 + usize::from(with_providers), || {
             Template::new(|[session_id]| backend.build(&caller_query(session_id, with_providers)))

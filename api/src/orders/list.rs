@@ -191,7 +191,7 @@ pub async fn list_orders(
     let db = state.db()?;
     let Checked { filter: checked, scope, providers, searched_phone } =
         filter.checked(&state, &principal, &providers, false)?;
-    let mut rows = page(db, &checked, &scope, page_params.after, page_params.limit + 1).await?;
+    let mut rows = page(&state.reads()?, &checked, &scope, page_params.after, page_params.limit + 1).await?;
     let more = rows.len() as u64 > page_params.limit;
     rows.truncate(page_params.limit as usize);
     let next_cursor = if more { rows.last().map(|l| encode_cursor(l.order.id)) } else { None };

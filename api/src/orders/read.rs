@@ -26,7 +26,8 @@ pub async fn get_order(
     Path(id): Path<Uuid>,
 ) -> Result<Json<OrderView>, ApiError> {
     let db = state.db()?;
-    let (principal, read, standing) = authenticated_read(db, &state, &caller, id, None).await?;
+    let reads = state.reads()?;
+    let (principal, read, standing) = authenticated_read(&reads, &state, &caller, id, None).await?;
     let unmasked = standing.sees_personal_data(read.order.status.into());
     if standing.is_staff_read(read.order.status.into()) {
         let tx = begin_write(db).await?;
@@ -36,7 +37,7 @@ pub async fn get_order(
     let offered = read.order.status == OrderStatusDb::Offered && standing.is_staff();
     let mut view = OrderView::new(read.order, &read.names, unmasked);
     if offered {
-        view.offered_to = Some(offered_to(db, id).await?);
+        view.offered_to = Some(offered_to(&reads, id).await?);
     }
     Ok(Json(view))
 }
