@@ -51,6 +51,10 @@ start_fresh_server() {
     fi
 
     log "starting $BIN serve"
+    # The files exist before the server does: the loop below reads them at once, and the
+    # background shell may not have opened them yet on a loaded machine.
+    : >"$tmp/server.out"
+    : >"$tmp/server.log"
     "$BIN" serve >"$tmp/server.out" 2>"$tmp/server.log" &
     server_pid=$!
 
