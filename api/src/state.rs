@@ -14,7 +14,7 @@ use crate::crypto::password::Hasher;
 use crate::db::Database;
 use crate::error::ApiError;
 use crate::metrics::Metrics;
-use crate::orders::stream::LogWatch;
+use crate::orders::log_watch::LogWatch;
 use crate::readers::Reads;
 
 /// Where "now" comes from, so tests can move time instead of sleeping.

@@ -15,6 +15,7 @@ pub mod dispatch;
 pub mod feed;
 pub mod jobs;
 pub mod list;
+pub mod log_watch;
 pub mod notes;
 pub mod patch;
 pub mod pipeline;

@@ -30,6 +30,7 @@ use tokio::time::Instant;
 use uuid::Uuid;
 
 use super::feed::{Reader, feed_of};
+use super::log_watch::Stretch;
 use super::store::list::{Touches, feed as feed_page, touches};
 use crate::auth::{Acting, Bearer};
 use crate::entity::event_counter;
@@ -132,31 +133,6 @@ async fn head(db: &impl ConnectionTrait) -> Result<i64, ApiError> {
     Ok(event_counter::Entity::find_by_id(1).one(db).await?.map_or(0, |c| c.value))
 }
 
-/// What the newest stretch of the log touched: the events after `from` up to `upto`.
-#[derive(Debug, Default)]
-pub struct Stretch {
-    pub from: i64,
-    pub upto: i64,
-    pub touches: Touches,
-}
-
-/// An instance's view of the log, for its streams: [`watch_log`] keeps it, the router hands
-/// it to [`event_stream`].
-#[derive(Clone)]
-pub struct LogWatch(Arc<watch::Sender<Arc<Stretch>>>);
-
-impl Default for LogWatch {
-    fn default() -> Self {
-        Self(Arc::new(watch::Sender::new(Arc::default())))
-    }
-}
-
-impl LogWatch {
-    fn subscribe(&self) -> watch::Receiver<Arc<Stretch>> {
-        self.0.subscribe()
-    }
-}
-
 /// Looks at the event counter every [`POLL`] and publishes each new stretch of the log with
 /// whom it concerns, for every stream of the process; runs until aborted.
 pub async fn watch_log(state: AppState) {
@@ -170,7 +146,7 @@ pub async fn watch_log(state: AppState) {
         let Some(from) = seen else {
             // The first look: where the log stands (a stream opened before it reads its
             // feed, being behind it).
-            log.0.send_replace(Arc::new(Stretch { from: now, upto: now, touches: Touches::default() }));
+            log.publish(Stretch { from: now, upto: now, touches: Touches::default() });
             seen = Some(now);
             continue;
         };
@@ -179,7 +155,7 @@ pub async fn watch_log(state: AppState) {
         }
         match touches(db, from, now).await {
             Ok(touches) => {
-                log.0.send_replace(Arc::new(Stretch { from, upto: now, touches }));
+                log.publish(Stretch { from, upto: now, touches });
                 seen = Some(now);
             }
             Err(err) => tracing::warn!(error = %err, "the live streams' look at the log failed; will retry"),
