@@ -74,15 +74,28 @@ impl Readers {
 
     async fn query_all(&self, statement: Statement) -> Result<Vec<QueryResult>, DbErr> {
         let mut lease = self.lease().await?;
-        let values = SqlxValues(statement.values.unwrap_or_else(|| sea_orm::Values(Vec::new())));
-        let query = sqlx::query_with(sqlx::AssertSqlSafe(statement.sql.as_str()), values);
-        let rows = query.fetch_all(lease.connection()).await;
+        let rows = query(&statement).fetch_all(lease.connection()).await;
         lease.ended = true;
-        match rows {
-            Ok(rows) => Ok(rows.into_iter().map(QueryResult::from).collect()),
-            Err(e) => Err(DbErr::Query(RuntimeErr::SqlxError(Arc::new(e)))),
-        }
+        Ok(rows.map_err(query_err)?.into_iter().map(QueryResult::from).collect())
     }
+
+    async fn query_one(&self, statement: Statement) -> Result<Option<QueryResult>, DbErr> {
+        let mut lease = self.lease().await?;
+        let row = query(&statement).fetch_optional(lease.connection()).await;
+        lease.ended = true;
+        Ok(row.map_err(query_err)?.map(QueryResult::from))
+    }
+}
+
+/// sqlx's query for a sea-orm statement, its values bound.
+fn query(statement: &Statement) -> sqlx::query::Query<'_, sqlx::Sqlite, SqlxValues> {
+    let values = SqlxValues(statement.values.clone().unwrap_or_else(|| sea_orm::Values(Vec::new())));
+    sqlx::query_with(sqlx::AssertSqlSafe(statement.sql.as_str()), values)
+}
+
+/// A statement's failure, as sea-orm reports its own.
+fn query_err(e: sqlx::Error) -> DbErr {
+    DbErr::Query(RuntimeErr::SqlxError(Arc::new(e)))
 }
 
 /// A reader lent for one statement: given back when the statement ended (rows or an
@@ -132,7 +145,7 @@ impl ConnectionTrait for Reads<'_> {
 
     async fn query_one_raw(&self, statement: Statement) -> Result<Option<QueryResult>, DbErr> {
         match self.readers {
-            Some(readers) => Ok(readers.query_all(statement).await?.into_iter().next()),
+            Some(readers) => readers.query_one(statement).await,
             None => self.pool.query_one_raw(statement).await,
         }
     }
